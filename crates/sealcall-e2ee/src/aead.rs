@@ -1,0 +1,145 @@
+//! The AEAD behind SFrame, as a small internal trait with one implementation per backend.
+//!
+//! A cipher is keyed once per SFrame key (per KID) and then used for every frame under that key;
+//! frames are sealed and opened in place on the caller's buffer with a detached tag. Opening checks
+//! the tag before any plaintext is written, so a failed open leaves the buffer unchanged.
+
+use crate::error::{Error, Result};
+use crate::suite::CipherSuite;
+use crate::{NONCE_LEN, TAG_LEN};
+
+/// Which AEAD implementation protects frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum AeadBackend {
+    /// RustCrypto's `aes-gcm` (pure Rust, constant time, uses AES-NI and CLMUL when present).
+    #[default]
+    RustCrypto,
+    /// AWS-LC through `aws-lc-rs` (assembly, stitched AES-GCM). Needs the `aws-lc` cargo feature.
+    AwsLc,
+}
+
+impl AeadBackend {
+    /// Every backend compiled into this build.
+    pub fn available() -> &'static [AeadBackend] {
+        #[cfg(feature = "aws-lc")]
+        {
+            &[AeadBackend::RustCrypto, AeadBackend::AwsLc]
+        }
+        #[cfg(not(feature = "aws-lc"))]
+        {
+            &[AeadBackend::RustCrypto]
+        }
+    }
+
+    /// A short name for tables and logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::RustCrypto => "aes-gcm",
+            Self::AwsLc => "aws-lc-rs",
+        }
+    }
+}
+
+/// One keyed AEAD instance: seal and open in place with a detached 16-byte tag.
+pub(crate) trait FrameAead {
+    /// Encrypts `buf` in place and returns the tag.
+    fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN]>;
+    /// Verifies `tag` over `aad` and `buf`, then decrypts `buf` in place. On failure `buf` is
+    /// unchanged.
+    fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8], tag: &[u8; TAG_LEN])
+    -> Result<()>;
+}
+
+mod rustcrypto {
+    use super::*;
+    use aes_gcm::aead::{AeadInOut, KeyInit};
+
+    impl<A> FrameAead for A
+    where
+        A: AeadInOut<NonceSize = aes_gcm::aead::consts::U12, TagSize = aes_gcm::aead::consts::U16>,
+    {
+        fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN]> {
+            let tag = self
+                .encrypt_inout_detached(&(*nonce).into(), aad, buf.into())
+                .map_err(|_| Error::Aead)?;
+            Ok(tag.into())
+        }
+
+        fn open(
+            &self,
+            nonce: &[u8; NONCE_LEN],
+            aad: &[u8],
+            buf: &mut [u8],
+            tag: &[u8; TAG_LEN],
+        ) -> Result<()> {
+            self.decrypt_inout_detached(&(*nonce).into(), aad, buf.into(), &(*tag).into())
+                .map_err(|_| Error::AuthenticationFailed)
+        }
+    }
+
+    pub(super) fn aes128(key: &[u8]) -> Result<aes_gcm::Aes128Gcm> {
+        aes_gcm::Aes128Gcm::new_from_slice(key).map_err(|_| Error::Aead)
+    }
+
+    pub(super) fn aes256(key: &[u8]) -> Result<aes_gcm::Aes256Gcm> {
+        aes_gcm::Aes256Gcm::new_from_slice(key).map_err(|_| Error::Aead)
+    }
+}
+
+#[cfg(feature = "aws-lc")]
+mod awslc;
+
+/// A keyed AEAD of the chosen backend and suite. Dispatch is a `match`, not a virtual call, and
+/// nothing is allocated per frame.
+pub(crate) enum Cipher {
+    Aes128(aes_gcm::Aes128Gcm),
+    Aes256(aes_gcm::Aes256Gcm),
+    #[cfg(feature = "aws-lc")]
+    AwsLc(awslc::AwsLcGcm),
+}
+
+impl Cipher {
+    /// Keys a cipher once; used for every frame under that key.
+    pub(crate) fn new(backend: AeadBackend, suite: CipherSuite, key: &[u8]) -> Result<Self> {
+        if key.len() != suite.key_len() {
+            return Err(Error::Aead);
+        }
+        match backend {
+            AeadBackend::RustCrypto => match suite {
+                CipherSuite::Aes128GcmSha256 => Ok(Self::Aes128(rustcrypto::aes128(key)?)),
+                CipherSuite::Aes256GcmSha512 => Ok(Self::Aes256(rustcrypto::aes256(key)?)),
+            },
+            #[cfg(feature = "aws-lc")]
+            AeadBackend::AwsLc => Ok(Self::AwsLc(awslc::AwsLcGcm::new(suite, key)?)),
+            #[cfg(not(feature = "aws-lc"))]
+            AeadBackend::AwsLc => Err(Error::BackendUnavailable("aws-lc-rs")),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn seal(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN]> {
+        match self {
+            Self::Aes128(c) => c.seal(nonce, aad, buf),
+            Self::Aes256(c) => c.seal(nonce, aad, buf),
+            #[cfg(feature = "aws-lc")]
+            Self::AwsLc(c) => c.seal(nonce, aad, buf),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn open(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<()> {
+        match self {
+            Self::Aes128(c) => c.open(nonce, aad, buf, tag),
+            Self::Aes256(c) => c.open(nonce, aad, buf, tag),
+            #[cfg(feature = "aws-lc")]
+            Self::AwsLc(c) => c.open(nonce, aad, buf, tag),
+        }
+    }
+}

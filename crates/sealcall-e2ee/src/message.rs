@@ -1,0 +1,251 @@
+//! Handshake messages: typed, versioned byte encodings with strict parsing.
+//!
+//! Every message is `version (1 byte) || type (1 byte) || fields`, where variable-length fields are
+//! `length (1 byte, 1..=64) || bytes`, keys are 32 bytes and signatures 64 bytes. Parsing refuses
+//! unknown versions and types, empty or over-long fields, and trailing bytes. See
+//! docs/PROTOCOL.md for the field tables.
+
+use crate::error::{Error, Result};
+use crate::suite::{CipherSuite, Intent};
+
+/// The handshake protocol version this build speaks.
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// Longest call id or device id, in bytes.
+pub const MAX_ID_LEN: usize = 64;
+
+/// Longest encoded handshake message, in bytes.
+pub const MAX_MESSAGE_LEN: usize = 2 + 2 + 2 * (1 + MAX_ID_LEN) + 32 + 32 + 1;
+
+/// The caller's first message: its identity and a commitment to its ephemeral key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// SFrame cipher suite for the call's media.
+    pub suite: CipherSuite,
+    /// The call this handshake belongs to.
+    pub call_id: Vec<u8>,
+    /// The caller's device id.
+    pub caller_device: Vec<u8>,
+    /// The caller's Ed25519 identity key.
+    pub caller_identity: [u8; 32],
+    /// SHA-256 commitment to the caller's ephemeral key (see docs/PROTOCOL.md).
+    pub commitment: [u8; 32],
+    /// The caller's stated end-to-end intent.
+    pub caller_intent: Intent,
+}
+
+/// The callee's answer: its identity and its ephemeral key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The call this handshake belongs to.
+    pub call_id: Vec<u8>,
+    /// The callee's device id.
+    pub callee_device: Vec<u8>,
+    /// The callee's Ed25519 identity key.
+    pub callee_identity: [u8; 32],
+    /// The callee's X25519 ephemeral public key.
+    pub callee_ephemeral: [u8; 32],
+    /// The callee's stated end-to-end intent.
+    pub callee_intent: Intent,
+}
+
+/// The caller reveals its ephemeral key and signs the transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reveal {
+    /// The call this handshake belongs to.
+    pub call_id: Vec<u8>,
+    /// The caller's X25519 ephemeral public key.
+    pub caller_ephemeral: [u8; 32],
+    /// The caller's Ed25519 signature over the transcript hash.
+    pub signature: [u8; 64],
+}
+
+/// The callee signs the transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    /// The call this handshake belongs to.
+    pub call_id: Vec<u8>,
+    /// The callee's Ed25519 signature over the transcript hash.
+    pub signature: [u8; 64],
+}
+
+/// Any handshake message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandshakeMessage {
+    /// Caller to callee, first.
+    Commit(Commit),
+    /// Callee to caller.
+    Response(Response),
+    /// Caller to callee, second.
+    Reveal(Reveal),
+    /// Callee to caller, last.
+    Confirm(Confirm),
+}
+
+const TYPE_COMMIT: u8 = 1;
+const TYPE_RESPONSE: u8 = 2;
+const TYPE_REVEAL: u8 = 3;
+const TYPE_CONFIRM: u8 = 4;
+
+impl HandshakeMessage {
+    /// The message's name, for errors and logs.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Commit(_) => "Commit",
+            Self::Response(_) => "Response",
+            Self::Reveal(_) => "Reveal",
+            Self::Confirm(_) => "Confirm",
+        }
+    }
+
+    /// The call id the message names.
+    pub fn call_id(&self) -> &[u8] {
+        match self {
+            Self::Commit(m) => &m.call_id,
+            Self::Response(m) => &m.call_id,
+            Self::Reveal(m) => &m.call_id,
+            Self::Confirm(m) => &m.call_id,
+        }
+    }
+
+    /// Encodes the message. Fails only if an id field is empty or longer than [`MAX_ID_LEN`].
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(MAX_MESSAGE_LEN);
+        out.push(PROTOCOL_VERSION);
+        match self {
+            Self::Commit(m) => {
+                out.push(TYPE_COMMIT);
+                out.extend_from_slice(&m.suite.id().to_be_bytes());
+                put_id(&mut out, "call id", &m.call_id)?;
+                put_id(&mut out, "device id", &m.caller_device)?;
+                out.extend_from_slice(&m.caller_identity);
+                out.extend_from_slice(&m.commitment);
+                out.push(m.caller_intent.code());
+            }
+            Self::Response(m) => {
+                out.push(TYPE_RESPONSE);
+                put_id(&mut out, "call id", &m.call_id)?;
+                put_id(&mut out, "device id", &m.callee_device)?;
+                out.extend_from_slice(&m.callee_identity);
+                out.extend_from_slice(&m.callee_ephemeral);
+                out.push(m.callee_intent.code());
+            }
+            Self::Reveal(m) => {
+                out.push(TYPE_REVEAL);
+                put_id(&mut out, "call id", &m.call_id)?;
+                out.extend_from_slice(&m.caller_ephemeral);
+                out.extend_from_slice(&m.signature);
+            }
+            Self::Confirm(m) => {
+                out.push(TYPE_CONFIRM);
+                put_id(&mut out, "call id", &m.call_id)?;
+                out.extend_from_slice(&m.signature);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Parses one message; refuses anything that is not exactly one well-formed message.
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > MAX_MESSAGE_LEN {
+            return Err(Error::MalformedMessage("message too long"));
+        }
+        let mut r = Reader(bytes);
+        let version = r.u8()?;
+        if version != PROTOCOL_VERSION {
+            return Err(Error::UnsupportedVersion(version));
+        }
+        let msg = match r.u8()? {
+            TYPE_COMMIT => Self::Commit(Commit {
+                suite: CipherSuite::from_id(r.u16()?)?,
+                call_id: r.id()?,
+                caller_device: r.id()?,
+                caller_identity: r.array()?,
+                commitment: r.array()?,
+                caller_intent: Intent::from_code(r.u8()?)?,
+            }),
+            TYPE_RESPONSE => Self::Response(Response {
+                call_id: r.id()?,
+                callee_device: r.id()?,
+                callee_identity: r.array()?,
+                callee_ephemeral: r.array()?,
+                callee_intent: Intent::from_code(r.u8()?)?,
+            }),
+            TYPE_REVEAL => Self::Reveal(Reveal {
+                call_id: r.id()?,
+                caller_ephemeral: r.array()?,
+                signature: r.array()?,
+            }),
+            TYPE_CONFIRM => Self::Confirm(Confirm {
+                call_id: r.id()?,
+                signature: r.array()?,
+            }),
+            _ => return Err(Error::MalformedMessage("unknown message type")),
+        };
+        if !r.0.is_empty() {
+            return Err(Error::MalformedMessage("trailing bytes"));
+        }
+        Ok(msg)
+    }
+}
+
+pub(crate) fn check_id(field: &'static str, id: &[u8]) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::FieldTooLong {
+            field,
+            len: 0,
+            max: MAX_ID_LEN,
+        });
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(Error::FieldTooLong {
+            field,
+            len: id.len(),
+            max: MAX_ID_LEN,
+        });
+    }
+    Ok(())
+}
+
+fn put_id(out: &mut Vec<u8>, field: &'static str, id: &[u8]) -> Result<()> {
+    check_id(field, id)?;
+    out.push(id.len() as u8);
+    out.extend_from_slice(id);
+    Ok(())
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        if self.0.len() < n {
+            return Err(Error::MalformedMessage("truncated message"));
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn id(&mut self) -> Result<Vec<u8>> {
+        let len = usize::from(self.u8()?);
+        if len == 0 || len > MAX_ID_LEN {
+            return Err(Error::MalformedMessage("id length out of range"));
+        }
+        Ok(self.take(len)?.to_vec())
+    }
+}

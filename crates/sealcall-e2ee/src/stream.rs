@@ -1,0 +1,437 @@
+//! Per-stream frame protection with counters, replay protection and key epochs.
+//!
+//! A [`FrameSender`] protects one media kind in one direction; its peer's [`FrameReceiver`]
+//! unprotects it. Both start from the same 32-byte base key (from the handshake's key schedule)
+//! and move through key epochs with a one-way ratchet:
+//!
+//! ```text
+//! epoch_secret[0]   = base key for (direction, media kind)
+//! epoch_secret[e+1] = HKDF-Expand(PRK = epoch_secret[e], "Sealcall v1 epoch ratchet" || u64be(e+1), 32)
+//! KID(e)            = e << 3 | direction << 2 | media kind
+//! ```
+//! and each epoch's SFrame key and salt come from `epoch_secret[e]` and `KID(e)` as RFC 9605
+//! section 4.4.2 says. The sender rekeys on the caller's schedule (frames or elapsed time) and
+//! before its counter nears its limit; the receiver follows as soon as a frame of a later epoch
+//! authenticates, keeps the previous epoch for a grace period for late frames, then erases it.
+
+use core::ops::Range;
+use core::time::Duration;
+
+use crate::aead::AeadBackend;
+use crate::error::{Error, Result};
+use crate::keys::{KeyedEpoch, Secret32, expand32};
+use crate::replay::ReplayWindow;
+use crate::sframe::{ParsedFrame, open_in_place, protect_in_place};
+use crate::suite::{CipherSuite, Direction, MediaKind};
+
+/// Label of the epoch ratchet.
+pub const RATCHET_LABEL: &[u8] = b"Sealcall v1 epoch ratchet";
+
+/// Largest epoch number whose KID fits in 64 bits.
+pub const MAX_EPOCH: u64 = (1 << 61) - 1;
+
+/// The KID of an epoch for a direction and media kind.
+pub const fn kid_for(epoch: u64, direction: Direction, media: MediaKind) -> u64 {
+    (epoch << 3) | (direction.code() << 2) | media.code()
+}
+
+/// Splits a KID into (epoch, direction, media kind), if it names a valid media kind.
+pub fn split_kid(kid: u64) -> Option<(u64, Direction, MediaKind)> {
+    let media = MediaKind::from_code(kid & 0b11)?;
+    let direction = if kid & 0b100 == 0 {
+        Direction::CallerToCallee
+    } else {
+        Direction::CalleeToCaller
+    };
+    Some((kid >> 3, direction, media))
+}
+
+/// When the sender moves to a new key epoch. Times are durations since any origin the caller
+/// chooses (the crate never reads a clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RekeySchedule {
+    /// Rekey after this many frames in one epoch.
+    pub every_frames: Option<u64>,
+    /// Rekey when an epoch has been in use this long.
+    pub every: Option<Duration>,
+}
+
+impl Default for RekeySchedule {
+    /// Every 2^24 frames or every 10 minutes, whichever comes first.
+    fn default() -> Self {
+        Self {
+            every_frames: Some(1 << 24),
+            every: Some(Duration::from_secs(600)),
+        }
+    }
+}
+
+/// Hard limits on one key. Injectable so tests can reach them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyLimits {
+    /// Frames one key may protect; the counter never reaches this value (so it never wraps).
+    pub max_frames_per_epoch: u64,
+    /// The sender rekeys once its counter is within this many frames of the limit.
+    pub rekey_margin: u64,
+    /// The last epoch the ratchet may reach.
+    pub max_epoch: u64,
+}
+
+impl Default for KeyLimits {
+    /// 2^32 frames per key, rekey 2^20 frames before that, epochs up to [`MAX_EPOCH`].
+    fn default() -> Self {
+        Self {
+            max_frames_per_epoch: 1 << 32,
+            rekey_margin: 1 << 20,
+            max_epoch: MAX_EPOCH,
+        }
+    }
+}
+
+/// Settings of one media stream's sender and receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamConfig {
+    /// AEAD implementation.
+    pub backend: AeadBackend,
+    /// SFrame cipher suite.
+    pub suite: CipherSuite,
+    /// The sender's rekey schedule.
+    pub rekey: RekeySchedule,
+    /// Hard limits.
+    pub limits: KeyLimits,
+    /// How long the receiver keeps the previous epoch after the next one authenticated.
+    pub grace: Duration,
+    /// How many epochs ahead of its current one the receiver follows a frame.
+    pub max_epoch_skip: u64,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        Self {
+            backend: AeadBackend::default(),
+            suite: CipherSuite::Aes128GcmSha256,
+            rekey: RekeySchedule::default(),
+            limits: KeyLimits::default(),
+            grace: Duration::from_secs(2),
+            max_epoch_skip: 8,
+        }
+    }
+}
+
+impl StreamConfig {
+    fn validate(&self) -> Result<()> {
+        if self.limits.max_frames_per_epoch == 0 {
+            return Err(Error::InvalidConfig("max_frames_per_epoch must be at least 1"));
+        }
+        if self.limits.max_epoch > MAX_EPOCH {
+            return Err(Error::InvalidConfig("max_epoch exceeds the KID space"));
+        }
+        if self.rekey.every_frames == Some(0) {
+            return Err(Error::InvalidConfig("every_frames must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Counters of one stream, safe to show (no key material).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Frames protected or unprotected successfully.
+    pub frames: u64,
+    /// Payload bytes protected or unprotected successfully.
+    pub bytes: u64,
+    /// Frames refused because their tag did not verify.
+    pub auth_failures: u64,
+    /// Frames refused as replays or as older than the window.
+    pub replays: u64,
+    /// Frames refused for other reasons (malformed, unknown key, wrong stream).
+    pub rejected: u64,
+    /// Key epochs moved to.
+    pub rekeys: u64,
+}
+
+fn ratchet(secret: &Secret32, next_epoch: u64) -> Result<Secret32> {
+    expand32(secret.as_bytes(), &[RATCHET_LABEL, &next_epoch.to_be_bytes()])
+}
+
+/// Protects frames of one media kind in one direction.
+///
+/// No `Debug` or `Clone`; key material is erased on drop.
+pub struct FrameSender {
+    config: StreamConfig,
+    direction: Direction,
+    media: MediaKind,
+    epoch: u64,
+    secret: Secret32,
+    key: KeyedEpoch,
+    ctr: u64,
+    epoch_started: Option<Duration>,
+    stats: StreamStats,
+}
+
+impl FrameSender {
+    pub(crate) fn new(
+        config: StreamConfig,
+        direction: Direction,
+        media: MediaKind,
+        base: Secret32,
+    ) -> Result<Self> {
+        config.validate()?;
+        let kid = kid_for(0, direction, media);
+        let key = KeyedEpoch::derive(config.backend, config.suite, base.as_bytes(), kid)?;
+        Ok(Self {
+            config,
+            direction,
+            media,
+            epoch: 0,
+            secret: base,
+            key,
+            ctr: 0,
+            epoch_started: None,
+            stats: StreamStats::default(),
+        })
+    }
+
+    /// The media kind this sender protects.
+    pub fn media(&self) -> MediaKind {
+        self.media
+    }
+
+    /// The direction this sender protects.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The current key epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The current key id.
+    pub fn kid(&self) -> u64 {
+        self.key.kid
+    }
+
+    /// The counter the next frame will carry.
+    pub fn next_counter(&self) -> u64 {
+        self.ctr
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> StreamStats {
+        self.stats
+    }
+
+    /// Moves to the next key epoch now (for example on the caller's own signal).
+    pub fn rekey(&mut self, now: Duration) -> Result<()> {
+        if self.epoch >= self.config.limits.max_epoch {
+            return Err(Error::EpochsExhausted);
+        }
+        let next = self.epoch + 1;
+        let secret = ratchet(&self.secret, next)?;
+        let kid = kid_for(next, self.direction, self.media);
+        let key = KeyedEpoch::derive(self.config.backend, self.config.suite, secret.as_bytes(), kid)?;
+        self.secret = secret;
+        self.key = key;
+        self.epoch = next;
+        self.ctr = 0;
+        self.epoch_started = Some(now);
+        self.stats.rekeys += 1;
+        Ok(())
+    }
+
+    fn rekey_due(&self, now: Duration) -> bool {
+        let limits = &self.config.limits;
+        let schedule = &self.config.rekey;
+        let near_limit = self.ctr >= limits.max_frames_per_epoch.saturating_sub(limits.rekey_margin);
+        let by_frames = schedule.every_frames.is_some_and(|n| self.ctr >= n);
+        let by_time = match (schedule.every, self.epoch_started) {
+            (Some(every), Some(start)) => now.saturating_sub(start) >= every,
+            _ => false,
+        };
+        near_limit || by_frames || by_time
+    }
+
+    /// Protects `buf[payload]` in place at time `now`.
+    ///
+    /// The header is written just before `payload.start` (keep [`crate::MAX_HEADER_LEN`] bytes of
+    /// headroom) and the tag into the [`crate::TAG_LEN`] bytes just after `payload.end`. Returns
+    /// the range of the protected frame inside `buf`. Rekeys first when the schedule says so.
+    pub fn protect(
+        &mut self,
+        now: Duration,
+        metadata: &[u8],
+        buf: &mut [u8],
+        payload: Range<usize>,
+    ) -> Result<Range<usize>> {
+        if self.rekey_due(now) && self.epoch < self.config.limits.max_epoch {
+            self.rekey(now)?;
+        }
+        if self.ctr >= self.config.limits.max_frames_per_epoch {
+            return Err(Error::CounterExhausted);
+        }
+        let len = payload.len() as u64;
+        let out = protect_in_place(&self.key, self.ctr, metadata, buf, payload)?;
+        if self.epoch_started.is_none() {
+            self.epoch_started = Some(now);
+        }
+        self.ctr += 1;
+        self.stats.frames += 1;
+        self.stats.bytes += len;
+        Ok(out)
+    }
+}
+
+struct RecvEpoch {
+    epoch: u64,
+    key: KeyedEpoch,
+    window: ReplayWindow,
+}
+
+/// Unprotects frames of one media kind in one direction: replay window, epoch following and
+/// grace period.
+///
+/// No `Debug` or `Clone`; key material is erased on drop.
+pub struct FrameReceiver {
+    config: StreamConfig,
+    direction: Direction,
+    media: MediaKind,
+    secret: Secret32,
+    current: RecvEpoch,
+    previous: Option<(RecvEpoch, Duration)>,
+    stats: StreamStats,
+}
+
+impl FrameReceiver {
+    pub(crate) fn new(
+        config: StreamConfig,
+        direction: Direction,
+        media: MediaKind,
+        base: Secret32,
+    ) -> Result<Self> {
+        config.validate()?;
+        let kid = kid_for(0, direction, media);
+        let key = KeyedEpoch::derive(config.backend, config.suite, base.as_bytes(), kid)?;
+        Ok(Self {
+            config,
+            direction,
+            media,
+            secret: base,
+            current: RecvEpoch {
+                epoch: 0,
+                key,
+                window: ReplayWindow::new(),
+            },
+            previous: None,
+            stats: StreamStats::default(),
+        })
+    }
+
+    /// The media kind this receiver handles.
+    pub fn media(&self) -> MediaKind {
+        self.media
+    }
+
+    /// The direction this receiver handles.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The newest key epoch that authenticated a frame (0 before any).
+    pub fn epoch(&self) -> u64 {
+        self.current.epoch
+    }
+
+    /// The previous epoch, while it is still kept for late frames.
+    pub fn previous_epoch(&self) -> Option<u64> {
+        self.previous.as_ref().map(|(p, _)| p.epoch)
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> StreamStats {
+        self.stats
+    }
+
+    /// Erases the previous epoch once its grace period is over at `now`.
+    pub fn expire(&mut self, now: Duration) {
+        if self.previous.as_ref().is_some_and(|(_, until)| now >= *until) {
+            self.previous = None;
+        }
+    }
+
+    /// Authenticates and decrypts a protected frame in place at time `now`.
+    ///
+    /// Returns the plaintext's range inside `frame`. The tag is checked before any plaintext is
+    /// written and the replay window moves only after it verified; on any error `frame` is
+    /// unchanged.
+    pub fn unprotect(&mut self, now: Duration, metadata: &[u8], frame: &mut [u8]) -> Result<Range<usize>> {
+        let result = self.unprotect_inner(now, metadata, frame);
+        match &result {
+            Ok(range) => {
+                self.stats.frames += 1;
+                self.stats.bytes += range.len() as u64;
+            }
+            Err(Error::AuthenticationFailed) => self.stats.auth_failures += 1,
+            Err(Error::Replayed { .. } | Error::TooOld { .. }) => self.stats.replays += 1,
+            Err(_) => self.stats.rejected += 1,
+        }
+        result
+    }
+
+    fn unprotect_inner(&mut self, now: Duration, metadata: &[u8], frame: &mut [u8]) -> Result<Range<usize>> {
+        let parsed = ParsedFrame::parse(frame)?;
+        let kid = parsed.header.kid;
+        let (epoch, direction, media) = split_kid(kid).ok_or(Error::UnknownKeyId { kid })?;
+        if media != self.media {
+            return Err(Error::WrongMediaKind {
+                expected: self.media,
+                found: media,
+            });
+        }
+        if direction != self.direction {
+            return Err(Error::WrongDirection);
+        }
+        self.expire(now);
+
+        if epoch == self.current.epoch {
+            return open_checked(&mut self.current, &parsed, metadata, frame);
+        }
+        if let Some((prev, _)) = self.previous.as_mut().filter(|(p, _)| p.epoch == epoch) {
+            return open_checked(prev, &parsed, metadata, frame);
+        }
+        let ahead = epoch.checked_sub(self.current.epoch).unwrap_or(0);
+        if ahead == 0 || ahead > self.config.max_epoch_skip || epoch > self.config.limits.max_epoch {
+            return Err(Error::UnknownKeyId { kid });
+        }
+        // A later epoch: derive it, and commit to it only once a frame authenticated under it.
+        let mut secret = ratchet(&self.secret, self.current.epoch + 1)?;
+        for e in self.current.epoch + 2..=epoch {
+            secret = ratchet(&secret, e)?;
+        }
+        let key = KeyedEpoch::derive(self.config.backend, self.config.suite, secret.as_bytes(), kid)?;
+        let mut candidate = RecvEpoch {
+            epoch,
+            key,
+            window: ReplayWindow::new(),
+        };
+        let range = open_checked(&mut candidate, &parsed, metadata, frame)?;
+        let old = core::mem::replace(&mut self.current, candidate);
+        self.previous = Some((old, now.saturating_add(self.config.grace)));
+        self.secret = secret;
+        self.stats.rekeys += 1;
+        Ok(range)
+    }
+}
+
+fn open_checked(
+    epoch: &mut RecvEpoch,
+    parsed: &ParsedFrame,
+    metadata: &[u8],
+    frame: &mut [u8],
+) -> Result<Range<usize>> {
+    let ctr = parsed.header.ctr;
+    epoch.window.check(ctr)?;
+    let range = open_in_place(&epoch.key, parsed, metadata, frame)?;
+    epoch.window.accept(ctr);
+    Ok(range)
+}
