@@ -88,7 +88,10 @@ impl Transcript<'_> {
         put(&mut h, self.caller_ephemeral);
         put(&mut h, self.callee_ephemeral);
         put(&mut h, self.commitment);
-        put(&mut h, &[self.caller_intent.code(), self.callee_intent.code()]);
+        put(
+            &mut h,
+            &[self.caller_intent.code(), self.callee_intent.code()],
+        );
         h.finalize().into()
     }
 }
@@ -126,7 +129,12 @@ fn sign(identity: &DeviceIdentity, label: &[u8], transcript_hash: &[u8; 32]) -> 
     identity.sign(&m[..label.len() + 32])
 }
 
-fn verify(key: &IdentityPublicKey, label: &[u8], transcript_hash: &[u8; 32], sig: &[u8; 64]) -> Result<()> {
+fn verify(
+    key: &IdentityPublicKey,
+    label: &[u8],
+    transcript_hash: &[u8; 32],
+    sig: &[u8; 64],
+) -> Result<()> {
     let m = signed_message(label, transcript_hash);
     key.verify(&m[..label.len() + 32], sig)
 }
@@ -146,7 +154,11 @@ fn check_intents(local: Intent, peer: Intent) -> Result<()> {
     }
 }
 
-fn parse_as<T>(bytes: &[u8], expected: &'static str, pick: impl FnOnce(HandshakeMessage) -> Result<T, HandshakeMessage>) -> Result<T> {
+fn parse_as<T>(
+    bytes: &[u8],
+    expected: &'static str,
+    pick: impl FnOnce(HandshakeMessage) -> Result<T, HandshakeMessage>,
+) -> Result<T> {
     let msg = HandshakeMessage::parse(bytes)?;
     pick(msg).map_err(|other| Error::UnexpectedMessage {
         expected,
@@ -217,14 +229,20 @@ impl CallerHandshake {
     /// Takes the callee's [`Response`], computes the shared secret, signs the transcript and
     /// returns the encoded [`Reveal`] to send. Keys are not usable until the callee's
     /// [`Confirm`] verified.
-    pub fn on_response(self, identity: &DeviceIdentity, bytes: &[u8]) -> Result<(CallerAwaitingConfirm, Vec<u8>)> {
+    pub fn on_response(
+        self,
+        identity: &DeviceIdentity,
+        bytes: &[u8],
+    ) -> Result<(CallerAwaitingConfirm, Vec<u8>)> {
         let response = parse_as(bytes, "Response", |m| match m {
             HandshakeMessage::Response(r) => Ok(r),
             other => Err(other),
         })?;
         check_call(&self.params.call_id, &response.call_id)?;
         if identity.public() != self.identity {
-            return Err(Error::InvalidConfig("identity differs from the one the handshake started with"));
+            return Err(Error::InvalidConfig(
+                "identity differs from the one the handshake started with",
+            ));
         }
         let peer = IdentityPublicKey::from_bytes(&response.callee_identity)?;
         expect_peer(self.params.expected_peer.as_ref(), &peer)?;
@@ -295,7 +313,12 @@ impl CallerAwaitingConfirm {
             other => Err(other),
         })?;
         check_call(&self.call_id, &confirm.call_id)?;
-        verify(&self.peer, CALLEE_SIGNATURE_LABEL, &self.transcript_hash, &confirm.signature)?;
+        verify(
+            &self.peer,
+            CALLEE_SIGNATURE_LABEL,
+            &self.transcript_hash,
+            &confirm.signature,
+        )?;
         Ok(self.established)
     }
 }
@@ -357,14 +380,20 @@ impl CalleeHandshake {
 
     /// Takes the caller's [`Reveal`]: checks it against the commitment, verifies the caller's
     /// signature, and returns the established keys and the encoded [`Confirm`] to send.
-    pub fn on_reveal(self, identity: &DeviceIdentity, bytes: &[u8]) -> Result<(Established, Vec<u8>)> {
+    pub fn on_reveal(
+        self,
+        identity: &DeviceIdentity,
+        bytes: &[u8],
+    ) -> Result<(Established, Vec<u8>)> {
         let reveal = parse_as(bytes, "Reveal", |m| match m {
             HandshakeMessage::Reveal(r) => Ok(r),
             other => Err(other),
         })?;
         check_call(&self.params.call_id, &reveal.call_id)?;
         if identity.public() != self.identity {
-            return Err(Error::InvalidConfig("identity differs from the one the handshake started with"));
+            return Err(Error::InvalidConfig(
+                "identity differs from the one the handshake started with",
+            ));
         }
         let c = &self.commit;
         let expected = commitment(
@@ -375,7 +404,10 @@ impl CalleeHandshake {
             &reveal.caller_ephemeral,
             c.caller_intent,
         );
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &c.commitment[..])) {
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            &expected[..],
+            &c.commitment[..],
+        )) {
             return Err(Error::CommitmentMismatch);
         }
         let transcript_hash = Transcript {
@@ -398,7 +430,12 @@ impl CalleeHandshake {
         if !shared.was_contributory() {
             return Err(Error::NonContributory);
         }
-        verify(&self.peer, CALLER_SIGNATURE_LABEL, &transcript_hash, &reveal.signature)?;
+        verify(
+            &self.peer,
+            CALLER_SIGNATURE_LABEL,
+            &transcript_hash,
+            &reveal.signature,
+        )?;
         let established = Established::derive(
             Role::Callee,
             c.suite,

@@ -121,7 +121,10 @@ mod tests {
         assert_eq!(Header::new(0, 0).encoded_len(), 1);
         assert_eq!(Header::new(7, 7).encoded_len(), 1);
         assert_eq!(Header::new(8, 8).encoded_len(), 3);
-        assert_eq!(Header::new(u64::MAX, u64::MAX).encoded_len(), MAX_HEADER_LEN);
+        assert_eq!(
+            Header::new(u64::MAX, u64::MAX).encoded_len(),
+            MAX_HEADER_LEN
+        );
     }
 
     #[test]

@@ -4,10 +4,10 @@ use hkdf::Hkdf;
 use sha2::{Sha256, Sha512};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::NONCE_LEN;
 use crate::aead::{AeadBackend, Cipher};
 use crate::error::{Error, Result};
 use crate::suite::CipherSuite;
-use crate::NONCE_LEN;
 
 /// Length of Sealcall's base keys and epoch secrets (HKDF-SHA256 output).
 pub const BASE_KEY_LEN: usize = 32;
@@ -130,6 +130,9 @@ pub(crate) fn expand32(prk: &[u8; 32], info: &[&[u8]]) -> Result<Secret32> {
     Ok(out)
 }
 
+/// An SFrame key and salt, as returned by [`__sframe_key_and_salt`].
+pub type KeyAndSalt = (Zeroizing<Vec<u8>>, Zeroizing<[u8; NONCE_LEN]>);
+
 #[doc(hidden)]
 /// Known-answer hook: the SFrame key and salt for a base key and KID, for test vectors only.
 /// Returns `(key, salt)` in fresh zeroizing buffers.
@@ -137,7 +140,7 @@ pub fn __sframe_key_and_salt(
     suite: CipherSuite,
     base_key: &BaseKey,
     kid: u64,
-) -> Result<(Zeroizing<Vec<u8>>, Zeroizing<[u8; NONCE_LEN]>)> {
+) -> Result<KeyAndSalt> {
     let mut key = Zeroizing::new(vec![0u8; suite.key_len()]);
     let mut salt = Zeroizing::new([0u8; NONCE_LEN]);
     sframe_kdf(suite, base_key.as_bytes(), kid, &mut key, &mut salt[..])?;

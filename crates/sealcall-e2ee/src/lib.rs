@@ -75,7 +75,7 @@ pub use handshake::{
 };
 pub use header::{Header, MAX_HEADER_LEN};
 pub use identity::{DeviceIdentity, IdentityPublicKey};
-pub use keys::{BASE_KEY_LEN, BaseKey, __sframe_key_and_salt};
+pub use keys::{__sframe_key_and_salt, BASE_KEY_LEN, BaseKey};
 pub use message::{
     Commit, Confirm, HandshakeMessage, MAX_ID_LEN, MAX_MESSAGE_LEN, PROTOCOL_VERSION, Response,
     Reveal,

@@ -200,14 +200,44 @@ impl Established {
         let send = self.role.sending();
         let recv = self.role.receiving();
         let senders = [
-            FrameSender::new(config, send, MediaKind::Audio, self.base_key(send, MediaKind::Audio)?)?,
-            FrameSender::new(config, send, MediaKind::Video, self.base_key(send, MediaKind::Video)?)?,
-            FrameSender::new(config, send, MediaKind::Screen, self.base_key(send, MediaKind::Screen)?)?,
+            FrameSender::new(
+                config,
+                send,
+                MediaKind::Audio,
+                self.base_key(send, MediaKind::Audio)?,
+            )?,
+            FrameSender::new(
+                config,
+                send,
+                MediaKind::Video,
+                self.base_key(send, MediaKind::Video)?,
+            )?,
+            FrameSender::new(
+                config,
+                send,
+                MediaKind::Screen,
+                self.base_key(send, MediaKind::Screen)?,
+            )?,
         ];
         let receivers = [
-            FrameReceiver::new(config, recv, MediaKind::Audio, self.base_key(recv, MediaKind::Audio)?)?,
-            FrameReceiver::new(config, recv, MediaKind::Video, self.base_key(recv, MediaKind::Video)?)?,
-            FrameReceiver::new(config, recv, MediaKind::Screen, self.base_key(recv, MediaKind::Screen)?)?,
+            FrameReceiver::new(
+                config,
+                recv,
+                MediaKind::Audio,
+                self.base_key(recv, MediaKind::Audio)?,
+            )?,
+            FrameReceiver::new(
+                config,
+                recv,
+                MediaKind::Video,
+                self.base_key(recv, MediaKind::Video)?,
+            )?,
+            FrameReceiver::new(
+                config,
+                recv,
+                MediaKind::Screen,
+                self.base_key(recv, MediaKind::Screen)?,
+            )?,
         ];
         Ok(Session {
             role: self.role,
@@ -232,6 +262,11 @@ impl MediaSenders {
     pub fn get(&self, media: MediaKind) -> &FrameSender {
         &self.0[media.index()]
     }
+
+    /// The three senders, in [`MediaKind::ALL`] order (audio, video, screen).
+    pub fn into_inner(self) -> [FrameSender; 3] {
+        self.0
+    }
 }
 
 /// The frame receivers of one call, one per media kind.
@@ -246,6 +281,11 @@ impl MediaReceivers {
     /// The receiver of a media kind, read-only.
     pub fn get(&self, media: MediaKind) -> &FrameReceiver {
         &self.0[media.index()]
+    }
+
+    /// The three receivers, in [`MediaKind::ALL`] order (audio, video, screen).
+    pub fn into_inner(self) -> [FrameReceiver; 3] {
+        self.0
     }
 }
 

@@ -27,13 +27,17 @@ pub struct SframeKey {
 
 impl SframeKey {
     /// Derives the key and salt for `kid` from `base_key` (RFC 9605 section 4.4.2).
-    pub fn new(backend: AeadBackend, suite: CipherSuite, base_key: &BaseKey, kid: u64) -> Result<Self> {
+    pub fn new(
+        backend: AeadBackend,
+        suite: CipherSuite,
+        base_key: &BaseKey,
+        kid: u64,
+    ) -> Result<Self> {
         Ok(Self {
             suite,
             epoch: KeyedEpoch::derive(backend, suite, base_key.as_bytes(), kid)?,
         })
     }
-
 
     /// The key id.
     pub fn kid(&self) -> u64 {
@@ -45,27 +49,33 @@ impl SframeKey {
         self.suite
     }
 
-    /// Protects `buf[payload]` with counter `ctr`; see [`protect_in_place`].
+    /// Protects `buf[payload]` in place with counter `ctr`: the header goes into the bytes just
+    /// before `payload.start` and the tag into the [`TAG_LEN`] bytes just after `payload.end`.
+    /// Returns the range of the whole protected frame. The caller must never reuse a counter.
     pub fn protect(
-        &self,
+        &mut self,
         ctr: u64,
         metadata: &[u8],
         buf: &mut [u8],
         payload: Range<usize>,
     ) -> Result<Range<usize>> {
-        protect_in_place(&self.epoch, ctr, metadata, buf, payload)
+        protect_in_place(&mut self.epoch, ctr, metadata, buf, payload)
     }
 
     /// Authenticates and decrypts a whole protected frame in place. Returns the header and the range
     /// of the plaintext inside `frame`. On any error `frame` is unchanged.
-    pub fn unprotect(&self, metadata: &[u8], frame: &mut [u8]) -> Result<(Header, Range<usize>)> {
+    pub fn unprotect(
+        &mut self,
+        metadata: &[u8],
+        frame: &mut [u8],
+    ) -> Result<(Header, Range<usize>)> {
         let parsed = ParsedFrame::parse(frame)?;
         if parsed.header.kid != self.epoch.kid {
             return Err(Error::UnknownKeyId {
                 kid: parsed.header.kid,
             });
         }
-        let range = open_in_place(&self.epoch, &parsed, metadata, frame)?;
+        let range = open_in_place(&mut self.epoch, &parsed, metadata, frame)?;
         Ok((parsed.header, range))
     }
 }
@@ -114,7 +124,7 @@ fn with_aad<T>(header: &[u8], metadata: &[u8], f: impl FnOnce(&[u8]) -> Result<T
 /// The header goes into the bytes just before `payload.start`, the tag into the `TAG_LEN` bytes
 /// just after `payload.end`; returns the range of the whole protected frame.
 pub(crate) fn protect_in_place(
-    epoch: &KeyedEpoch,
+    epoch: &mut KeyedEpoch,
     ctr: u64,
     metadata: &[u8],
     buf: &mut [u8],
@@ -134,10 +144,13 @@ pub(crate) fn protect_in_place(
             available: payload.start.min(payload.end),
         });
     }
-    let end = payload.end.checked_add(TAG_LEN).ok_or(Error::BufferTooSmall {
-        needed: usize::MAX,
-        available: buf.len(),
-    })?;
+    let end = payload
+        .end
+        .checked_add(TAG_LEN)
+        .ok_or(Error::BufferTooSmall {
+            needed: usize::MAX,
+            available: buf.len(),
+        })?;
     if end > buf.len() {
         return Err(Error::BufferTooSmall {
             needed: end,
@@ -157,7 +170,7 @@ pub(crate) fn protect_in_place(
 /// Authenticates and decrypts `frame` in place; the tag is checked before any plaintext is
 /// written, so on error `frame` is unchanged.
 pub(crate) fn open_in_place(
-    epoch: &KeyedEpoch,
+    epoch: &mut KeyedEpoch,
     parsed: &ParsedFrame,
     metadata: &[u8],
     frame: &mut [u8],
@@ -168,6 +181,8 @@ pub(crate) fn open_in_place(
     let mut tag_bytes = [0u8; TAG_LEN];
     tag_bytes.copy_from_slice(tag);
     let nonce = epoch.nonce(parsed.header.ctr);
-    with_aad(head, metadata, |aad| epoch.cipher.open(&nonce, aad, body, &tag_bytes))?;
+    with_aad(head, metadata, |aad| {
+        epoch.cipher.open(&nonce, aad, body, &tag_bytes)
+    })?;
     Ok(parsed.header_len..body_end)
 }

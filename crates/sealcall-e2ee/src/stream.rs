@@ -121,7 +121,9 @@ impl Default for StreamConfig {
 impl StreamConfig {
     fn validate(&self) -> Result<()> {
         if self.limits.max_frames_per_epoch == 0 {
-            return Err(Error::InvalidConfig("max_frames_per_epoch must be at least 1"));
+            return Err(Error::InvalidConfig(
+                "max_frames_per_epoch must be at least 1",
+            ));
         }
         if self.limits.max_epoch > MAX_EPOCH {
             return Err(Error::InvalidConfig("max_epoch exceeds the KID space"));
@@ -151,7 +153,10 @@ pub struct StreamStats {
 }
 
 fn ratchet(secret: &Secret32, next_epoch: u64) -> Result<Secret32> {
-    expand32(secret.as_bytes(), &[RATCHET_LABEL, &next_epoch.to_be_bytes()])
+    expand32(
+        secret.as_bytes(),
+        &[RATCHET_LABEL, &next_epoch.to_be_bytes()],
+    )
 }
 
 /// Protects frames of one media kind in one direction.
@@ -230,7 +235,12 @@ impl FrameSender {
         let next = self.epoch + 1;
         let secret = ratchet(&self.secret, next)?;
         let kid = kid_for(next, self.direction, self.media);
-        let key = KeyedEpoch::derive(self.config.backend, self.config.suite, secret.as_bytes(), kid)?;
+        let key = KeyedEpoch::derive(
+            self.config.backend,
+            self.config.suite,
+            secret.as_bytes(),
+            kid,
+        )?;
         self.secret = secret;
         self.key = key;
         self.epoch = next;
@@ -243,7 +253,10 @@ impl FrameSender {
     fn rekey_due(&self, now: Duration) -> bool {
         let limits = &self.config.limits;
         let schedule = &self.config.rekey;
-        let near_limit = self.ctr >= limits.max_frames_per_epoch.saturating_sub(limits.rekey_margin);
+        let near_limit = self.ctr
+            >= limits
+                .max_frames_per_epoch
+                .saturating_sub(limits.rekey_margin);
         let by_frames = schedule.every_frames.is_some_and(|n| self.ctr >= n);
         let by_time = match (schedule.every, self.epoch_started) {
             (Some(every), Some(start)) => now.saturating_sub(start) >= every,
@@ -271,7 +284,7 @@ impl FrameSender {
             return Err(Error::CounterExhausted);
         }
         let len = payload.len() as u64;
-        let out = protect_in_place(&self.key, self.ctr, metadata, buf, payload)?;
+        let out = protect_in_place(&mut self.key, self.ctr, metadata, buf, payload)?;
         if self.epoch_started.is_none() {
             self.epoch_started = Some(now);
         }
@@ -354,7 +367,11 @@ impl FrameReceiver {
 
     /// Erases the previous epoch once its grace period is over at `now`.
     pub fn expire(&mut self, now: Duration) {
-        if self.previous.as_ref().is_some_and(|(_, until)| now >= *until) {
+        if self
+            .previous
+            .as_ref()
+            .is_some_and(|(_, until)| now >= *until)
+        {
             self.previous = None;
         }
     }
@@ -364,7 +381,12 @@ impl FrameReceiver {
     /// Returns the plaintext's range inside `frame`. The tag is checked before any plaintext is
     /// written and the replay window moves only after it verified; on any error `frame` is
     /// unchanged.
-    pub fn unprotect(&mut self, now: Duration, metadata: &[u8], frame: &mut [u8]) -> Result<Range<usize>> {
+    pub fn unprotect(
+        &mut self,
+        now: Duration,
+        metadata: &[u8],
+        frame: &mut [u8],
+    ) -> Result<Range<usize>> {
         let result = self.unprotect_inner(now, metadata, frame);
         match &result {
             Ok(range) => {
@@ -378,7 +400,12 @@ impl FrameReceiver {
         result
     }
 
-    fn unprotect_inner(&mut self, now: Duration, metadata: &[u8], frame: &mut [u8]) -> Result<Range<usize>> {
+    fn unprotect_inner(
+        &mut self,
+        now: Duration,
+        metadata: &[u8],
+        frame: &mut [u8],
+    ) -> Result<Range<usize>> {
         let parsed = ParsedFrame::parse(frame)?;
         let kid = parsed.header.kid;
         let (epoch, direction, media) = split_kid(kid).ok_or(Error::UnknownKeyId { kid })?;
@@ -399,8 +426,9 @@ impl FrameReceiver {
         if let Some((prev, _)) = self.previous.as_mut().filter(|(p, _)| p.epoch == epoch) {
             return open_checked(prev, &parsed, metadata, frame);
         }
-        let ahead = epoch.checked_sub(self.current.epoch).unwrap_or(0);
-        if ahead == 0 || ahead > self.config.max_epoch_skip || epoch > self.config.limits.max_epoch {
+        let ahead = epoch.saturating_sub(self.current.epoch);
+        if ahead == 0 || ahead > self.config.max_epoch_skip || epoch > self.config.limits.max_epoch
+        {
             return Err(Error::UnknownKeyId { kid });
         }
         // A later epoch: derive it, and commit to it only once a frame authenticated under it.
@@ -408,7 +436,12 @@ impl FrameReceiver {
         for e in self.current.epoch + 2..=epoch {
             secret = ratchet(&secret, e)?;
         }
-        let key = KeyedEpoch::derive(self.config.backend, self.config.suite, secret.as_bytes(), kid)?;
+        let key = KeyedEpoch::derive(
+            self.config.backend,
+            self.config.suite,
+            secret.as_bytes(),
+            kid,
+        )?;
         let mut candidate = RecvEpoch {
             epoch,
             key,
@@ -431,7 +464,93 @@ fn open_checked(
 ) -> Result<Range<usize>> {
     let ctr = parsed.header.ctr;
     epoch.window.check(ctr)?;
-    let range = open_in_place(&epoch.key, parsed, metadata, frame)?;
+    let range = open_in_place(&mut epoch.key, parsed, metadata, frame)?;
     epoch.window.accept(ctr);
     Ok(range)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::keys::sframe_kdf;
+    use crate::schedule::Established;
+    use crate::suite::Role;
+    use crate::{DeviceIdentity, Header, MAX_HEADER_LEN, NONCE_LEN, TAG_LEN};
+
+    fn current_key(s: &FrameSender) -> Vec<u8> {
+        let mut key = [0u8; 32];
+        let mut salt = [0u8; NONCE_LEN];
+        let n = s.config.suite.key_len();
+        sframe_kdf(
+            s.config.suite,
+            s.secret.as_bytes(),
+            s.key.kid,
+            &mut key[..n],
+            &mut salt,
+        )
+        .unwrap();
+        key[..n].to_vec()
+    }
+
+    fn all_senders(config: StreamConfig) -> Vec<FrameSender> {
+        let mut rng = crate::testing::TestRng::new(b"unique");
+        let peer = DeviceIdentity::generate(&mut rng).public();
+        let mut out = Vec::new();
+        for role in [Role::Caller, Role::Callee] {
+            let est =
+                Established::derive(role, config.suite, &[1; 32], &[2; 32], peer, b"p".to_vec())
+                    .unwrap();
+            let (senders, _) = est.into_session(config).unwrap().split();
+            let [a, v, s] = senders.into_inner();
+            out.extend([a, v, s]);
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// No (key, nonce) pair ever repeats across media kinds, directions and epochs.
+        #[test]
+        fn no_key_nonce_pair_repeats(ops in proptest::collection::vec((0usize..6, 0u8..12), 1..600)) {
+            let config = StreamConfig {
+                rekey: RekeySchedule { every_frames: Some(7), every: None },
+                ..StreamConfig::default()
+            };
+            let mut senders = all_senders(config);
+            let mut seen = HashSet::new();
+            for (which, op) in ops {
+                let s = &mut senders[which];
+                if op == 0 {
+                    s.rekey(Duration::ZERO).unwrap();
+                    continue;
+                }
+                let mut buf = [0u8; MAX_HEADER_LEN + 4 + TAG_LEN];
+                let out = s.protect(Duration::ZERO, &[], &mut buf, MAX_HEADER_LEN..MAX_HEADER_LEN + 4).unwrap();
+                let (header, _) = Header::parse(&buf[out]).unwrap();
+                prop_assert_eq!(header.kid, s.kid());
+                let pair = (current_key(s), s.key.nonce(header.ctr));
+                prop_assert!(seen.insert(pair), "key/nonce pair repeated");
+            }
+        }
+    }
+
+    #[test]
+    fn kid_layout_round_trips() {
+        for epoch in [0, 1, 7, MAX_EPOCH] {
+            for direction in [Direction::CallerToCallee, Direction::CalleeToCaller] {
+                for media in MediaKind::ALL {
+                    assert_eq!(
+                        split_kid(kid_for(epoch, direction, media)),
+                        Some((epoch, direction, media))
+                    );
+                }
+            }
+        }
+        assert_eq!(split_kid(3), None);
+    }
 }

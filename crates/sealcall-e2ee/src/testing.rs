@@ -87,11 +87,16 @@ pub fn fuzz_header(data: &[u8]) {
 /// Fuzz body: feed arbitrary bytes to a receiver as a protected frame. Nothing may panic, and a
 /// frame that fails must leave the buffer unchanged.
 pub fn fuzz_unprotect(data: &[u8]) {
-    use crate::{BaseKey, CipherSuite, SframeKey, AeadBackend};
+    use crate::{AeadBackend, BaseKey, CipherSuite, SframeKey};
     let Ok(base) = BaseKey::from_bytes(b"sealcall fuzz base key") else {
         return;
     };
-    let Ok(key) = SframeKey::new(AeadBackend::RustCrypto, CipherSuite::Aes128GcmSha256, &base, 0) else {
+    let Ok(mut key) = SframeKey::new(
+        AeadBackend::RustCrypto,
+        CipherSuite::Aes128GcmSha256,
+        &base,
+        0,
+    ) else {
         return;
     };
     let mut frame = data.to_vec();
@@ -102,7 +107,10 @@ pub fn fuzz_unprotect(data: &[u8]) {
         return;
     };
     let mut frame = data.to_vec();
-    if rx.unprotect(core::time::Duration::ZERO, &[], &mut frame).is_err() {
+    if rx
+        .unprotect(core::time::Duration::ZERO, &[], &mut frame)
+        .is_err()
+    {
         assert_eq!(frame, data, "a refused frame must be left unchanged");
     }
 }
@@ -122,7 +130,11 @@ fn fuzz_receiver() -> Option<crate::FrameReceiver> {
 pub fn fuzz_handshake_message(data: &[u8]) {
     use crate::*;
     if let Ok(msg) = HandshakeMessage::parse(data) {
-        assert_eq!(msg.encode().ok().as_deref(), Some(data), "message must round-trip");
+        assert_eq!(
+            msg.encode().ok().as_deref(),
+            Some(data),
+            "message must round-trip"
+        );
     }
     let mut rng = TestRng::new(b"fuzz");
     let me = DeviceIdentity::generate(&mut rng);

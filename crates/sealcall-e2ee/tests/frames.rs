@@ -57,7 +57,16 @@ fn the_same_payload_never_gives_the_same_ciphertext_across_kinds_or_directions()
 
 #[test]
 fn every_single_bit_flip_fails_and_leaves_the_frame_unchanged() {
-    let (mut alice, mut bob) = sessions(StreamConfig::default());
+    for backend in AeadBackend::available() {
+        bit_flips(*backend);
+    }
+}
+
+fn bit_flips(backend: AeadBackend) {
+    let (mut alice, mut bob) = sessions(StreamConfig {
+        backend,
+        ..StreamConfig::default()
+    });
     // Advance the counter so the header has counter bytes to flip too.
     for _ in 0..300 {
         protect(alice.sender(MediaKind::Video), t(0), b"x");
@@ -484,14 +493,14 @@ fn sframe_key_refuses_other_kids_and_base_keys_are_bounded() {
     assert!(BaseKey::from_bytes(&[]).is_err());
     assert!(BaseKey::from_bytes(&[0u8; 65]).is_err());
     let base = BaseKey::from_bytes(&[1u8; 16]).unwrap();
-    let k1 = SframeKey::new(
+    let mut k1 = SframeKey::new(
         AeadBackend::RustCrypto,
         CipherSuite::Aes128GcmSha256,
         &base,
         1,
     )
     .unwrap();
-    let k2 = SframeKey::new(
+    let mut k2 = SframeKey::new(
         AeadBackend::RustCrypto,
         CipherSuite::Aes128GcmSha256,
         &base,

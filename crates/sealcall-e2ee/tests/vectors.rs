@@ -198,7 +198,7 @@ fn rfc9605_aes_gcm_suites_4_and_5() {
             }
             assert_eq!(nonce.to_vec(), h(&case.nonce));
 
-            let sframe = SframeKey::new(*backend, suite, &base, case.kid).unwrap();
+            let mut sframe = SframeKey::new(*backend, suite, &base, case.kid).unwrap();
             let pt = h(&case.pt);
             let metadata = h(&case.metadata);
             let header_len = Header::new(case.kid, case.ctr).encoded_len();

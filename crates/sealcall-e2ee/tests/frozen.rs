@@ -1,0 +1,107 @@
+//! Frozen vectors of Sealcall's own handshake, key schedule and frame format. The values are
+//! printed in docs/PROTOCOL.md; this test recomputes them so the document and the code cannot
+//! drift. A change to either must be deliberate: it breaks interoperability with older builds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use core::time::Duration;
+
+use sealcall_e2ee::testing::TestRng;
+use sealcall_e2ee::*;
+
+fn frame(sender: &mut FrameSender, payload: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0u8; MAX_HEADER_LEN + payload.len() + TAG_LEN];
+    let body = MAX_HEADER_LEN..MAX_HEADER_LEN + payload.len();
+    buf[body.clone()].copy_from_slice(payload);
+    let out = sender.protect(Duration::ZERO, &[], &mut buf, body).unwrap();
+    buf[out].to_vec()
+}
+
+fn compute() -> Vec<(&'static str, String)> {
+    let mut rng = TestRng::new(b"Sealcall frozen vector v1");
+    let alice = DeviceIdentity::generate(&mut rng);
+    let bob = DeviceIdentity::generate(&mut rng);
+    let params = |device: &str| HandshakeParams {
+        suite: CipherSuite::Aes128GcmSha256,
+        call_id: b"frozen-call".to_vec(),
+        local_device: device.as_bytes().to_vec(),
+        intent: Intent::EndToEnd,
+        expected_peer: None,
+    };
+    let (caller, commit) =
+        CallerHandshake::start(&mut rng, &alice, params("alice-laptop")).unwrap();
+    let (callee, response) =
+        CalleeHandshake::respond(&mut rng, &bob, params("bob-desktop"), &commit).unwrap();
+    let (caller, reveal) = caller.on_response(&alice, &response).unwrap();
+    let (bob_keys, confirm) = callee.on_reveal(&bob, &reveal).unwrap();
+    let alice_keys = caller.on_confirm(&confirm).unwrap();
+    assert_eq!(alice_keys.security_code(), bob_keys.security_code());
+    let transcript = hex::encode(alice_keys.transcript_hash());
+    let code = alice_keys.security_code().to_string();
+    let mut a = alice_keys.into_session(StreamConfig::default()).unwrap();
+    let mut b = bob_keys.into_session(StreamConfig::default()).unwrap();
+    let audio0 = frame(a.sender(MediaKind::Audio), b"Sealcall frozen audio frame");
+    let video0 = frame(b.sender(MediaKind::Video), b"Sealcall frozen video frame");
+    a.sender(MediaKind::Audio).rekey(Duration::ZERO).unwrap();
+    let audio_epoch1 = frame(a.sender(MediaKind::Audio), b"Sealcall frozen audio frame");
+    // Each frozen frame must also open on the other side.
+    for (rx, f) in [
+        (b.receiver(MediaKind::Audio), &audio0),
+        (a.receiver(MediaKind::Video), &video0),
+    ] {
+        let mut f = f.clone();
+        rx.unprotect(Duration::ZERO, &[], &mut f).unwrap();
+    }
+    let mut f = audio_epoch1.clone();
+    b.receiver(MediaKind::Audio)
+        .unprotect(Duration::ZERO, &[], &mut f)
+        .unwrap();
+    vec![
+        (
+            "rng_seed",
+            "\"Sealcall frozen vector v1\" (TestRng)".to_string(),
+        ),
+        ("caller_identity", hex::encode(alice.public().to_bytes())),
+        ("callee_identity", hex::encode(bob.public().to_bytes())),
+        ("commit", hex::encode(&commit)),
+        ("response", hex::encode(&response)),
+        ("reveal", hex::encode(&reveal)),
+        ("confirm", hex::encode(&confirm)),
+        ("transcript_hash", transcript),
+        ("security_code", code),
+        ("audio_caller_to_callee_epoch0_ctr0", hex::encode(audio0)),
+        ("video_callee_to_caller_epoch0_ctr0", hex::encode(video0)),
+        (
+            "audio_caller_to_callee_epoch1_ctr0",
+            hex::encode(audio_epoch1),
+        ),
+    ]
+}
+
+#[test]
+fn protocol_md_frozen_vectors_match_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/PROTOCOL.md");
+    let doc = std::fs::read_to_string(path).expect("docs/PROTOCOL.md");
+    let block = doc
+        .split("<!-- frozen-vectors:begin -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- frozen-vectors:end -->").next())
+        .expect("frozen-vectors markers in docs/PROTOCOL.md");
+    let expected = compute();
+    let rendered: String = expected
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}\n"))
+        .collect();
+    let in_doc: Vec<(String, String)> = block
+        .lines()
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let computed: Vec<(String, String)> = expected
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    assert_eq!(
+        in_doc, computed,
+        "docs/PROTOCOL.md frozen vectors differ from the code; the code computes:\n{rendered}"
+    );
+}
