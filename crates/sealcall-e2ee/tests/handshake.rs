@@ -138,87 +138,69 @@ fn man_in_the_middle_with_its_own_keys_is_shown_by_different_codes() {
 /// signatures: the handshake fails.
 #[test]
 fn swapped_ephemeral_key_in_response_fails_the_handshake() {
-    let mut rng = TestRng::new(b"swap");
-    let alice = party(&mut rng, "alice");
-    let bob = party(&mut rng, "bob");
-    let (a_hs, commit) =
-        CallerHandshake::start(&mut rng, &alice.identity, params(&alice, b"c")).unwrap();
-    let (b_hs, response) =
-        CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"c"), &commit).unwrap();
-    let HandshakeMessage::Response(mut r) = HandshakeMessage::parse(&response).unwrap() else {
-        panic!("not a response")
-    };
+    let mut s = started(b"swap");
     let attacker =
-        x25519_dalek::PublicKey::from(&x25519_dalek::EphemeralSecret::random_from_rng(&mut rng));
-    r.callee_ephemeral = attacker.to_bytes();
-    let forged = HandshakeMessage::Response(r).encode().unwrap();
-    let (a_hs, reveal) = a_hs.on_response(&alice.identity, &forged).unwrap();
+        x25519_dalek::PublicKey::from(&x25519_dalek::EphemeralSecret::random_from_rng(&mut s.rng));
+    let forged = edit(&s.response, |m| {
+        if let HandshakeMessage::Response(r) = m {
+            r.callee_ephemeral = attacker.to_bytes();
+        }
+    });
+    let (_caller, reveal) = s.caller.on_response(&s.alice.identity, &forged).unwrap();
     // Bob sees a transcript with his real key: Alice's signature does not verify.
     assert_eq!(
-        b_hs.on_reveal(&bob.identity, &reveal).err(),
+        s.callee.on_reveal(&s.bob.identity, &reveal).err(),
         Some(Error::BadSignature)
     );
-    drop(a_hs);
 }
 
 #[test]
 fn swapped_ephemeral_key_in_reveal_breaks_the_commitment() {
-    let mut rng = TestRng::new(b"swap2");
-    let alice = party(&mut rng, "alice");
-    let bob = party(&mut rng, "bob");
-    let (a_hs, commit) =
-        CallerHandshake::start(&mut rng, &alice.identity, params(&alice, b"c")).unwrap();
-    let (b_hs, response) =
-        CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"c"), &commit).unwrap();
-    let (_a_hs, reveal) = a_hs.on_response(&alice.identity, &response).unwrap();
-    let HandshakeMessage::Reveal(mut r) = HandshakeMessage::parse(&reveal).unwrap() else {
-        panic!("not a reveal")
-    };
-    r.caller_ephemeral[0] ^= 1;
-    let forged = HandshakeMessage::Reveal(r).encode().unwrap();
+    let s = started(b"swap2");
+    let (_caller, reveal) = s
+        .caller
+        .on_response(&s.alice.identity, &s.response)
+        .unwrap();
+    let forged = edit(&reveal, |m| {
+        if let HandshakeMessage::Reveal(r) = m {
+            r.caller_ephemeral[0] ^= 1;
+        }
+    });
     assert_eq!(
-        b_hs.on_reveal(&bob.identity, &forged).err(),
+        s.callee.on_reveal(&s.bob.identity, &forged).err(),
         Some(Error::CommitmentMismatch)
     );
 }
 
 #[test]
 fn tampered_commitment_is_refused() {
-    let mut rng = TestRng::new(b"commit");
-    let alice = party(&mut rng, "alice");
-    let bob = party(&mut rng, "bob");
-    let (a_hs, commit) =
-        CallerHandshake::start(&mut rng, &alice.identity, params(&alice, b"c")).unwrap();
-    let HandshakeMessage::Commit(mut c) = HandshakeMessage::parse(&commit).unwrap() else {
-        panic!("not a commit")
-    };
-    c.commitment[31] ^= 0x80;
-    let forged = HandshakeMessage::Commit(c).encode().unwrap();
-    let (b_hs, response) =
-        CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"c"), &forged).unwrap();
-    let (_a, reveal) = a_hs.on_response(&alice.identity, &response).unwrap();
+    let mut s = started(b"commit");
+    let forged = edit(&s.commit, |m| {
+        if let HandshakeMessage::Commit(c) = m {
+            c.commitment[31] ^= 0x80;
+        }
+    });
+    let (callee, response) =
+        CalleeHandshake::respond(&mut s.rng, &s.bob.identity, params(&s.bob, b"c"), &forged)
+            .unwrap();
+    let (_caller, reveal) = s.caller.on_response(&s.alice.identity, &response).unwrap();
     assert_eq!(
-        b_hs.on_reveal(&bob.identity, &reveal).err(),
+        callee.on_reveal(&s.bob.identity, &reveal).err(),
         Some(Error::CommitmentMismatch)
     );
 }
 
 #[test]
 fn tampered_intent_is_refused_in_either_message() {
-    let mut rng = TestRng::new(b"intent");
-    let alice = party(&mut rng, "alice");
-    let bob = party(&mut rng, "bob");
-
     // The server downgrades the caller's intent in the Commit.
-    let (_a, commit) =
-        CallerHandshake::start(&mut rng, &alice.identity, params(&alice, b"c")).unwrap();
-    let HandshakeMessage::Commit(mut c) = HandshakeMessage::parse(&commit).unwrap() else {
-        panic!("not a commit")
-    };
-    c.caller_intent = Intent::Standard;
-    let forged = HandshakeMessage::Commit(c).encode().unwrap();
+    let mut s = started(b"intent");
+    let forged = edit(&s.commit, |m| {
+        if let HandshakeMessage::Commit(c) = m {
+            c.caller_intent = Intent::Standard;
+        }
+    });
     assert!(matches!(
-        CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"c"), &forged).err(),
+        CalleeHandshake::respond(&mut s.rng, &s.bob.identity, params(&s.bob, b"c"), &forged).err(),
         Some(Error::IntentMismatch {
             peer: Intent::Standard,
             ..
@@ -226,17 +208,13 @@ fn tampered_intent_is_refused_in_either_message() {
     ));
 
     // The server downgrades the callee's intent in the Response.
-    let (a_hs, commit) =
-        CallerHandshake::start(&mut rng, &alice.identity, params(&alice, b"c")).unwrap();
-    let (_b, response) =
-        CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"c"), &commit).unwrap();
-    let HandshakeMessage::Response(mut r) = HandshakeMessage::parse(&response).unwrap() else {
-        panic!("not a response")
-    };
-    r.callee_intent = Intent::Standard;
-    let forged = HandshakeMessage::Response(r).encode().unwrap();
+    let forged = edit(&s.response, |m| {
+        if let HandshakeMessage::Response(r) = m {
+            r.callee_intent = Intent::Standard;
+        }
+    });
     assert!(matches!(
-        a_hs.on_response(&alice.identity, &forged).err(),
+        s.caller.on_response(&s.alice.identity, &forged).err(),
         Some(Error::IntentMismatch {
             peer: Intent::Standard,
             ..
@@ -244,11 +222,11 @@ fn tampered_intent_is_refused_in_either_message() {
     ));
 
     // A party whose own decision is Standard never derives keys.
-    let mut pa = params(&alice, b"c");
+    let mut pa = params(&s.alice, b"c");
     pa.intent = Intent::Standard;
-    let (_a, commit) = CallerHandshake::start(&mut rng, &alice.identity, pa).unwrap();
+    let (_a, commit) = CallerHandshake::start(&mut s.rng, &s.alice.identity, pa).unwrap();
     assert!(matches!(
-        CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"c"), &commit).err(),
+        CalleeHandshake::respond(&mut s.rng, &s.bob.identity, params(&s.bob, b"c"), &commit).err(),
         Some(Error::IntentMismatch { .. })
     ));
 }
@@ -272,20 +250,14 @@ const LOW_ORDER: [&str; 12] = [
 #[test]
 fn low_order_and_all_zero_callee_keys_are_refused_by_the_caller() {
     for point in LOW_ORDER {
-        let mut rng = TestRng::new(point.as_bytes());
-        let alice = party(&mut rng, "alice");
-        let bob = party(&mut rng, "bob");
-        let (a_hs, commit) =
-            CallerHandshake::start(&mut rng, &alice.identity, params(&alice, b"c")).unwrap();
-        let (_b, response) =
-            CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"c"), &commit).unwrap();
-        let HandshakeMessage::Response(mut r) = HandshakeMessage::parse(&response).unwrap() else {
-            panic!("not a response")
-        };
-        r.callee_ephemeral = hex::decode(point).unwrap().try_into().unwrap();
-        let forged = HandshakeMessage::Response(r).encode().unwrap();
+        let s = started(point.as_bytes());
+        let forged = edit(&s.response, |m| {
+            if let HandshakeMessage::Response(r) = m {
+                r.callee_ephemeral = hex::decode(point).unwrap().try_into().unwrap();
+            }
+        });
         assert_eq!(
-            a_hs.on_response(&alice.identity, &forged).err(),
+            s.caller.on_response(&s.alice.identity, &forged).err(),
             Some(Error::NonContributory),
             "{point}"
         );
@@ -338,38 +310,35 @@ fn low_order_and_all_zero_caller_keys_are_refused_by_the_callee() {
 
 #[test]
 fn forged_signatures_are_refused() {
-    let mut rng = TestRng::new(b"sig");
-    let alice = party(&mut rng, "alice");
-    let bob = party(&mut rng, "bob");
-    let (a_hs, commit) =
-        CallerHandshake::start(&mut rng, &alice.identity, params(&alice, b"c")).unwrap();
-    let (b_hs, response) =
-        CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"c"), &commit).unwrap();
-    let (a_hs, reveal) = a_hs.on_response(&alice.identity, &response).unwrap();
-    let HandshakeMessage::Reveal(mut r) = HandshakeMessage::parse(&reveal).unwrap() else {
-        panic!("not a reveal")
-    };
-    r.signature[5] ^= 4;
-    let forged = HandshakeMessage::Reveal(r).encode().unwrap();
+    // A Reveal whose signature was altered.
+    let s = started(b"sig");
+    let (_caller, reveal) = s
+        .caller
+        .on_response(&s.alice.identity, &s.response)
+        .unwrap();
+    let forged = edit(&reveal, |m| {
+        if let HandshakeMessage::Reveal(r) = m {
+            r.signature[5] ^= 4;
+        }
+    });
     assert_eq!(
-        b_hs.on_reveal(&bob.identity, &forged).err(),
+        s.callee.on_reveal(&s.bob.identity, &forged).err(),
         Some(Error::BadSignature)
     );
 
-    // A Confirm signed by someone else.
-    let (a2, commit) =
-        CallerHandshake::start(&mut rng, &alice.identity, params(&alice, b"d")).unwrap();
-    let (b2, response) =
-        CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"d"), &commit).unwrap();
-    let (a2, reveal) = a2.on_response(&alice.identity, &response).unwrap();
-    let (_b_done, confirm) = b2.on_reveal(&bob.identity, &reveal).unwrap();
-    let HandshakeMessage::Confirm(mut c) = HandshakeMessage::parse(&confirm).unwrap() else {
-        panic!("not a confirm")
-    };
-    c.signature[63] ^= 1;
-    let forged = HandshakeMessage::Confirm(c).encode().unwrap();
-    assert!(a2.on_confirm(&forged).is_err());
-    drop(a_hs);
+    // A Confirm whose signature was altered.
+    let s = started(b"sig2");
+    let (caller, reveal) = s
+        .caller
+        .on_response(&s.alice.identity, &s.response)
+        .unwrap();
+    let (_bob_done, confirm) = s.callee.on_reveal(&s.bob.identity, &reveal).unwrap();
+    let forged = edit(&confirm, |m| {
+        if let HandshakeMessage::Confirm(c) = m {
+            c.signature[63] ^= 1;
+        }
+    });
+    assert_eq!(caller.on_confirm(&forged).err(), Some(Error::BadSignature));
 }
 
 #[test]
@@ -398,26 +367,26 @@ fn pinned_peer_identity_is_enforced() {
 
 #[test]
 fn messages_out_of_order_or_for_another_call_are_refused() {
-    let mut rng = TestRng::new(b"order");
-    let alice = party(&mut rng, "alice");
-    let bob = party(&mut rng, "bob");
-    let (a_hs, commit) =
-        CallerHandshake::start(&mut rng, &alice.identity, params(&alice, b"c")).unwrap();
+    let mut s = started(b"order");
     assert_eq!(
-        CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"other"), &commit).err(),
+        CalleeHandshake::respond(
+            &mut s.rng,
+            &s.bob.identity,
+            params(&s.bob, b"other"),
+            &s.commit
+        )
+        .err(),
         Some(Error::CallIdMismatch)
     );
-    let (b_hs, response) =
-        CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"c"), &commit).unwrap();
     assert!(matches!(
-        a_hs.on_response(&alice.identity, &commit).err(),
+        s.caller.on_response(&s.alice.identity, &s.commit).err(),
         Some(Error::UnexpectedMessage {
             expected: "Response",
             got: "Commit"
         })
     ));
     assert!(matches!(
-        b_hs.on_reveal(&bob.identity, &response).err(),
+        s.callee.on_reveal(&s.bob.identity, &s.response).err(),
         Some(Error::UnexpectedMessage {
             expected: "Reveal",
             got: "Response"

@@ -71,3 +71,42 @@ pub fn protect(sender: &mut FrameSender, now: Duration, payload: &[u8]) -> Vec<u
 pub fn t(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
+
+/// Alice (caller) and Bob (callee) after Commit and Response, for tests that tamper with what
+/// follows.
+pub struct Started {
+    pub rng: TestRng,
+    pub alice: Party,
+    pub bob: Party,
+    pub caller: CallerHandshake,
+    pub callee: CalleeHandshake,
+    pub commit: Vec<u8>,
+    pub response: Vec<u8>,
+}
+
+/// Runs Commit and Response with call id `c` between fresh identities drawn from `seed`.
+pub fn started(seed: &[u8]) -> Started {
+    let mut rng = TestRng::new(seed);
+    let alice = party(&mut rng, "alice");
+    let bob = party(&mut rng, "bob");
+    let (caller, commit) =
+        CallerHandshake::start(&mut rng, &alice.identity, params(&alice, b"c")).unwrap();
+    let (callee, response) =
+        CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"c"), &commit).unwrap();
+    Started {
+        rng,
+        alice,
+        bob,
+        caller,
+        callee,
+        commit,
+        response,
+    }
+}
+
+/// Parses a handshake message, lets `f` change it, and encodes it again (a tampering server).
+pub fn edit(bytes: &[u8], f: impl FnOnce(&mut HandshakeMessage)) -> Vec<u8> {
+    let mut msg = HandshakeMessage::parse(bytes).unwrap();
+    f(&mut msg);
+    msg.encode().unwrap()
+}
