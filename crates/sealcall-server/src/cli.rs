@@ -1,0 +1,353 @@
+//! The command implementations behind `sealcall server init`, `sealcall user …`,
+//! `sealcall group …`, `sealcall role …` and `sealcall admin …`. They take parsed arguments;
+//! the binary only parses the command line and reads the password (from an environment
+//! variable or a prompt, never from an argument).
+//!
+//! Directory commands work on the database file directly (run them on the server host; SQLite
+//! allows this while the server runs). `admin_run` talks to a running server over HTTP.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use sealcall_policy::{GroupId, Role, RoleSet, UserId};
+use serde_json::json;
+
+use crate::auth::{PasswordCost, hash_password};
+use crate::client::HttpClient;
+use crate::error::{Result, ServerError};
+use crate::sqlite::SqliteStore;
+use crate::store::{ServerAudit, Storage, UserRecord};
+
+/// The environment variable `sealcall admin` (and `user add`) read the password from.
+pub const PASSWORD_ENV: &str = "SEALCALL_PASSWORD";
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+fn open(db: &Path) -> Result<SqliteStore> {
+    SqliteStore::open(db)
+}
+
+fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ServerError::Invalid {
+            what: "password",
+            reason: format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        });
+    }
+    Ok(())
+}
+
+fn user_id(text: &str) -> Result<UserId> {
+    UserId::new(text).map_err(|e| ServerError::Invalid {
+        what: "user",
+        reason: e.to_string(),
+    })
+}
+
+fn group_id(text: &str) -> Result<GroupId> {
+    GroupId::new(text).map_err(|e| ServerError::Invalid {
+        what: "group",
+        reason: e.to_string(),
+    })
+}
+
+/// Parses a role: `user`, `teams-admin` (`TeamsAdministrator`) or `global-admin`
+/// (`GlobalAdministrator`), case-insensitive.
+pub fn parse_role(text: &str) -> Result<Role> {
+    match text.to_ascii_lowercase().as_str() {
+        "user" => Ok(Role::User),
+        "teams-admin" | "teamsadministrator" | "teams-administrator" => {
+            Ok(Role::TeamsAdministrator)
+        }
+        "global-admin" | "globaladministrator" | "global-administrator" => {
+            Ok(Role::GlobalAdministrator)
+        }
+        _ => Err(ServerError::Invalid {
+            what: "role",
+            reason: format!(
+                "'{}' is not one of user, teams-admin, global-admin",
+                text.chars().take(64).collect::<String>()
+            ),
+        }),
+    }
+}
+
+fn audit(store: &SqliteStore, action: &str, target: &str) -> Result<()> {
+    store.audit(&ServerAudit {
+        actor: "cli",
+        at: crate::unix_now(),
+        action,
+        target,
+    })
+}
+
+/// `sealcall server init --db PATH --tenant NAME --admin USER [--display-name NAME]`: creates
+/// the database, the tenant and its first administrator (global administrator).
+pub fn server_init(
+    db: &Path,
+    tenant: &str,
+    admin: &str,
+    display_name: &str,
+    password: &str,
+    cost: PasswordCost,
+) -> Result<()> {
+    if tenant.trim().is_empty() {
+        return Err(ServerError::Invalid {
+            what: "tenant",
+            reason: "is empty".to_owned(),
+        });
+    }
+    check_password(password)?;
+    let store = open(db)?;
+    let record = UserRecord {
+        id: user_id(admin)?,
+        display_name: display_name.to_owned(),
+        password_hash: hash_password(password, cost)?,
+        roles: RoleSet::of(&[Role::User, Role::GlobalAdministrator]),
+    };
+    store.init_tenant(tenant, &record, crate::unix_now())
+}
+
+/// `sealcall user add --db PATH USER --display-name NAME [--role ROLE]…`.
+pub fn user_add(
+    db: &Path,
+    user: &str,
+    display_name: &str,
+    password: &str,
+    roles: &[Role],
+    cost: PasswordCost,
+) -> Result<()> {
+    check_password(password)?;
+    let store = open(db)?;
+    if store.tenant()?.is_none() {
+        return Err(ServerError::NotInitialised);
+    }
+    let id = user_id(user)?;
+    let record = UserRecord {
+        id: id.clone(),
+        display_name: display_name.to_owned(),
+        password_hash: hash_password(password, cost)?,
+        roles: RoleSet::of(roles).with(Role::User),
+    };
+    store.add_user(&record, crate::unix_now())?;
+    audit(&store, "AddUser", &format!("user:{id}"))
+}
+
+/// `sealcall user remove --db PATH USER`: the user, their devices, sessions, memberships,
+/// assignment and setting.
+pub fn user_remove(db: &Path, user: &str) -> Result<()> {
+    let store = open(db)?;
+    let id = user_id(user)?;
+    if !store.remove_user(&id)? {
+        return Err(ServerError::UserNotFound(id.to_string()));
+    }
+    audit(&store, "RemoveUser", &format!("user:{id}"))
+}
+
+/// `sealcall user list --db PATH`: one line per user: sign-in name, display name, roles.
+pub fn user_list(db: &Path, out: &mut dyn Write) -> Result<()> {
+    let store = open(db)?;
+    for user in store.users(None, usize::MAX >> 1)? {
+        let roles: Vec<&str> = [
+            (Role::TeamsAdministrator, "teams-admin"),
+            (Role::GlobalAdministrator, "global-admin"),
+        ]
+        .into_iter()
+        .filter(|(r, _)| user.roles.contains(*r))
+        .map(|(_, n)| n)
+        .collect();
+        writeln!(
+            out,
+            "{}\t{}\t{}",
+            user.id,
+            user.display_name,
+            if roles.is_empty() {
+                "user".to_owned()
+            } else {
+                roles.join(",")
+            }
+        )?;
+    }
+    Ok(())
+}
+
+/// `sealcall group add --db PATH GROUP`.
+pub fn group_add(db: &Path, group: &str) -> Result<()> {
+    let store = open(db)?;
+    let id = group_id(group)?;
+    if !store.add_group(&id)? {
+        return Err(ServerError::Invalid {
+            what: "group",
+            reason: format!("'{id}' already exists"),
+        });
+    }
+    audit(&store, "AddGroup", &format!("group:{id}"))
+}
+
+/// `sealcall group remove --db PATH GROUP`.
+pub fn group_remove(db: &Path, group: &str) -> Result<()> {
+    let store = open(db)?;
+    let id = group_id(group)?;
+    if !store.remove_group(&id)? {
+        return Err(ServerError::GroupNotFound(id.to_string()));
+    }
+    audit(&store, "RemoveGroup", &format!("group:{id}"))
+}
+
+/// `sealcall group add-member --db PATH GROUP USER`.
+pub fn group_add_member(db: &Path, group: &str, user: &str) -> Result<()> {
+    let store = open(db)?;
+    let (g, u) = (group_id(group)?, user_id(user)?);
+    store.add_member(&g, &u)?;
+    audit(&store, "AddMember", &format!("group:{g} user:{u}"))
+}
+
+/// `sealcall group remove-member --db PATH GROUP USER`.
+pub fn group_remove_member(db: &Path, group: &str, user: &str) -> Result<()> {
+    let store = open(db)?;
+    let (g, u) = (group_id(group)?, user_id(user)?);
+    if !store.remove_member(&g, &u)? {
+        return Err(ServerError::Invalid {
+            what: "membership",
+            reason: format!("'{u}' is not a member of '{g}'"),
+        });
+    }
+    audit(&store, "RemoveMember", &format!("group:{g} user:{u}"))
+}
+
+/// `sealcall group list --db PATH`: `group: member, member`.
+pub fn group_list(db: &Path, out: &mut dyn Write) -> Result<()> {
+    let store = open(db)?;
+    for (group, members) in store.groups()? {
+        let names: Vec<String> = members.iter().map(ToString::to_string).collect();
+        writeln!(out, "{group}: {}", names.join(", "))?;
+    }
+    Ok(())
+}
+
+/// `sealcall role grant|revoke --db PATH USER ROLE`.
+pub fn role_set(db: &Path, user: &str, role: Role, granted: bool) -> Result<()> {
+    let store = open(db)?;
+    let id = user_id(user)?;
+    if !store.set_role(&id, role, granted)? {
+        return Err(ServerError::UserNotFound(id.to_string()));
+    }
+    let action = if granted { "GrantRole" } else { "RevokeRole" };
+    audit(&store, action, &format!("user:{id} role:{role:?}"))
+}
+
+/// What `admin_run` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AdminSummary {
+    /// Cmdlet lines run successfully.
+    pub succeeded: usize,
+    /// Cmdlet lines that failed (each printed as `ERROR: …`).
+    pub failed: usize,
+}
+
+/// `sealcall admin --server URL [--user USER] ['<cmdlet line>']`.
+///
+/// Signs in as `user` with `password` (the binary reads it from [`PASSWORD_ENV`] or a prompt),
+/// then runs `line` if given; otherwise every line of `input` (a script on standard input), with
+/// a `PS> ` prompt before each line when `interactive`. Prints each cmdlet's output, warnings as
+/// `WARNING: …` and failures as `ERROR: …` to `out`, signs out, and returns the counts (the
+/// binary exits non-zero if any line failed). Blank lines and `#` comments are skipped.
+pub async fn admin_run<R: BufRead, W: Write>(
+    server: &str,
+    user: &str,
+    password: &str,
+    line: Option<&str>,
+    mut input: R,
+    out: &mut W,
+    interactive: bool,
+) -> Result<AdminSummary> {
+    let client = HttpClient::new(server)?;
+    let signed = client
+        .request(
+            "POST",
+            "/sign-in",
+            None,
+            Some(&json!({ "user": user, "password": password })),
+        )
+        .await?;
+    if signed.status != 200 {
+        return Err(ServerError::Client(format!(
+            "sign-in failed: {}",
+            signed.error()
+        )));
+    }
+    let token = signed
+        .body
+        .get("token")
+        .and_then(|t| t.as_str())
+        .ok_or_else(|| ServerError::Client("sign-in response has no token".to_owned()))?
+        .to_owned();
+    let mut summary = AdminSummary::default();
+    let mut run_line = async |text: &str, out: &mut W| -> Result<()> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            return Ok(());
+        }
+        let response = client
+            .request(
+                "POST",
+                "/admin/cmdlet",
+                Some(&token),
+                Some(&json!({ "line": trimmed })),
+            )
+            .await?;
+        if response.status == 200 {
+            summary.succeeded += 1;
+            if let Some(warnings) = response.body.get("warnings").and_then(|w| w.as_array()) {
+                for w in warnings.iter().filter_map(|w| w.as_str()) {
+                    writeln!(out, "WARNING: {w}")?;
+                }
+            }
+            let text = response
+                .body
+                .get("output")
+                .and_then(|o| o.as_str())
+                .unwrap_or("");
+            if !text.is_empty() {
+                write!(out, "{text}")?;
+                if !text.ends_with('\n') {
+                    writeln!(out)?;
+                }
+            }
+        } else {
+            summary.failed += 1;
+            writeln!(out, "ERROR: {}", response.error())?;
+        }
+        Ok(())
+    };
+    let result: Result<()> = async {
+        if let Some(line) = line {
+            run_line(line, out).await?;
+        } else {
+            let mut buf = String::new();
+            loop {
+                if interactive {
+                    write!(out, "PS> ")?;
+                    out.flush()?;
+                }
+                buf.clear();
+                if input.read_line(&mut buf)? == 0 {
+                    break;
+                }
+                let text = buf.trim();
+                if interactive && matches!(text, "exit" | "quit") {
+                    break;
+                }
+                run_line(text, out).await?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let _ = client
+        .request("POST", "/sign-out", Some(&token), None)
+        .await;
+    result?;
+    Ok(summary)
+}

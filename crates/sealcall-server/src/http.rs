@@ -1,0 +1,636 @@
+//! The HTTP JSON API. Every error is `{"error": "<reason>"}` with a 4xx/5xx status; nothing
+//! changes on an error.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use sealcall_policy::{
+    Actor, ClientVersion, EnhancedEncryptionPolicy, Platform, PolicyError, Role, RoleSet,
+    Timestamp, UserId, effective_policy, run_cmdlet, set_user_e2ee, user_e2ee_setting,
+};
+use sealcall_signaling::{DeviceId, IdentityKey, ServerMessage, SettingView};
+
+use crate::AppState;
+use crate::auth::{Token, token_hash, verify_password};
+use crate::error::ServerError;
+use crate::store::{DeviceRecord, SessionRecord, UserRecord, policy};
+
+/// Largest request body.
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// An HTTP error with a reason.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl ApiError {
+    /// The reason.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response =
+            (self.status, axum::Json(json!({ "error": self.message }))).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+impl From<ServerError> for ApiError {
+    fn from(e: ServerError) -> Self {
+        match e {
+            ServerError::Policy(p) => policy_error(p),
+            ServerError::UserExists(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            ServerError::UserNotFound(_) | ServerError::GroupNotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, e.to_string())
+            }
+            ServerError::Invalid { .. } => ApiError::new(StatusCode::BAD_REQUEST, e.to_string()),
+            _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error"),
+        }
+    }
+}
+
+/// The status for a policy error.
+pub(crate) fn policy_error(e: PolicyError) -> ApiError {
+    let status = match &e {
+        PolicyError::AccessDenied { .. } => StatusCode::FORBIDDEN,
+        PolicyError::SettingNotAllowed { .. } | PolicyError::SettingLocked { .. } => {
+            StatusCode::CONFLICT
+        }
+        PolicyError::PolicyNotFound { .. }
+        | PolicyError::UserNotFound { .. }
+        | PolicyError::GroupNotFound { .. } => StatusCode::NOT_FOUND,
+        PolicyError::PolicyAlreadyExists { .. }
+        | PolicyError::PolicyStillAssigned { .. }
+        | PolicyError::RankInUse { .. } => StatusCode::CONFLICT,
+        PolicyError::Storage(_) | PolicyError::DanglingAssignment { .. } => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    ApiError::new(status, e.to_string())
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// A JSON body parsed strictly, with the reason in a 400.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "could not read the request body")
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            let mut detail = e.to_string();
+            detail.truncate(200);
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("invalid JSON body: {detail}"),
+            )
+        })
+    }
+}
+
+fn ok<T: Serialize>(value: T) -> Response {
+    axum::Json(value).into_response()
+}
+
+/// A signed-in caller: the session is valid and unexpired.
+pub(crate) struct Authed {
+    pub user: UserRecord,
+    pub token_hash: [u8; 32],
+}
+
+impl Authed {
+    pub fn actor(&self) -> Actor {
+        Actor::new(self.user.id.clone(), self.user.roles)
+    }
+}
+
+/// Looks up a bearer token.
+pub(crate) async fn authenticate(state: &AppState, token: &str) -> ApiResult<Authed> {
+    let unauthorized =
+        || ApiError::new(StatusCode::UNAUTHORIZED, "invalid or expired session token");
+    if token.is_empty() || token.len() > 256 {
+        return Err(unauthorized());
+    }
+    let hash = token_hash(token);
+    let session = state
+        .db(move |s| s.session(&hash))
+        .await?
+        .ok_or_else(unauthorized)?;
+    if !bool::from(session.token_hash.ct_eq(&hash)) {
+        return Err(unauthorized());
+    }
+    if session.expires_at <= crate::unix_now() {
+        let _ = state.db(move |s| s.delete_session(&hash)).await;
+        return Err(unauthorized());
+    }
+    let who = session.user.clone();
+    let user = state
+        .db(move |s| s.user(&who))
+        .await?
+        .ok_or_else(unauthorized)?;
+    Ok(Authed {
+        user,
+        token_hash: hash,
+    })
+}
+
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+impl FromRequestParts<Arc<AppState>> for Authed {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> ApiResult<Self> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing 'Authorization: Bearer <token>' header",
+            )
+        })?;
+        authenticate(state, token).await
+    }
+}
+
+/// The router.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/sign-in", post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/me", get(me))
+        .route("/devices", get(list_devices).post(register_device))
+        .route("/devices/{id}", delete(remove_device))
+        .route("/directory", get(directory))
+        .route("/directory/{user}/devices", get(user_devices))
+        .route("/settings/e2ee", get(get_setting).put(put_own_setting))
+        .route("/users/{user}/settings/e2ee", put(put_user_setting))
+        .route("/admin/cmdlet", post(admin_cmdlet))
+        .route("/admin/policies", get(admin_policies))
+        .route("/admin/users/{user}/effective-policy", get(admin_effective))
+        .route("/admin/audit", get(admin_audit))
+        .route("/ws", get(crate::ws::upgrade))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    user: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct SignedIn {
+    token: String,
+    expires_at: u64,
+    user: UserId,
+    display_name: String,
+    roles: Vec<Role>,
+}
+
+fn role_list(roles: RoleSet) -> Vec<Role> {
+    [
+        Role::User,
+        Role::TeamsAdministrator,
+        Role::GlobalAdministrator,
+    ]
+    .into_iter()
+    .filter(|r| roles.contains(*r))
+    .collect()
+}
+
+async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    JsonBody(body): JsonBody<SignIn>,
+) -> ApiResult<Response> {
+    let refused = || ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password");
+    if let Some(wait) = state.throttle.blocked(&body.user, peer.ip()) {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed sign-ins; try again later",
+        );
+        e.retry_after = Some(wait.as_secs().max(1));
+        return Err(e);
+    }
+    let user_id = UserId::new(&body.user).ok();
+    let record = match user_id {
+        Some(id) => state.db(move |s| s.user(&id)).await?,
+        None => None,
+    };
+    let hash = record
+        .as_ref()
+        .map_or_else(|| state.dummy_hash.clone(), |r| r.password_hash.clone());
+    let password = body.password;
+    let good = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let Some(record) = record.filter(|_| good) else {
+        state.throttle.failed(&body.user, peer.ip());
+        return Err(refused());
+    };
+    state.throttle.succeeded(&body.user);
+    let token = Token::generate()?;
+    let expires_at = crate::unix_now().saturating_add(state.config.session_ttl.as_secs());
+    let session = SessionRecord {
+        token_hash: token_hash(token.expose()),
+        user: record.id.clone(),
+        expires_at,
+    };
+    state
+        .db(move |s| {
+            let now = crate::unix_now();
+            s.purge_sessions(now)?;
+            s.put_session(&session, now)
+        })
+        .await?;
+    Ok(ok(SignedIn {
+        token: token.expose().to_owned(),
+        expires_at,
+        user: record.id,
+        display_name: record.display_name,
+        roles: role_list(record.roles),
+    }))
+}
+
+async fn sign_out(State(state): State<Arc<AppState>>, auth: Authed) -> ApiResult<Response> {
+    let hash = auth.token_hash;
+    state.db(move |s| s.delete_session(&hash)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn me(auth: Authed) -> Response {
+    ok(json!({
+        "user": auth.user.id,
+        "display_name": auth.user.display_name,
+        "roles": role_list(auth.user.roles),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterDevice {
+    identity_key: IdentityKey,
+    platform: String,
+    client_version: String,
+}
+
+#[derive(Serialize)]
+struct DeviceView {
+    device_id: DeviceId,
+    identity_key: IdentityKey,
+    platform: Platform,
+    client_version: String,
+}
+
+fn device_view(d: DeviceRecord) -> DeviceView {
+    DeviceView {
+        device_id: d.id,
+        identity_key: d.identity_key,
+        platform: d.platform,
+        client_version: d.client_version.to_string(),
+    }
+}
+
+/// Most devices one user may register.
+const MAX_DEVICES_PER_USER: usize = 20;
+
+async fn register_device(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    JsonBody(body): JsonBody<RegisterDevice>,
+) -> ApiResult<Response> {
+    let platform: Platform = body.platform.parse().map_err(policy_error)?;
+    let version: ClientVersion = body.client_version.parse().map_err(policy_error)?;
+    let id = DeviceId::new(&format!(
+        "d-{}",
+        hex::encode(crate::auth::random_bytes::<12>()?)
+    ))
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    let record = DeviceRecord {
+        id,
+        user: auth.user.id.clone(),
+        identity_key: body.identity_key,
+        platform,
+        client_version: version,
+    };
+    let stored = record.clone();
+    state
+        .db(move |s| {
+            if s.devices_of(&stored.user)?.len() >= MAX_DEVICES_PER_USER {
+                return Err(ServerError::Invalid {
+                    what: "device",
+                    reason: format!(
+                        "at most {MAX_DEVICES_PER_USER} devices per user; remove one first"
+                    ),
+                });
+            }
+            s.add_device(&stored, crate::unix_now())
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(device_view(record))).into_response())
+}
+
+async fn list_devices(State(state): State<Arc<AppState>>, auth: Authed) -> ApiResult<Response> {
+    let user = auth.user.id.clone();
+    let devices = state.db(move |s| s.devices_of(&user)).await?;
+    Ok(ok(devices.into_iter().map(device_view).collect::<Vec<_>>()))
+}
+
+async fn remove_device(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = DeviceId::new(&id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
+    let user = auth.user.id.clone();
+    // Only the owner's own devices match: another user's device id is "not found".
+    if state.db(move |s| s.remove_device(&user, &id)).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::new(StatusCode::NOT_FOUND, "no such device"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectoryQuery {
+    search: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn directory(
+    State(state): State<Arc<AppState>>,
+    _auth: Authed,
+    Query(q): Query<DirectoryQuery>,
+) -> ApiResult<Response> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let search = q.search.map(|s| s.chars().take(256).collect::<String>());
+    let users = state.db(move |s| s.users(search.as_deref(), limit)).await?;
+    Ok(ok(users
+        .into_iter()
+        .map(|u| {
+            let online = !state.hub.online_devices(&u.id).is_empty();
+            json!({ "user": u.id, "display_name": u.display_name, "online": online })
+        })
+        .collect::<Vec<_>>()))
+}
+
+async fn user_devices(
+    State(state): State<Arc<AppState>>,
+    _auth: Authed,
+    Path(user): Path<String>,
+) -> ApiResult<Response> {
+    let user = UserId::new(&user)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid user: {e}")))?;
+    let devices = state.db(move |s| s.devices_of(&user)).await?;
+    Ok(ok(devices.into_iter().map(device_view).collect::<Vec<_>>()))
+}
+
+/// The user's setting as devices show it.
+pub(crate) fn setting_view(
+    store: &mut dyn sealcall_policy::PolicyStore,
+    user: &UserId,
+) -> Result<SettingView, PolicyError> {
+    let state = user_e2ee_setting(store, user)?;
+    Ok(SettingView {
+        stored_choice: state.stored_choice,
+        effective: state.effective,
+        lock: state.lock,
+        policy: state.policy.policy.identity.to_string(),
+        calling: state.policy.policy.calling,
+    })
+}
+
+async fn get_setting(State(state): State<Arc<AppState>>, auth: Authed) -> ApiResult<Response> {
+    let user = auth.user.id.clone();
+    let view = state
+        .db(move |s| policy(s, |p| setting_view(p, &user)))
+        .await?
+        .map_err(policy_error)?;
+    Ok(ok(view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetSetting {
+    enabled: bool,
+}
+
+/// Changes `target`'s setting as `actor` and pushes the new state to all the target's devices.
+pub(crate) async fn change_setting(
+    state: &AppState,
+    actor: Actor,
+    target: UserId,
+    enabled: bool,
+) -> Result<SettingView, ApiError> {
+    let who = target.clone();
+    let view = state
+        .db(move |s| {
+            policy(s, |p| {
+                set_user_e2ee(p, &actor, &who, enabled, Timestamp(crate::unix_now()))?;
+                setting_view(p, &who)
+            })
+        })
+        .await?
+        .map_err(policy_error)?;
+    state.hub.send_user(
+        &target,
+        &ServerMessage::SettingChanged {
+            setting: view.clone(),
+        },
+    );
+    Ok(view)
+}
+
+async fn put_own_setting(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    JsonBody(body): JsonBody<SetSetting>,
+) -> ApiResult<Response> {
+    let view = change_setting(&state, auth.actor(), auth.user.id.clone(), body.enabled).await?;
+    Ok(ok(view))
+}
+
+async fn put_user_setting(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    Path(user): Path<String>,
+    JsonBody(body): JsonBody<SetSetting>,
+) -> ApiResult<Response> {
+    let user = UserId::new(&user)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid user: {e}")))?;
+    let view = change_setting(&state, auth.actor(), user, body.enabled).await?;
+    Ok(ok(view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CmdletRequest {
+    line: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CmdletResponse {
+    output: String,
+    warnings: Vec<String>,
+}
+
+async fn admin_cmdlet(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    JsonBody(body): JsonBody<CmdletRequest>,
+) -> ApiResult<Response> {
+    let actor = auth.actor();
+    let line = body.line;
+    let out = state
+        .db(move |s| {
+            policy(s, |p| {
+                run_cmdlet(p, &actor, Timestamp(crate::unix_now()), &line)
+            })
+        })
+        .await?
+        .map_err(policy_error)?;
+    // A change may alter any user's effective setting: push fresh views to online users.
+    push_settings(&state).await;
+    Ok(ok(CmdletResponse {
+        output: out.text,
+        warnings: out.warnings,
+    }))
+}
+
+/// Sends every online user their current setting (after an administrative change).
+pub(crate) async fn push_settings(state: &AppState) {
+    let users = state.hub.online_users();
+    let Ok(views) = state
+        .db(move |s| {
+            policy(s, |p| {
+                users
+                    .iter()
+                    .filter_map(|u| setting_view(p, u).ok().map(|v| (u.clone(), v)))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await
+    else {
+        return;
+    };
+    for (user, setting) in views {
+        state
+            .hub
+            .send_user(&user, &ServerMessage::SettingChanged { setting });
+    }
+}
+
+fn require_admin(auth: &Authed) -> ApiResult<()> {
+    if auth.user.roles.can_administer_policies() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "access denied: requires the Teams administrator or global administrator role",
+        ))
+    }
+}
+
+async fn admin_policies(State(state): State<Arc<AppState>>, auth: Authed) -> ApiResult<Response> {
+    require_admin(&auth)?;
+    let policies: Vec<EnhancedEncryptionPolicy> = state
+        .db(move |s| policy(s, |p| p.policies()))
+        .await?
+        .map_err(|e| policy_error(e.into()))?;
+    Ok(ok(policies))
+}
+
+async fn admin_effective(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    Path(user): Path<String>,
+) -> ApiResult<Response> {
+    require_admin(&auth)?;
+    let user = UserId::new(&user)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid user: {e}")))?;
+    let (effective, setting) = state
+        .db(move |s| {
+            policy(s, |p| -> Result<_, PolicyError> {
+                Ok((effective_policy(p, &user)?, setting_view(p, &user)?))
+            })
+        })
+        .await?
+        .map_err(policy_error)?;
+    Ok(ok(json!({
+        "policy": effective.policy,
+        "source": effective.source,
+        "explain": effective.explain(),
+        "setting": setting,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    limit: Option<usize>,
+}
+
+async fn admin_audit(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Response> {
+    require_admin(&auth)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let entries = state.db(move |s| s.audit_log(limit)).await?;
+    Ok(ok(entries))
+}

@@ -1,0 +1,251 @@
+//! Sealcall's calling server: the directory (users, groups, roles, devices), password sign-in
+//! with session tokens, policy administration through `sealcall-policy`'s cmdlets, settings
+//! sync, call routing over one WebSocket per device, and an embedded TURN relay.
+//!
+//! The server never holds media keys and never sees media: it forwards the end-to-end
+//! handshake as opaque bytes ([`sealcall_signaling::HandshakeBytes`]) it can neither read nor
+//! forge, and the relay only moves encrypted packets.
+//!
+//! - [`Server::start`] binds nothing itself: it takes a bound [`tokio::net::TcpListener`],
+//!   opens the SQLite file ([`SqliteStore`], migrations applied), starts the relay if
+//!   configured, and returns a [`ServerHandle`] with the addresses; [`run`] serves until a
+//!   shutdown future completes.
+//! - Storage is the [`Storage`] trait; [`SqliteStore`] also implements
+//!   [`sealcall_policy::PolicyStore`] inside [`Storage::with_policy`].
+//! - [`cli`] holds the `sealcall server|user|group|role|admin` command implementations.
+//!
+//! See docs/SERVER.md for the HTTP API, the WebSocket messages and what the server stores.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod auth;
+pub mod cli;
+mod client;
+mod error;
+mod http;
+mod hub;
+mod relay;
+mod routing;
+mod sqlite;
+mod store;
+mod ws;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use auth::{PasswordCost, ThrottleConfig, hash_password, verify_password};
+pub use client::HttpClient;
+pub use error::{Result, ServerError};
+pub use relay::{Relay, TurnConfig};
+pub use sqlite::SqliteStore;
+pub use store::{
+    AuditEntry, DeviceRecord, PolicyOp, ServerAudit, SessionRecord, Storage, UserRecord, policy,
+};
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The SQLite database file (created if missing).
+    pub db_path: PathBuf,
+    /// How long a session token works.
+    pub session_ttl: Duration,
+    /// How long an unanswered invite rings.
+    pub invite_timeout: Duration,
+    /// Sign-in throttling.
+    pub throttle: ThrottleConfig,
+    /// Cost of new password hashes.
+    pub password_cost: PasswordCost,
+    /// The embedded TURN relay, or `None` to run without one.
+    pub turn: Option<TurnConfig>,
+}
+
+impl Config {
+    /// Defaults for a database file: 12-hour sessions, 30-second invites, 5 failed sign-ins per
+    /// minute, argon2 defaults, relay on 127.0.0.1:3478.
+    pub fn new(db_path: impl Into<PathBuf>) -> Self {
+        Self {
+            db_path: db_path.into(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            invite_timeout: Duration::from_secs(30),
+            throttle: ThrottleConfig::default(),
+            password_cost: PasswordCost::default(),
+            turn: Some(TurnConfig::default()),
+        }
+    }
+}
+
+/// Shared state of a running server.
+pub(crate) struct AppState {
+    pub store: Arc<dyn Storage>,
+    pub hub: hub::Hub,
+    pub throttle: auth::Throttle,
+    pub config: Config,
+    pub relay: Option<Relay>,
+    pub dummy_hash: String,
+    pub shutdown: watch::Receiver<bool>,
+    /// A weak reference to this state, for timers.
+    pub self_weak: std::sync::Weak<AppState>,
+}
+
+impl AppState {
+    /// Runs a storage operation on a blocking thread.
+    pub async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Storage) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|_| ServerError::Storage("storage task failed".to_owned()))?
+    }
+}
+
+/// A running server.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    turn_addr: Option<SocketAddr>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<()>>,
+    state: Arc<AppState>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("addr", &self.addr)
+            .field("turn_addr", &self.turn_addr)
+            .finish()
+    }
+}
+
+/// The server.
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// Opens the database, starts the relay (if configured) and serves HTTP and WebSocket on
+    /// `listener` until [`ServerHandle::shutdown`].
+    pub async fn start(config: Config, listener: TcpListener) -> Result<ServerHandle> {
+        let path = config.db_path.clone();
+        let store: Arc<dyn Storage> = Arc::new(
+            tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+                .await
+                .map_err(|_| ServerError::Storage("open task failed".to_owned()))??,
+        );
+        Self::start_with_store(config, store, listener).await
+    }
+
+    /// Like [`start`](Server::start), with any [`Storage`].
+    pub async fn start_with_store(
+        config: Config,
+        store: Arc<dyn Storage>,
+        listener: TcpListener,
+    ) -> Result<ServerHandle> {
+        let relay = match &config.turn {
+            Some(turn) => Some(Relay::start(turn).await?),
+            None => None,
+        };
+        let turn_addr = relay.as_ref().map(Relay::addr);
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = watch::channel(false);
+        let cost = config.password_cost;
+        let dummy_hash = tokio::task::spawn_blocking(move || auth::dummy_hash(cost))
+            .await
+            .map_err(|_| ServerError::PasswordHash)??;
+        let state = Arc::new_cyclic(|weak| AppState {
+            self_weak: weak.clone(),
+            store,
+            hub: hub::Hub::default(),
+            throttle: auth::Throttle::new(config.throttle),
+            config,
+            relay,
+            dummy_hash,
+            shutdown: stopped.clone(),
+        });
+        let app = http::router(Arc::clone(&state));
+        let mut signal = stopped;
+        let serve_state = Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = signal.wait_for(|s| *s).await;
+                serve_state.hub.close_all();
+            };
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServerError::Io)
+        });
+        Ok(ServerHandle {
+            addr,
+            turn_addr,
+            stop,
+            task,
+            state,
+        })
+    }
+}
+
+impl ServerHandle {
+    /// The HTTP/WebSocket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The TURN relay's UDP address, if it runs.
+    pub fn turn_addr(&self) -> Option<SocketAddr> {
+        self.turn_addr
+    }
+
+    /// The relay (for issuing test credentials).
+    pub fn relay(&self) -> Option<&Relay> {
+        self.state.relay.as_ref()
+    }
+
+    /// Number of connected devices.
+    pub fn connected_devices(&self) -> usize {
+        self.state.hub.connected()
+    }
+
+    /// Closes every WebSocket (code 1001), stops accepting, waits for open requests to finish
+    /// and stops the relay.
+    pub async fn shutdown(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        let served = self
+            .task
+            .await
+            .map_err(|_| ServerError::Storage("server task failed".to_owned()))?;
+        if let Some(relay) = &self.state.relay {
+            relay.close().await?;
+        }
+        served
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes, then shuts down gracefully.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let handle = Server::start(config, listener).await?;
+    shutdown.await;
+    handle.shutdown().await
+}

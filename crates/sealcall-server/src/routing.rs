@@ -1,0 +1,385 @@
+//! What the server does with each message a device sends.
+
+use sealcall_policy::{
+    CallShape, DecisionSummary, DeviceInfo, Outcome, PolicyError, Side, UserId, decide,
+    resolve_party,
+};
+use sealcall_signaling::{
+    CallId, ClientMessage, DeviceId, EndReason, ErrorCode, FailReason, IdentityKey, ServerMessage,
+    TurnCredentials,
+};
+
+use crate::AppState;
+use crate::hub::Call;
+use crate::store::{DeviceRecord, policy};
+use crate::ws::Session;
+
+fn err(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+    ServerMessage::Error {
+        code,
+        message: message.into(),
+    }
+}
+
+fn unknown_call(call_id: &CallId) -> ServerMessage {
+    err(
+        ErrorCode::UnknownCall,
+        format!("no call '{call_id}' that this device takes part in"),
+    )
+}
+
+fn turn_for(state: &AppState, call: &CallId, party: &str) -> TurnCredentials {
+    state
+        .relay
+        .as_ref()
+        .map(|r| r.credentials(call, party))
+        .unwrap_or(TurnCredentials {
+            urls: Vec::new(),
+            username: String::new(),
+            credential: String::new(),
+            expires_at: 0,
+        })
+}
+
+/// Decision for caller device × callee device, from the store.
+fn decision_for(
+    p: &mut dyn sealcall_policy::PolicyStore,
+    caller: &DeviceRecord,
+    callee: &DeviceRecord,
+) -> Result<DecisionSummary, PolicyError> {
+    let a = resolve_party(
+        p,
+        &caller.user,
+        &DeviceInfo::new(caller.platform, caller.client_version),
+    )?;
+    let b = resolve_party(
+        p,
+        &callee.user,
+        &DeviceInfo::new(callee.platform, callee.client_version),
+    )?;
+    Ok(decide(&a, &b, CallShape::one_to_one()).summary())
+}
+
+pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessage) {
+    let me = &session.device.id;
+    let reply = |m: ServerMessage| state.hub.send(me, &m);
+    match msg {
+        ClientMessage::Ping { nonce } => reply(ServerMessage::Pong { nonce }),
+        ClientMessage::SetE2ee { enabled } => {
+            if let Err(e) = crate::http::change_setting(
+                state,
+                session.auth.actor(),
+                session.auth.user.id.clone(),
+                enabled,
+            )
+            .await
+            {
+                reply(err(ErrorCode::SettingRefused, api_message(e)));
+            }
+        }
+        ClientMessage::Invite { callee } => invite(state, session, callee).await,
+        ClientMessage::Ringing { call_id } => match state.hub.call(&call_id) {
+            Some(call) if call.ringing.contains(me) => state.hub.send(
+                &call.caller_device,
+                &ServerMessage::Ringing {
+                    call_id,
+                    device_id: me.clone(),
+                },
+            ),
+            _ => reply(unknown_call(&call_id)),
+        },
+        ClientMessage::Accept { call_id } => accept(state, session, call_id).await,
+        ClientMessage::Decline { call_id } => match state.hub.call(&call_id) {
+            Some(call) if call.ringing.contains(me) && call.answered.is_none() => {
+                state.hub.end(&call_id, Some(me), EndReason::Declined);
+            }
+            _ => reply(unknown_call(&call_id)),
+        },
+        ClientMessage::Busy { call_id } => {
+            if !state.hub.busy(&call_id, me) {
+                reply(unknown_call(&call_id));
+            }
+        }
+        ClientMessage::Cancel { call_id } => match state.hub.call(&call_id) {
+            Some(call) if call.caller_device == *me && call.answered.is_none() => {
+                state.hub.end(&call_id, Some(me), EndReason::Cancelled);
+            }
+            Some(call) if call.caller_device == *me => reply(err(
+                ErrorCode::WrongState,
+                "the call was answered: use hangup",
+            )),
+            _ => reply(unknown_call(&call_id)),
+        },
+        ClientMessage::Hangup { call_id } => match state.hub.call(&call_id) {
+            Some(call) if call.caller_device == *me && call.answered.is_none() => {
+                state.hub.end(&call_id, Some(me), EndReason::Cancelled);
+            }
+            Some(call) if call.ringing.contains(me) => {
+                state.hub.end(&call_id, Some(me), EndReason::Declined);
+            }
+            Some(call) if call.caller_device == *me || call.answered.as_ref() == Some(me) => {
+                state.hub.end(&call_id, Some(me), EndReason::HungUp);
+            }
+            _ => reply(unknown_call(&call_id)),
+        },
+        ClientMessage::Sdp { call_id, kind, sdp } => {
+            forward(
+                state,
+                me,
+                &call_id,
+                ServerMessage::Sdp {
+                    call_id: call_id.clone(),
+                    kind,
+                    sdp,
+                },
+            );
+        }
+        ClientMessage::Ice { call_id, candidate } => {
+            forward(
+                state,
+                me,
+                &call_id,
+                ServerMessage::Ice {
+                    call_id: call_id.clone(),
+                    candidate,
+                },
+            );
+        }
+        ClientMessage::Handshake { call_id, data } => {
+            forward(
+                state,
+                me,
+                &call_id,
+                ServerMessage::Handshake {
+                    call_id: call_id.clone(),
+                    data,
+                },
+            );
+        } // `ClientMessage` is exhaustive today; a future variant must be handled explicitly.
+    }
+}
+
+fn api_message(e: crate::http::ApiError) -> String {
+    e.message().to_owned()
+}
+
+/// Routes an answered call's message to the other device, and only to it.
+fn forward(state: &AppState, me: &DeviceId, call_id: &CallId, msg: ServerMessage) {
+    match state.hub.call(call_id) {
+        Some(call) => match &call.answered {
+            Some(callee) if callee == me => state.hub.send(&call.caller_device, &msg),
+            Some(callee) if call.caller_device == *me => state.hub.send(callee, &msg),
+            None if call.caller_device == *me || call.ringing.contains(me) => state.hub.send(
+                me,
+                &err(
+                    ErrorCode::WrongState,
+                    "the call is not answered yet: sdp, ice and handshake messages flow after accept",
+                ),
+            ),
+            _ => state.hub.send(me, &unknown_call(call_id)),
+        },
+        None => state.hub.send(me, &unknown_call(call_id)),
+    }
+}
+
+fn fail(
+    state: &AppState,
+    me: &DeviceId,
+    callee: UserId,
+    reason: FailReason,
+    decision: Option<DecisionSummary>,
+) {
+    state.hub.send(
+        me,
+        &ServerMessage::CallFailed {
+            callee,
+            reason,
+            decision,
+        },
+    );
+}
+
+async fn invite(state: &AppState, session: &Session, callee: UserId) {
+    let me = &session.device.id;
+    let caller = session.auth.user.id.clone();
+    if callee == caller {
+        return fail(state, me, callee, FailReason::SelfCall, None);
+    }
+    if state.hub.in_call(me) {
+        return fail(state, me, callee, FailReason::AlreadyInCall, None);
+    }
+    let who = callee.clone();
+    let record = match state.db(move |s| s.user(&who)).await {
+        Ok(r) => r,
+        Err(_) => {
+            return state
+                .hub
+                .send(me, &err(ErrorCode::Internal, "directory lookup failed"));
+        }
+    };
+    let Some(callee_record) = record else {
+        return fail(state, me, callee, FailReason::UnknownCallee, None);
+    };
+    let callee = callee_record.id.clone();
+    let (online, free) = state.hub.free_devices(&callee);
+    if online == 0 {
+        return fail(state, me, callee, FailReason::CalleeOffline, None);
+    }
+    if free.is_empty() {
+        return fail(state, me, callee, FailReason::CalleeBusy, None);
+    }
+    // Provisional decision per free device.
+    let caller_device = session.device.clone();
+    let decisions = state
+        .db(move |s| {
+            let devices: Vec<DeviceRecord> = free
+                .iter()
+                .filter_map(|d| s.device(d).ok().flatten())
+                .collect();
+            policy(s, |p| {
+                devices
+                    .iter()
+                    .map(|d| decision_for(p, &caller_device, d).map(|dec| (d.clone(), dec)))
+                    .collect::<Result<Vec<_>, PolicyError>>()
+            })
+        })
+        .await;
+    let Ok(Ok(decisions)) = decisions else {
+        return state
+            .hub
+            .send(me, &err(ErrorCode::Internal, "policy decision failed"));
+    };
+    let (ring, refused): (Vec<_>, Vec<_>) = decisions
+        .into_iter()
+        .partition(|(_, d)| d.outcome != Outcome::Refused);
+    if ring.is_empty() {
+        let decision = refused.into_iter().next().map(|(_, d)| d);
+        return fail(state, me, callee, FailReason::PolicyRefused, decision);
+    }
+    let Ok(random) = crate::auth::random_bytes::<16>() else {
+        return state
+            .hub
+            .send(me, &err(ErrorCode::Internal, "no randomness"));
+    };
+    let Ok(call_id) = CallId::new(&hex::encode(random)) else {
+        return;
+    };
+    let call = Call {
+        caller: caller.clone(),
+        caller_device: me.clone(),
+        callee: callee.clone(),
+        ringing: ring.iter().map(|(d, _)| d.id.clone()).collect(),
+        answered: None,
+    };
+    let Some(ringing) = state.hub.start_call(&call_id, call) else {
+        return fail(state, me, callee, FailReason::CalleeBusy, None);
+    };
+    state.hub.send(
+        me,
+        &ServerMessage::InviteSent {
+            call_id: call_id.clone(),
+            callee: callee.clone(),
+            ringing_devices: u32::try_from(ringing.len()).unwrap_or(u32::MAX),
+            turn: turn_for(state, &call_id, "caller"),
+        },
+    );
+    for (device, decision) in ring.into_iter().filter(|(d, _)| ringing.contains(&d.id)) {
+        state.hub.send(
+            &device.id,
+            &ServerMessage::IncomingCall {
+                call_id: call_id.clone(),
+                caller: caller.clone(),
+                caller_display_name: session.auth.user.display_name.clone(),
+                caller_device: me.clone(),
+                caller_identity: session.device.identity_key,
+                decision,
+                turn: turn_for(state, &call_id, device.id.as_str()),
+            },
+        );
+    }
+    let timeout = state.config.invite_timeout;
+    let hub_call = call_id.clone();
+    // The timer holds only a weak reference to nothing: it re-checks the call's state.
+    let state_ptr = StatePtr::of(state);
+    tokio::spawn(async move {
+        tokio::time::sleep(timeout).await;
+        if let Some(state) = state_ptr.upgrade() {
+            state.hub.timeout(&hub_call);
+        }
+    });
+}
+
+/// A weak handle to the app state for timers.
+struct StatePtr(std::sync::Weak<AppState>);
+
+impl StatePtr {
+    fn of(state: &AppState) -> Self {
+        Self(state.self_weak.clone())
+    }
+    fn upgrade(&self) -> Option<std::sync::Arc<AppState>> {
+        self.0.upgrade()
+    }
+}
+
+async fn accept(state: &AppState, session: &Session, call_id: CallId) {
+    let me = &session.device.id;
+    let Some(call) = state.hub.accept(&call_id, me) else {
+        let msg = match state.hub.call(&call_id) {
+            Some(c) if c.answered.is_some() && (c.caller_device != *me) => err(
+                ErrorCode::WrongState,
+                "the call was already answered on another device",
+            ),
+            _ => unknown_call(&call_id),
+        };
+        return state.hub.send(me, &msg);
+    };
+    let caller_device = call.caller_device.clone();
+    let callee_device = session.device.clone();
+    let result = state
+        .db(move |s| {
+            let caller = s
+                .device(&caller_device)?
+                .ok_or_else(|| crate::ServerError::Storage("caller device vanished".to_owned()))?;
+            let decision = policy(s, |p| decision_for(p, &caller, &callee_device))?;
+            Ok((caller, decision))
+        })
+        .await;
+    let Ok((caller, Ok(decision))) = result else {
+        state.hub.end(&call_id, None, EndReason::PeerDisconnected);
+        return;
+    };
+    if decision.outcome == Outcome::Refused {
+        state.hub.send(
+            &call.caller_device,
+            &ServerMessage::CallFailed {
+                callee: call.callee.clone(),
+                reason: FailReason::PolicyRefused,
+                decision: Some(decision.clone()),
+            },
+        );
+        state.hub.end(&call_id, None, EndReason::Declined);
+        return;
+    }
+    state.hub.send(
+        &call.caller_device,
+        &ServerMessage::CallAccepted {
+            call_id: call_id.clone(),
+            side: Side::Caller,
+            peer: call.callee.clone(),
+            peer_device: me.clone(),
+            peer_identity: session.device.identity_key,
+            decision: decision.clone(),
+        },
+    );
+    state.hub.send(
+        me,
+        &ServerMessage::CallAccepted {
+            call_id,
+            side: Side::Callee,
+            peer: call.caller.clone(),
+            peer_device: caller.id.clone(),
+            peer_identity: IdentityKey(caller.identity_key.0),
+            decision,
+        },
+    );
+}

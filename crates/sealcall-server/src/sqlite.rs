@@ -1,0 +1,928 @@
+//! The SQLite [`Storage`]: one file, WAL journal, migrations applied on open, and the
+//! [`PolicyStore`] of `sealcall-policy` on the same tables.
+//!
+//! rusqlite is synchronous, like `PolicyStore`; the server calls it from blocking threads. One
+//! connection behind a mutex serialises writers (SQLite allows one writer anyway) and makes
+//! each policy operation — its reads and its commit — one transaction.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use sealcall_policy::{
+    AuditRecord, Change, ClientRequirements, ClientVersion, ComplianceScope,
+    EnhancedEncryptionPolicy, GroupAssignment, GroupId, Platform, PolicyIdentity, PolicyName,
+    PolicyStore, PolicyUsage, Rank, Role, RoleSet, StoreError, UserId,
+};
+use sealcall_signaling::{DeviceId, IdentityKey};
+
+use crate::error::{Result, ServerError};
+use crate::store::{
+    AuditEntry, DeviceRecord, PolicyOp, ServerAudit, SessionRecord, Storage, UserRecord,
+};
+
+/// The migrations, in order; `PRAGMA user_version` records how many are applied.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+
+const ROLES: [Role; 3] = [
+    Role::User,
+    Role::TeamsAdministrator,
+    Role::GlobalAdministrator,
+];
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::User => "User",
+        Role::TeamsAdministrator => "TeamsAdministrator",
+        Role::GlobalAdministrator => "GlobalAdministrator",
+    }
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+fn bad_row(what: &str) -> ServerError {
+    ServerError::Storage(format!("invalid {what} in the database"))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        Self::init(conn)
+    }
+
+    /// An in-memory database (for unit tests).
+    pub fn open_in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Self> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+        if version > supported {
+            return Err(ServerError::SchemaTooNew {
+                found: version,
+                supported,
+            });
+        }
+        for (index, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(index + 1).unwrap_or(i64::MAX),
+            )?;
+            tx.commit()?;
+        }
+        // Seed the Global policy and the client requirements once.
+        let global = serde_json::to_string(&EnhancedEncryptionPolicy::builtin_global())
+            .map_err(|e| ServerError::Storage(e.to_string()))?;
+        conn.execute(
+            "INSERT OR IGNORE INTO policies (key, body) VALUES ('', ?1)",
+            params![global],
+        )?;
+        let req = serde_json::to_string(&ClientRequirements::default())
+            .map_err(|e| ServerError::Storage(e.to_string()))?;
+        conn.execute(
+            "INSERT OR IGNORE INTO client_requirements (id, body) VALUES (1, ?1)",
+            params![req],
+        )?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock can't leave a half-applied transaction (SQLite rolls
+        // back an unfinished one), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn roles_of(conn: &Connection, key: &str) -> Result<RoleSet> {
+        let mut stmt = conn.prepare_cached("SELECT role FROM user_roles WHERE user_key = ?1")?;
+        let mut set = RoleSet::empty();
+        for role in stmt.query_map(params![key], |r| r.get::<_, String>(0))? {
+            let role = role?;
+            if let Some(r) = ROLES.iter().find(|r| role_name(**r) == role) {
+                set = set.with(*r);
+            }
+        }
+        Ok(set)
+    }
+
+    fn insert_user(conn: &Connection, user: &UserRecord, now: u64) -> Result<()> {
+        let inserted = conn.execute(
+            "INSERT OR IGNORE INTO users (key, id, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![user.id.key(), user.id.as_str(), user.display_name, user.password_hash, unix_at(now)],
+        )?;
+        if inserted == 0 {
+            return Err(ServerError::UserExists(user.id.to_string()));
+        }
+        for role in ROLES {
+            if user.roles.contains(role) {
+                conn.execute(
+                    "INSERT INTO user_roles (user_key, role) VALUES (?1, ?2)",
+                    params![user.id.key(), role_name(role)],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn row_to_user(
+        conn: &Connection,
+        id: String,
+        display: String,
+        hash: String,
+    ) -> Result<UserRecord> {
+        let id = UserId::new(&id).map_err(|_| bad_row("user id"))?;
+        let roles = Self::roles_of(conn, &id.key())?;
+        Ok(UserRecord {
+            id,
+            display_name: display,
+            password_hash: hash,
+            roles,
+        })
+    }
+
+    fn row_to_device(
+        id: String,
+        user: String,
+        key: Vec<u8>,
+        platform: String,
+        version: String,
+    ) -> Result<DeviceRecord> {
+        Ok(DeviceRecord {
+            id: DeviceId::new(&id).map_err(|_| bad_row("device id"))?,
+            user: UserId::new(&user).map_err(|_| bad_row("user id"))?,
+            identity_key: IdentityKey(key.try_into().map_err(|_| bad_row("identity key"))?),
+            platform: platform
+                .parse::<Platform>()
+                .map_err(|_| bad_row("platform"))?,
+            client_version: version
+                .parse::<ClientVersion>()
+                .map_err(|_| bad_row("client version"))?,
+        })
+    }
+}
+
+fn unix_at(at: u64) -> i64 {
+    i64::try_from(at).unwrap_or(i64::MAX)
+}
+
+fn as_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl Storage for SqliteStore {
+    fn tenant(&self) -> Result<Option<String>> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row("SELECT name FROM tenant WHERE id = 1", [], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn init_tenant(&self, name: &str, admin: &UserRecord, now: u64) -> Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        if let Some(existing) = tx
+            .query_row("SELECT name FROM tenant WHERE id = 1", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+        {
+            return Err(ServerError::AlreadyInitialised(existing));
+        }
+        tx.execute(
+            "INSERT INTO tenant (id, name, created_at) VALUES (1, ?1, ?2)",
+            params![name, unix_at(now)],
+        )?;
+        Self::insert_user(&tx, admin, now)?;
+        tx.execute(
+            "INSERT INTO audit_log (actor, at, action, target, outcome) VALUES ('cli', ?1, 'InitTenant', ?2, 'Applied')",
+            params![unix_at(now), format!("user:{}", admin.id)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn add_user(&self, user: &UserRecord, now: u64) -> Result<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        Self::insert_user(&tx, user, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn remove_user(&self, user: &UserId) -> Result<bool> {
+        let conn = self.lock();
+        let key = user.key();
+        conn.execute(
+            "DELETE FROM compliance_recording WHERE scope = ?1",
+            params![format!("user:{key}")],
+        )?;
+        Ok(conn.execute("DELETE FROM users WHERE key = ?1", params![key])? > 0)
+    }
+
+    fn user(&self, user: &UserId) -> Result<Option<UserRecord>> {
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                "SELECT id, display_name, password_hash FROM users WHERE key = ?1",
+                params![user.key()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        row.map(|(id, d, h)| Self::row_to_user(&conn, id, d, h))
+            .transpose()
+    }
+
+    fn users(&self, search: Option<&str>, limit: usize) -> Result<Vec<UserRecord>> {
+        let conn = self.lock();
+        let pattern = format!(
+            "%{}%",
+            search
+                .unwrap_or("")
+                .to_ascii_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, display_name, password_hash FROM users
+             WHERE key LIKE ?1 ESCAPE '\\' OR lower(display_name) LIKE ?1 ESCAPE '\\'
+             ORDER BY key LIMIT ?2",
+        )?;
+        let rows: Vec<(String, String, String)> = stmt
+            .query_map(
+                params![pattern, i64::try_from(limit).unwrap_or(i64::MAX)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter()
+            .map(|(id, d, h)| Self::row_to_user(&conn, id, d, h))
+            .collect()
+    }
+
+    fn set_role(&self, user: &UserId, role: Role, granted: bool) -> Result<bool> {
+        let conn = self.lock();
+        let exists: bool = conn
+            .query_row(
+                "SELECT 1 FROM users WHERE key = ?1",
+                params![user.key()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !exists {
+            return Ok(false);
+        }
+        if granted {
+            conn.execute(
+                "INSERT OR IGNORE INTO user_roles (user_key, role) VALUES (?1, ?2)",
+                params![user.key(), role_name(role)],
+            )?;
+        } else {
+            conn.execute(
+                "DELETE FROM user_roles WHERE user_key = ?1 AND role = ?2",
+                params![user.key(), role_name(role)],
+            )?;
+        }
+        Ok(true)
+    }
+
+    fn add_group(&self, group: &GroupId) -> Result<bool> {
+        let conn = self.lock();
+        Ok(conn.execute(
+            "INSERT OR IGNORE INTO groups (key, id) VALUES (?1, ?2)",
+            params![group.key(), group.as_str()],
+        )? > 0)
+    }
+
+    fn remove_group(&self, group: &GroupId) -> Result<bool> {
+        let conn = self.lock();
+        Ok(conn.execute("DELETE FROM groups WHERE key = ?1", params![group.key()])? > 0)
+    }
+
+    fn add_member(&self, group: &GroupId, user: &UserId) -> Result<()> {
+        let conn = self.lock();
+        let group_ok = conn
+            .query_row(
+                "SELECT 1 FROM groups WHERE key = ?1",
+                params![group.key()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !group_ok {
+            return Err(ServerError::GroupNotFound(group.to_string()));
+        }
+        let user_ok = conn
+            .query_row(
+                "SELECT 1 FROM users WHERE key = ?1",
+                params![user.key()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !user_ok {
+            return Err(ServerError::UserNotFound(user.to_string()));
+        }
+        conn.execute(
+            "INSERT OR IGNORE INTO group_members (group_key, user_key) VALUES (?1, ?2)",
+            params![group.key(), user.key()],
+        )?;
+        Ok(())
+    }
+
+    fn remove_member(&self, group: &GroupId, user: &UserId) -> Result<bool> {
+        let conn = self.lock();
+        Ok(conn.execute(
+            "DELETE FROM group_members WHERE group_key = ?1 AND user_key = ?2",
+            params![group.key(), user.key()],
+        )? > 0)
+    }
+
+    fn groups(&self) -> Result<Vec<(GroupId, Vec<UserId>)>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT key, id FROM groups ORDER BY key")?;
+        let groups: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut members = conn.prepare_cached(
+            "SELECT u.id FROM group_members m JOIN users u ON u.key = m.user_key
+             WHERE m.group_key = ?1 ORDER BY u.key",
+        )?;
+        let mut out = Vec::new();
+        for (key, id) in groups {
+            let users: Vec<String> = members
+                .query_map(params![key], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            out.push((
+                GroupId::new(&id).map_err(|_| bad_row("group id"))?,
+                users
+                    .iter()
+                    .map(|u| UserId::new(u).map_err(|_| bad_row("user id")))
+                    .collect::<Result<_>>()?,
+            ));
+        }
+        Ok(out)
+    }
+
+    fn put_session(&self, session: &SessionRecord, now: u64) -> Result<()> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO sessions (token_hash, user_key, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                session.token_hash.as_slice(),
+                session.user.key(),
+                unix_at(now),
+                unix_at(session.expires_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, token_hash: &[u8; 32]) -> Result<Option<SessionRecord>> {
+        let conn = self.lock();
+        let row: Option<(Vec<u8>, String, i64)> = conn
+            .query_row(
+                "SELECT s.token_hash, u.id, s.expires_at FROM sessions s JOIN users u ON u.key = s.user_key
+                 WHERE s.token_hash = ?1",
+                params![token_hash.as_slice()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        row.map(|(hash, user, expires)| {
+            Ok(SessionRecord {
+                token_hash: hash.try_into().map_err(|_| bad_row("session"))?,
+                user: UserId::new(&user).map_err(|_| bad_row("user id"))?,
+                expires_at: as_u64(expires),
+            })
+        })
+        .transpose()
+    }
+
+    fn delete_session(&self, token_hash: &[u8; 32]) -> Result<bool> {
+        let conn = self.lock();
+        Ok(conn.execute(
+            "DELETE FROM sessions WHERE token_hash = ?1",
+            params![token_hash.as_slice()],
+        )? > 0)
+    }
+
+    fn purge_sessions(&self, now: u64) -> Result<usize> {
+        let conn = self.lock();
+        Ok(conn.execute(
+            "DELETE FROM sessions WHERE expires_at <= ?1",
+            params![unix_at(now)],
+        )?)
+    }
+
+    fn add_device(&self, device: &DeviceRecord, now: u64) -> Result<()> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO devices (id, user_key, identity_key, platform, client_version, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                device.id.as_str(),
+                device.user.key(),
+                device.identity_key.0.as_slice(),
+                device.platform.as_str(),
+                device.client_version.to_string(),
+                unix_at(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn device(&self, id: &DeviceId) -> Result<Option<DeviceRecord>> {
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                "SELECT d.id, u.id, d.identity_key, d.platform, d.client_version
+                 FROM devices d JOIN users u ON u.key = d.user_key WHERE d.id = ?1",
+                params![id.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        row.map(|(a, b, c, d, e)| Self::row_to_device(a, b, c, d, e))
+            .transpose()
+    }
+
+    fn devices_of(&self, user: &UserId) -> Result<Vec<DeviceRecord>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT d.id, u.id, d.identity_key, d.platform, d.client_version
+             FROM devices d JOIN users u ON u.key = d.user_key WHERE d.user_key = ?1 ORDER BY d.created_at, d.id",
+        )?;
+        let rows: Vec<(String, String, Vec<u8>, String, String)> = stmt
+            .query_map(params![user.key()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter()
+            .map(|(a, b, c, d, e)| Self::row_to_device(a, b, c, d, e))
+            .collect()
+    }
+
+    fn remove_device(&self, user: &UserId, id: &DeviceId) -> Result<bool> {
+        let conn = self.lock();
+        Ok(conn.execute(
+            "DELETE FROM devices WHERE id = ?1 AND user_key = ?2",
+            params![id.as_str(), user.key()],
+        )? > 0)
+    }
+
+    fn audit(&self, event: &ServerAudit<'_>) -> Result<()> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO audit_log (actor, at, action, target, outcome) VALUES (?1, ?2, ?3, ?4, 'Applied')",
+            params![event.actor, unix_at(event.at), event.action, event.target],
+        )?;
+        Ok(())
+    }
+
+    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT actor, at, action, target, before, after, outcome FROM audit_log
+             ORDER BY seq DESC LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok(AuditEntry {
+                    actor: r.get(0)?,
+                    at: as_u64(r.get(1)?),
+                    action: r.get(2)?,
+                    target: r.get(3)?,
+                    before: r.get(4)?,
+                    after: r.get(5)?,
+                    outcome: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn with_policy(&self, op: PolicyOp<'_>) -> Result<()> {
+        let conn = self.lock();
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let mut store = SqlPolicy { conn: &conn };
+        op(&mut store);
+        if let Err(e) = conn.execute_batch("COMMIT") {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+        Ok(())
+    }
+}
+
+/// [`PolicyStore`] over an open transaction of the SQLite connection.
+struct SqlPolicy<'c> {
+    conn: &'c Connection,
+}
+
+fn se(e: rusqlite::Error) -> StoreError {
+    StoreError::new(e.to_string())
+}
+
+fn json_err(e: serde_json::Error) -> StoreError {
+    StoreError::new(format!("invalid stored value: {}", e.classify_str()))
+}
+
+trait ClassifyStr {
+    fn classify_str(&self) -> &'static str;
+}
+
+impl ClassifyStr for serde_json::Error {
+    fn classify_str(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "i/o",
+            serde_json::error::Category::Syntax => "syntax",
+            serde_json::error::Category::Data => "data",
+            serde_json::error::Category::Eof => "eof",
+        }
+    }
+}
+
+fn identity_key(identity: &PolicyIdentity) -> String {
+    match identity {
+        PolicyIdentity::Global => String::new(),
+        PolicyIdentity::Tag(name) => name.key(),
+    }
+}
+
+fn name_from(text: &str) -> Result<PolicyName, StoreError> {
+    PolicyName::new(text).map_err(|_| StoreError::new("invalid policy name in the database"))
+}
+
+fn audit_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "Unknown".to_owned())
+}
+
+impl SqlPolicy<'_> {
+    fn exists(&self, sql: &str, key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row(sql, params![key], |_| Ok(()))
+            .optional()
+            .map_err(se)?
+            .is_some())
+    }
+
+    fn apply(&self, change: &Change) -> Result<(), StoreError> {
+        let c = self.conn;
+        match change {
+            Change::PutPolicy(policy) => {
+                let body = serde_json::to_string(policy).map_err(json_err)?;
+                c.execute(
+                    "INSERT INTO policies (key, body) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET body = excluded.body",
+                    params![identity_key(&policy.identity), body],
+                )
+                .map_err(se)?;
+            }
+            Change::DeletePolicy(name) => {
+                if c.execute("DELETE FROM policies WHERE key = ?1", params![name.key()])
+                    .map_err(se)?
+                    == 0
+                {
+                    return Err(StoreError::new("policy to delete does not exist"));
+                }
+            }
+            Change::AssignUser { user, policy } => match policy {
+                Some(p) => {
+                    c.execute(
+                        "INSERT INTO user_assignments (user_key, policy) VALUES (?1, ?2)
+                         ON CONFLICT(user_key) DO UPDATE SET policy = excluded.policy",
+                        params![user.key(), p.as_str()],
+                    )
+                    .map_err(se)?;
+                }
+                None => {
+                    c.execute(
+                        "DELETE FROM user_assignments WHERE user_key = ?1",
+                        params![user.key()],
+                    )
+                    .map_err(se)?;
+                }
+            },
+            Change::AssignGroup { group, assignment } => match assignment {
+                Some((p, rank)) => {
+                    c.execute(
+                        "INSERT INTO group_assignments (group_key, group_id, policy, rank) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT(group_key) DO UPDATE SET policy = excluded.policy, rank = excluded.rank",
+                        params![group.key(), group.as_str(), p.as_str(), rank.get()],
+                    )
+                    .map_err(se)?;
+                }
+                None => {
+                    c.execute(
+                        "DELETE FROM group_assignments WHERE group_key = ?1",
+                        params![group.key()],
+                    )
+                    .map_err(se)?;
+                }
+            },
+            Change::AssignTenantDefault { policy } => match policy {
+                Some(p) => {
+                    c.execute(
+                        "INSERT INTO tenant_default (id, policy) VALUES (1, ?1)
+                         ON CONFLICT(id) DO UPDATE SET policy = excluded.policy",
+                        params![p.as_str()],
+                    )
+                    .map_err(se)?;
+                }
+                None => {
+                    c.execute("DELETE FROM tenant_default", []).map_err(se)?;
+                }
+            },
+            Change::UnassignEverywhere(name) => {
+                let key = name.key();
+                c.execute(
+                    "DELETE FROM user_assignments WHERE lower(policy) = ?1",
+                    params![key],
+                )
+                .map_err(se)?;
+                c.execute(
+                    "DELETE FROM group_assignments WHERE lower(policy) = ?1",
+                    params![key],
+                )
+                .map_err(se)?;
+                c.execute(
+                    "DELETE FROM tenant_default WHERE lower(policy) = ?1",
+                    params![key],
+                )
+                .map_err(se)?;
+            }
+            Change::SetUserSetting { user, enabled } => {
+                c.execute(
+                    "INSERT INTO user_settings (user_key, e2ee) VALUES (?1, ?2)
+                     ON CONFLICT(user_key) DO UPDATE SET e2ee = excluded.e2ee",
+                    params![user.key(), i64::from(*enabled)],
+                )
+                .map_err(se)?;
+            }
+            Change::SetComplianceRecording { scope, enabled } => {
+                let scope = scope_key(scope);
+                if *enabled {
+                    c.execute(
+                        "INSERT OR IGNORE INTO compliance_recording (scope) VALUES (?1)",
+                        params![scope],
+                    )
+                    .map_err(se)?;
+                } else {
+                    c.execute(
+                        "DELETE FROM compliance_recording WHERE scope = ?1",
+                        params![scope],
+                    )
+                    .map_err(se)?;
+                }
+            }
+            Change::SetClientRequirements(req) => {
+                let body = serde_json::to_string(req).map_err(json_err)?;
+                c.execute(
+                    "INSERT INTO client_requirements (id, body) VALUES (1, ?1)
+                     ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+                    params![body],
+                )
+                .map_err(se)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn scope_key(scope: &ComplianceScope) -> String {
+    match scope {
+        ComplianceScope::Organization => "organization".to_owned(),
+        ComplianceScope::User(user) => format!("user:{}", user.key()),
+    }
+}
+
+impl PolicyStore for SqlPolicy<'_> {
+    fn user_exists(&self, user: &UserId) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM users WHERE key = ?1", &user.key())
+    }
+
+    fn group_exists(&self, group: &GroupId) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM groups WHERE key = ?1", &group.key())
+    }
+
+    fn groups_of(&self, user: &UserId) -> Result<Vec<GroupId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT g.id FROM group_members m JOIN groups g ON g.key = m.group_key WHERE m.user_key = ?1",
+            )
+            .map_err(se)?;
+        let ids: Vec<String> = stmt
+            .query_map(params![user.key()], |r| r.get(0))
+            .map_err(se)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(se)?;
+        ids.iter()
+            .map(|g| {
+                GroupId::new(g).map_err(|_| StoreError::new("invalid group id in the database"))
+            })
+            .collect()
+    }
+
+    fn policy(
+        &self,
+        identity: &PolicyIdentity,
+    ) -> Result<Option<EnhancedEncryptionPolicy>, StoreError> {
+        let body: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM policies WHERE key = ?1",
+                params![identity_key(identity)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(se)?;
+        match body {
+            Some(b) => Ok(Some(serde_json::from_str(&b).map_err(json_err)?)),
+            None if *identity == PolicyIdentity::Global => {
+                Ok(Some(EnhancedEncryptionPolicy::builtin_global()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn policies(&self) -> Result<Vec<EnhancedEncryptionPolicy>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT body FROM policies ORDER BY key")
+            .map_err(se)?;
+        let bodies: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(se)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(se)?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(json_err))
+            .collect()
+    }
+
+    fn user_assignment(&self, user: &UserId) -> Result<Option<PolicyName>, StoreError> {
+        let name: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT policy FROM user_assignments WHERE user_key = ?1",
+                params![user.key()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(se)?;
+        name.as_deref().map(name_from).transpose()
+    }
+
+    fn group_assignments(&self) -> Result<Vec<GroupAssignment>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT group_id, policy, rank FROM group_assignments")
+            .map_err(se)?;
+        let rows: Vec<(String, String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(se)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(se)?;
+        rows.into_iter()
+            .map(|(g, p, rank)| {
+                Ok(GroupAssignment {
+                    group: GroupId::new(&g)
+                        .map_err(|_| StoreError::new("invalid group id in the database"))?,
+                    policy: name_from(&p)?,
+                    rank: u32::try_from(rank)
+                        .ok()
+                        .and_then(Rank::new)
+                        .ok_or_else(|| StoreError::new("invalid rank in the database"))?,
+                })
+            })
+            .collect()
+    }
+
+    fn tenant_default(&self) -> Result<Option<PolicyName>, StoreError> {
+        let name: Option<String> = self
+            .conn
+            .query_row("SELECT policy FROM tenant_default WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(se)?;
+        name.as_deref().map(name_from).transpose()
+    }
+
+    fn policy_usage(&self, policy: &PolicyName) -> Result<PolicyUsage, StoreError> {
+        let key = policy.key();
+        let count = |sql: &str| -> Result<usize, StoreError> {
+            let n: i64 = self
+                .conn
+                .query_row(sql, params![key], |r| r.get(0))
+                .map_err(se)?;
+            Ok(usize::try_from(n).unwrap_or(0))
+        };
+        Ok(PolicyUsage {
+            users: count("SELECT count(*) FROM user_assignments WHERE lower(policy) = ?1")?,
+            groups: count("SELECT count(*) FROM group_assignments WHERE lower(policy) = ?1")?,
+            tenant_default: count("SELECT count(*) FROM tenant_default WHERE lower(policy) = ?1")?
+                > 0,
+        })
+    }
+
+    fn user_setting(&self, user: &UserId) -> Result<Option<bool>, StoreError> {
+        let v: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT e2ee FROM user_settings WHERE user_key = ?1",
+                params![user.key()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(se)?;
+        Ok(v.map(|v| v != 0))
+    }
+
+    fn compliance_recording(&self, scope: &ComplianceScope) -> Result<bool, StoreError> {
+        self.exists(
+            "SELECT 1 FROM compliance_recording WHERE scope = ?1",
+            &scope_key(scope),
+        )
+    }
+
+    fn client_requirements(&self) -> Result<ClientRequirements, StoreError> {
+        let body: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM client_requirements WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(se)?;
+        match body {
+            Some(b) => serde_json::from_str(&b).map_err(json_err),
+            None => Ok(ClientRequirements::default()),
+        }
+    }
+
+    fn commit(&mut self, changes: &[Change], audit: &AuditRecord) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("SAVEPOINT policy_commit")
+            .map_err(se)?;
+        let result = (|| {
+            for change in changes {
+                self.apply(change)?;
+            }
+            self.conn
+                .execute(
+                    "INSERT INTO audit_log (actor, at, action, target, before, after, outcome)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        audit.actor.as_str(),
+                        unix_at(audit.at.0),
+                        audit_name(&audit.action),
+                        audit.target,
+                        audit.before,
+                        audit.after,
+                        audit_name(&audit.outcome)
+                    ],
+                )
+                .map_err(se)?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => self.conn.execute_batch("RELEASE policy_commit").map_err(se),
+            Err(e) => {
+                let _ = self
+                    .conn
+                    .execute_batch("ROLLBACK TO policy_commit; RELEASE policy_commit");
+                Err(e)
+            }
+        }
+    }
+}

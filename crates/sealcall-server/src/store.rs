@@ -1,0 +1,164 @@
+//! The storage interface the server runs against, and what it stores. [`SqliteStore`]
+//! (crate::SqliteStore) implements it; a PostgreSQL backend would implement the same trait.
+
+use sealcall_policy::{ClientVersion, GroupId, Platform, PolicyStore, Role, RoleSet, UserId};
+use sealcall_signaling::{DeviceId, IdentityKey};
+
+use crate::error::Result;
+
+/// A user as the directory holds it.
+#[derive(Clone)]
+pub struct UserRecord {
+    /// Sign-in name.
+    pub id: UserId,
+    /// Display name.
+    pub display_name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Roles.
+    pub roles: RoleSet,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("display_name", &self.display_name)
+            .field("password_hash", &"<redacted>")
+            .field("roles", &self.roles)
+            .finish()
+    }
+}
+
+/// A session: the user a token belongs to and when it expires. The token itself is never
+/// stored, only its SHA-256 hash.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// The SHA-256 of the token.
+    pub token_hash: [u8; 32],
+    /// Whose session.
+    pub user: UserId,
+    /// Expiry (Unix seconds).
+    pub expires_at: u64,
+}
+
+/// A registered device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Server-assigned id.
+    pub id: DeviceId,
+    /// Owner.
+    pub user: UserId,
+    /// Ed25519 identity public key.
+    pub identity_key: IdentityKey,
+    /// Platform it reported.
+    pub platform: Platform,
+    /// Client version it reported.
+    pub client_version: ClientVersion,
+}
+
+/// A server-side audit event (user, group and role administration) besides the policy audit
+/// records.
+#[derive(Debug, Clone)]
+pub struct ServerAudit<'a> {
+    /// Who acted (`cli` for the local command line).
+    pub actor: &'a str,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// What, e.g. `AddUser`.
+    pub action: &'a str,
+    /// On what, e.g. `user:ana@contoso.com`.
+    pub target: &'a str,
+}
+
+/// One row of the audit log: a policy audit record or a server event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    /// Who acted.
+    pub actor: String,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// What (`sealcall_policy::AuditAction` name, or a server event such as `AddUser`).
+    pub action: String,
+    /// On what.
+    pub target: String,
+    /// State before, if recorded.
+    pub before: Option<String>,
+    /// State after, if recorded.
+    pub after: Option<String>,
+    /// `Applied` or `Denied`.
+    pub outcome: String,
+}
+
+/// A closure run against the policy store inside one transaction.
+pub type PolicyOp<'a> = &'a mut dyn FnMut(&mut dyn PolicyStore);
+
+/// Everything the server stores. Implementations are synchronous (callers run them on a
+/// blocking thread) and must make each method atomic.
+pub trait Storage: Send + Sync + 'static {
+    /// The tenant's name, if initialised.
+    fn tenant(&self) -> Result<Option<String>>;
+    /// Creates the tenant and its first administrator, atomically. Fails if initialised.
+    fn init_tenant(&self, name: &str, admin: &UserRecord, now: u64) -> Result<()>;
+
+    /// Adds a user. Fails with `UserExists`.
+    fn add_user(&self, user: &UserRecord, now: u64) -> Result<()>;
+    /// Removes a user with their devices, sessions, memberships, assignment and setting.
+    /// Returns whether they existed.
+    fn remove_user(&self, user: &UserId) -> Result<bool>;
+    /// One user.
+    fn user(&self, user: &UserId) -> Result<Option<UserRecord>>;
+    /// Users whose sign-in or display name contains `search` (case-insensitive), sorted by
+    /// sign-in name, at most `limit`.
+    fn users(&self, search: Option<&str>, limit: usize) -> Result<Vec<UserRecord>>;
+    /// Grants or revokes a role. Returns whether the user exists.
+    fn set_role(&self, user: &UserId, role: Role, granted: bool) -> Result<bool>;
+
+    /// Adds a group; returns false if it existed.
+    fn add_group(&self, group: &GroupId) -> Result<bool>;
+    /// Removes a group (memberships and assignment with it); returns whether it existed.
+    fn remove_group(&self, group: &GroupId) -> Result<bool>;
+    /// Adds a member (the group and the user must exist).
+    fn add_member(&self, group: &GroupId, user: &UserId) -> Result<()>;
+    /// Removes a member; returns whether they were one.
+    fn remove_member(&self, group: &GroupId, user: &UserId) -> Result<bool>;
+    /// Every group with its members, sorted.
+    fn groups(&self) -> Result<Vec<(GroupId, Vec<UserId>)>>;
+
+    /// Stores a session.
+    fn put_session(&self, session: &SessionRecord, now: u64) -> Result<()>;
+    /// The session with this token hash (expired ones included: the caller checks).
+    fn session(&self, token_hash: &[u8; 32]) -> Result<Option<SessionRecord>>;
+    /// Deletes a session; returns whether it existed.
+    fn delete_session(&self, token_hash: &[u8; 32]) -> Result<bool>;
+    /// Deletes expired sessions.
+    fn purge_sessions(&self, now: u64) -> Result<usize>;
+
+    /// Registers a device.
+    fn add_device(&self, device: &DeviceRecord, now: u64) -> Result<()>;
+    /// One device.
+    fn device(&self, id: &DeviceId) -> Result<Option<DeviceRecord>>;
+    /// A user's devices.
+    fn devices_of(&self, user: &UserId) -> Result<Vec<DeviceRecord>>;
+    /// Removes a device of `user`; returns whether it existed.
+    fn remove_device(&self, user: &UserId, id: &DeviceId) -> Result<bool>;
+
+    /// Appends a server audit event.
+    fn audit(&self, event: &ServerAudit<'_>) -> Result<()>;
+    /// The newest `limit` audit records, newest first.
+    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>>;
+
+    /// Runs `op` against the policy store in one transaction: every read `op` makes and the
+    /// store's commit see one consistent state, and a commit is atomic.
+    fn with_policy(&self, op: PolicyOp<'_>) -> Result<()>;
+}
+
+/// Runs `f` against the policy store and returns its result.
+pub fn policy<S: Storage + ?Sized, T>(
+    storage: &S,
+    mut f: impl FnMut(&mut dyn PolicyStore) -> T,
+) -> Result<T> {
+    let mut out = None;
+    storage.with_policy(&mut |store| out = Some(f(store)))?;
+    out.ok_or_else(|| crate::ServerError::Storage("policy operation did not run".to_owned()))
+}

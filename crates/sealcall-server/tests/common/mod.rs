@@ -1,0 +1,247 @@
+//! A real server on 127.0.0.1:0 with a real SQLite file, and real HTTP and WebSocket clients.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use sealcall_policy::Role;
+use sealcall_server::{
+    Config, HttpClient, PasswordCost, Server, ServerHandle, ThrottleConfig, cli,
+};
+use sealcall_signaling::{ClientMessage, ServerMessage, encode_client, parse_server_message};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const ADMIN: &str = "admin@contoso.onmicrosoft.com";
+pub const KEN: &str = "kenmeyer@contoso.onmicrosoft.com";
+pub const ANA: &str = "ana@contoso.onmicrosoft.com";
+pub const BO: &str = "bo@contoso.onmicrosoft.com";
+
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub handle: Option<ServerHandle>,
+    pub http: HttpClient,
+    pub url: String,
+}
+
+pub fn config(db: &std::path::Path) -> Config {
+    let mut c = Config::new(db);
+    c.password_cost = PasswordCost::insecure_for_tests();
+    c.invite_timeout = Duration::from_secs(20);
+    c.throttle = ThrottleConfig {
+        max_failures: 5,
+        window: Duration::from_secs(60),
+    };
+    c.turn = None;
+    c
+}
+
+/// Creates the tenant (admin + Ken, Ana, Bo) in a fresh file.
+pub fn seed(db: &std::path::Path) {
+    let cost = PasswordCost::insecure_for_tests();
+    cli::server_init(db, "Contoso", ADMIN, "Admin", PASSWORD, cost).unwrap();
+    cli::user_add(db, KEN, "Ken Meyer", PASSWORD, &[], cost).unwrap();
+    cli::user_add(db, ANA, "Ana Ruiz", PASSWORD, &[], cost).unwrap();
+    cli::user_add(
+        db,
+        BO,
+        "Bo Lin",
+        PASSWORD,
+        &[Role::TeamsAdministrator],
+        cost,
+    )
+    .unwrap();
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sealcall.db");
+        seed(&db);
+        let mut c = config(&db);
+        adjust(&mut c);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let handle = Server::start(c, listener).await.unwrap();
+        let url = format!("http://{}", handle.addr());
+        Self {
+            http: HttpClient::new(&url).unwrap(),
+            url,
+            dir,
+            db,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.handle.as_ref().unwrap().addr()
+    }
+
+    pub async fn sign_in(&self, user: &str) -> String {
+        let r = self
+            .http
+            .request(
+                "POST",
+                "/sign-in",
+                None,
+                Some(&json!({"user": user, "password": PASSWORD})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .request("GET", path, Some(token), None)
+            .await
+            .unwrap();
+        (r.status, r.body)
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
+        let r = self
+            .http
+            .request(method, path, token, Some(&body))
+            .await
+            .unwrap();
+        (r.status, r.body)
+    }
+
+    pub async fn cmdlet(&self, token: &str, line: &str) -> (u16, Value) {
+        self.send(
+            "POST",
+            "/admin/cmdlet",
+            Some(token),
+            json!({ "line": line }),
+        )
+        .await
+    }
+
+    pub async fn register_device(&self, token: &str, key_byte: u8, platform: &str) -> String {
+        let (status, body) = self
+            .send(
+                "POST",
+                "/devices",
+                Some(token),
+                json!({"identity_key": hex::encode([key_byte; 32]), "platform": platform, "client_version": "1.0.0"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["device_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Signs in, registers a device and connects its WebSocket (Welcome consumed).
+    pub async fn device(&self, user: &str, key_byte: u8) -> Device {
+        let token = self.sign_in(user).await;
+        let id = self.register_device(&token, key_byte, "Linux").await;
+        let mut d = Device::connect(self.addr(), &token, &id).await.unwrap();
+        d.token = token;
+        match d.recv().await {
+            ServerMessage::Welcome { .. } => {}
+            other => panic!("expected welcome, got {other:?}"),
+        }
+        d
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await.unwrap();
+        }
+    }
+}
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub struct Device {
+    pub ws: Ws,
+    pub id: String,
+    pub token: String,
+}
+
+impl Device {
+    pub async fn connect(
+        addr: std::net::SocketAddr,
+        token: &str,
+        device_id: &str,
+    ) -> Result<Device, tokio_tungstenite::tungstenite::Error> {
+        let mut req = format!("ws://{addr}/ws?device_id={device_id}")
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert(
+            "Authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(Device {
+            ws,
+            id: device_id.to_owned(),
+            token: token.to_owned(),
+        })
+    }
+
+    pub async fn send(&mut self, msg: ClientMessage) {
+        self.ws
+            .send(Message::Text(encode_client(&msg).unwrap().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.ws
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn recv(&mut self) -> ServerMessage {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("timed out waiting for a message")
+                .expect("connection closed")
+                .expect("websocket error");
+            match frame {
+                Message::Text(t) => return parse_server_message(t.as_bytes()).unwrap(),
+                Message::Close(c) => panic!("closed: {c:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next message that is not a `SettingChanged` push.
+    pub async fn recv_call(&mut self) -> ServerMessage {
+        loop {
+            match self.recv().await {
+                ServerMessage::SettingChanged { .. } => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Asserts nothing arrives within `ms`.
+    pub async fn quiet(&mut self, ms: u64) {
+        if let Ok(Some(Ok(Message::Text(t)))) =
+            tokio::time::timeout(Duration::from_millis(ms), self.ws.next()).await
+        {
+            panic!("unexpected message: {t}");
+        }
+    }
+}
