@@ -33,6 +33,11 @@ pub enum EngineError {
     /// A frame-protection rule was violated (for example a standard call asked for keys).
     #[error("media protection: {0}")]
     Protection(String),
+
+    // ── Calls ────────────────────────────────────────────────────────────────────────────
+    /// A command that makes no sense in the call's current state.
+    #[error("{0}")]
+    InvalidCommand(String),
 }
 
 /// Shorthand for results of this crate.

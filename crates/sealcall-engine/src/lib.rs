@@ -5,6 +5,7 @@
 //! WebRTC with every frame protected by `sealcall-e2ee` inside the hop-by-hop DTLS-SRTP.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod call;
 mod error;
 pub mod frames;
 pub mod media;
