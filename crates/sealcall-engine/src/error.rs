@@ -38,6 +38,32 @@ pub enum EngineError {
     /// A command that makes no sense in the call's current state.
     #[error("{0}")]
     InvalidCommand(String),
+
+    // ── Server and sign-in ───────────────────────────────────────────────────────────────
+    /// The server could not be reached at this address.
+    #[error("server unreachable at {0}")]
+    Unreachable(String),
+    /// Sign-in failed (wrong name or password, or throttled): the server's reason.
+    #[error("sign-in failed: {0}")]
+    SignIn(String),
+    /// The server refused a change (for example the policy does not allow the setting).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The server answered with an error or something unexpected.
+    #[error("server: {0}")]
+    Server(String),
+    /// The engine's configuration is invalid.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The device identity could not be loaded or stored.
+    #[error("device identity store: {0}")]
+    IdentityStore(String),
+    /// The engine has stopped.
+    #[error("the engine has stopped")]
+    Stopped,
+    /// A call feature is not available in this call (the policy's user-facing reason).
+    #[error("{0}")]
+    FeatureBlocked(String),
 }
 
 /// Shorthand for results of this crate.

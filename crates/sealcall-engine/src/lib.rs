@@ -5,10 +5,18 @@
 //! WebRTC with every frame protected by `sealcall-e2ee` inside the hop-by-hop DTLS-SRTP.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod api;
 pub mod call;
+mod engine;
 mod error;
 pub mod frames;
+pub mod identity;
 pub mod media;
+mod media_task;
 pub mod transport;
 
+pub use engine::{
+    AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents, SessionInfo,
+};
 pub use error::{EngineError, Result};
+pub use media_task::CallStats;

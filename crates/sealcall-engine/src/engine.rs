@@ -1,0 +1,696 @@
+//! The embeddable engine: sign in, keep a signaling connection, place and answer calls.
+//!
+//! ```no_run
+//! # async fn demo() -> sealcall_engine::Result<()> {
+//! use sealcall_engine::{Engine, EngineConfig, EngineEvent};
+//! let config = EngineConfig::new("http://127.0.0.1:7878", "ana@contoso.onmicrosoft.com", "password");
+//! let (engine, mut events) = Engine::connect(config).await?;
+//! engine.call("kenmeyer@contoso.onmicrosoft.com")?;
+//! while let Some(event) = events.recv().await {
+//!     if let EngineEvent::SecurityCode { code, .. } = &event {
+//!         println!("read this to the other person: {code}");
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use sealcall_e2ee::{DeviceIdentity, StreamConfig};
+use sealcall_policy::{Feature, UserId};
+use sealcall_signaling::{
+    CallId, ClientMessage, ServerMessage, SettingView, encode_client, parse_server_message,
+};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::api::{ApiClient, DirectoryEntry};
+use crate::call::{Action, CallEvent, CallMachine, CallTimers, Command, MediaMode, State};
+use crate::error::{EngineError, Result};
+use crate::identity::IdentityStore;
+use crate::media::{AudioSink, AudioSource, Frame, InputSpec, OutputSpec};
+use crate::media_task::{self, CallStats, FromMedia, MediaParams};
+use crate::transport::TransportConfig;
+
+/// Where call audio comes from and goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AudioRoute {
+    /// An input spec (`tone:440`, `silence`, `device`, `FILE.wav`) and an output spec
+    /// (`null`, `device`, `FILE.wav`).
+    Specs {
+        /// Input spec.
+        input: String,
+        /// Output spec.
+        output: String,
+    },
+    /// Play back what is heard (a test-call service such as the echo bot).
+    Echo,
+}
+
+/// How the engine connects and behaves.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// Server base URL, `http://host:port`.
+    pub server: String,
+    /// Sign-in name.
+    pub user: String,
+    /// Password (used once to sign in; never logged).
+    pub password: String,
+    /// Where the device identity lives.
+    pub identity: IdentityStore,
+    /// The platform reported to the server (decides E2EE capability with the client version).
+    pub platform: String,
+    /// The client version reported to the server.
+    pub client_version: String,
+    /// WebRTC settings.
+    pub transport: TransportConfig,
+    /// Audio routing for calls.
+    pub audio: AudioRoute,
+    /// Call timers.
+    pub timers: CallTimers,
+    /// Frame protection settings (rekey schedule, limits, AEAD backend).
+    pub stream: StreamConfig,
+    /// Answer every incoming call automatically (echo bot, `sealcall answer`).
+    pub auto_answer: bool,
+}
+
+impl fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("server", &self.server)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("identity", &self.identity)
+            .field("platform", &self.platform)
+            .field("client_version", &self.client_version)
+            .field("audio", &self.audio)
+            .field("auto_answer", &self.auto_answer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineConfig {
+    /// Defaults: ephemeral identity, platform `Cli`, this crate's version, tone in, no output.
+    pub fn new(server: &str, user: &str, password: &str) -> Self {
+        Self {
+            server: server.to_owned(),
+            user: user.to_owned(),
+            password: password.to_owned(),
+            identity: IdentityStore::Ephemeral,
+            platform: "Cli".to_owned(),
+            client_version: env!("CARGO_PKG_VERSION").to_owned(),
+            transport: TransportConfig::default(),
+            audio: AudioRoute::Specs {
+                input: "tone:440".to_owned(),
+                output: "null".to_owned(),
+            },
+            timers: CallTimers::default(),
+            stream: StreamConfig::default(),
+            auto_answer: false,
+        }
+    }
+}
+
+/// The state of the signaling connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Connected to the server.
+    Connected,
+    /// Lost; reconnecting (attempt number).
+    Reconnecting(u32),
+}
+
+/// Everything the engine reports.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    /// Call progress (incoming, ringing, connecting, connected, ended…).
+    Call(CallEvent),
+    /// The 20-digit security code of an end-to-end encrypted call, as four groups of five.
+    SecurityCode {
+        /// The call.
+        call_id: CallId,
+        /// The code.
+        code: String,
+    },
+    /// Live media statistics (about once a second).
+    Stats {
+        /// The call.
+        call_id: CallId,
+        /// The numbers.
+        stats: Box<CallStats>,
+    },
+    /// The user's "End-to-end encrypted calls" setting (on connect and whenever it changes).
+    Setting(SettingView),
+    /// The signaling connection changed state.
+    Connection(ConnectionState),
+    /// Something worth telling the user (e.g. "no audio device: using test tone").
+    Notice(String),
+}
+
+/// Information about the signed-in session.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// The user id.
+    pub user: String,
+    /// The display name.
+    pub display_name: String,
+    /// This device's id.
+    pub device_id: String,
+    /// This device's identity fingerprint.
+    pub fingerprint: String,
+}
+
+enum EngineCommand {
+    Call(Command),
+}
+
+/// Shared view of the current call, for synchronous queries.
+#[derive(Debug, Default)]
+struct Shared {
+    mode: Option<MediaMode>,
+    setting: Option<SettingView>,
+}
+
+/// A running engine. Dropping it (or [`Engine::shutdown`]) ends any call and disconnects.
+pub struct Engine {
+    commands: mpsc::UnboundedSender<EngineCommand>,
+    api: ApiClient,
+    info: SessionInfo,
+    muted: Arc<AtomicBool>,
+    shared: Arc<Mutex<Shared>>,
+    stop: watch::Sender<bool>,
+}
+
+/// The engine's event stream.
+pub type EngineEvents = mpsc::UnboundedReceiver<EngineEvent>;
+
+impl Engine {
+    /// Signs in, loads or creates the device identity, registers the device, connects the
+    /// signaling WebSocket and starts the engine.
+    pub async fn connect(config: EngineConfig) -> Result<(Engine, EngineEvents)> {
+        let mut api = ApiClient::new(&config.server)?;
+        let session = api.sign_in(&config.user, &config.password).await?;
+        let loaded = config.identity.load_or_create()?;
+        let key = loaded.identity.public().to_bytes();
+        let hex_key = hex::encode(key);
+        let known = api.devices().await?;
+        let device_id = match loaded.device_id.filter(|id| {
+            known
+                .iter()
+                .any(|d| d.device_id == *id && d.identity_key == hex_key)
+        }) {
+            Some(id) => id,
+            None => {
+                let record = api
+                    .register_device(&key, &config.platform, &config.client_version)
+                    .await?;
+                config
+                    .identity
+                    .save(&loaded.identity, Some(&record.device_id))?;
+                record.device_id
+            }
+        };
+        let info = SessionInfo {
+            user: session.user.clone(),
+            display_name: session.display_name.clone(),
+            device_id: device_id.clone(),
+            fingerprint: loaded.identity.public().fingerprint(),
+        };
+        let me = UserId::new(&session.user)
+            .map_err(|e| EngineError::Server(format!("user id: {e:?}")))?;
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let ws = connect_ws(&api, &device_id).await?;
+        let muted = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let core = Core {
+            machine: CallMachine::new(me, config.timers),
+            identity: Arc::new(loaded.identity),
+            device_id,
+            api: api.clone(),
+            config,
+            events: events_tx,
+            muted: Arc::clone(&muted),
+            shared: Arc::clone(&shared),
+            media: None,
+            started: Instant::now(),
+        };
+        tokio::spawn(core.run(ws, commands_rx, stop_rx));
+        Ok((
+            Engine {
+                commands: commands_tx,
+                api,
+                info,
+                muted,
+                shared,
+                stop: stop_tx,
+            },
+            events_rx,
+        ))
+    }
+
+    /// The signed-in session.
+    pub fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    fn command(&self, c: Command) -> Result<()> {
+        self.commands
+            .send(EngineCommand::Call(c))
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// Calls a user (by sign-in name).
+    pub fn call(&self, user: &str) -> Result<()> {
+        let user = UserId::new(user)
+            .map_err(|e| EngineError::InvalidCommand(format!("not a user name: {e:?}")))?;
+        self.command(Command::Call(user))
+    }
+
+    /// Answers the ringing call.
+    pub fn accept(&self) -> Result<()> {
+        self.command(Command::Accept)
+    }
+
+    /// Declines the ringing call.
+    pub fn decline(&self) -> Result<()> {
+        self.command(Command::Decline)
+    }
+
+    /// Cancels the outgoing call before it is answered.
+    pub fn cancel(&self) -> Result<()> {
+        self.command(Command::Cancel)
+    }
+
+    /// Hangs up the call.
+    pub fn hangup(&self) -> Result<()> {
+        self.command(Command::Hangup)
+    }
+
+    /// Mutes or unmutes the microphone (silence is sent while muted).
+    pub fn set_muted(&self, muted: bool) {
+        self.muted.store(muted, Ordering::Relaxed);
+    }
+
+    /// Whether the microphone is muted.
+    pub fn is_muted(&self) -> bool {
+        self.muted.load(Ordering::Relaxed)
+    }
+
+    /// The user's "End-to-end encrypted calls" setting, from the server.
+    pub async fn e2ee_setting(&self) -> Result<SettingView> {
+        self.api.setting().await
+    }
+
+    /// Turns "End-to-end encrypted calls" on or off; every other device of the user follows.
+    /// Refused with the policy's reason when the organisation does not allow it.
+    pub async fn set_e2ee(&self, enabled: bool) -> Result<SettingView> {
+        self.api.set_setting(enabled).await
+    }
+
+    /// Searches the directory.
+    pub async fn directory(&self, search: &str) -> Result<Vec<DirectoryEntry>> {
+        self.api.directory(search).await
+    }
+
+    /// Asks to use a call feature. In an end-to-end encrypted call the features the policy
+    /// lists are refused with the policy's user-facing reason.
+    pub fn request_feature(&self, feature: Feature) -> Result<()> {
+        let mode = self
+            .shared
+            .lock()
+            .map_err(|_| EngineError::Stopped)?
+            .mode
+            .clone();
+        match mode {
+            Some(MediaMode::EndToEnd) => Err(EngineError::FeatureBlocked(feature.user_message())),
+            Some(MediaMode::Standard { .. }) => Ok(()),
+            None => Err(EngineError::InvalidCommand(format!(
+                "{} needs a call in progress",
+                feature.display_name()
+            ))),
+        }
+    }
+
+    /// Ends any call, disconnects and signs out.
+    pub async fn shutdown(mut self) -> Result<()> {
+        let _ = self.stop.send(true);
+        self.api.sign_out().await
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect_ws(api: &ApiClient, device_id: &str) -> Result<Ws> {
+    let mut request = api
+        .ws_url(device_id)
+        .into_client_request()
+        .map_err(|e| EngineError::Config(e.to_string()))?;
+    let token = api
+        .token()
+        .ok_or_else(|| EngineError::SignIn("not signed in".into()))?;
+    let value = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| EngineError::Config("token is not a valid header".into()))?;
+    request.headers_mut().insert("authorization", value);
+    let (ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|e| match e {
+            tokio_tungstenite::tungstenite::Error::Io(_) => {
+                EngineError::Unreachable(api.base().to_owned())
+            }
+            other => EngineError::Server(format!("signaling: {other}")),
+        })?;
+    Ok(ws)
+}
+
+struct ActiveMedia {
+    call_id: CallId,
+    inbox: mpsc::UnboundedSender<ServerMessage>,
+    stop: watch::Sender<bool>,
+}
+
+struct Core {
+    machine: CallMachine,
+    identity: Arc<DeviceIdentity>,
+    device_id: String,
+    api: ApiClient,
+    config: EngineConfig,
+    events: mpsc::UnboundedSender<EngineEvent>,
+    muted: Arc<AtomicBool>,
+    shared: Arc<Mutex<Shared>>,
+    media: Option<ActiveMedia>,
+    started: Instant,
+}
+
+/// A shared queue that turns what is heard into what is sent (the echo bot).
+#[derive(Clone, Default)]
+struct EchoQueue(Arc<Mutex<VecDeque<Frame>>>);
+
+impl AudioSink for EchoQueue {
+    fn write_frame(&mut self, pcm: &Frame) -> Result<()> {
+        if let Ok(mut q) = self.0.lock()
+            && q.len() < 250
+        {
+            q.push_back(*pcm);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "echo".to_owned()
+    }
+}
+
+impl AudioSource for EchoQueue {
+    fn read_frame(&mut self, out: &mut Frame) -> Result<bool> {
+        match self.0.lock().ok().and_then(|mut q| q.pop_front()) {
+            Some(f) => *out = f,
+            None => out.fill(0),
+        }
+        Ok(true)
+    }
+
+    fn describe(&self) -> String {
+        "echo".to_owned()
+    }
+}
+
+impl Core {
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn emit(&self, e: EngineEvent) {
+        let _ = self.events.send(e);
+    }
+
+    fn audio(&self) -> Result<(Box<dyn AudioSource + Send>, Box<dyn AudioSink + Send>)> {
+        match &self.config.audio {
+            AudioRoute::Echo => {
+                let q = EchoQueue::default();
+                Ok((Box::new(q.clone()), Box::new(q)))
+            }
+            AudioRoute::Specs { input, output } => {
+                let input = if input == "device" {
+                    let picked = crate::media::device::pick_input(None)?;
+                    if let Some(notice) = picked.notice {
+                        self.emit(EngineEvent::Notice(notice));
+                    }
+                    picked.source
+                } else {
+                    InputSpec::parse(input)?.open()?
+                };
+                let output = if output == "device" {
+                    let picked = crate::media::device::pick_output(None)?;
+                    if let Some(notice) = picked.notice {
+                        self.emit(EngineEvent::Notice(notice));
+                    }
+                    picked.sink
+                } else {
+                    OutputSpec::parse(output)?.open()?
+                };
+                Ok((input, output))
+            }
+        }
+    }
+
+    fn set_mode(&self, mode: Option<MediaMode>) {
+        if let Ok(mut s) = self.shared.lock() {
+            s.mode = mode;
+        }
+    }
+
+    async fn apply(
+        &mut self,
+        ws: &mut Option<Ws>,
+        actions: Vec<Action>,
+        media_tx: &mpsc::UnboundedSender<FromMedia>,
+    ) {
+        for action in actions {
+            match action {
+                Action::Send(msg) => send(ws, &msg).await,
+                Action::Event(event) => {
+                    let auto =
+                        matches!(event, CallEvent::Incoming { .. }) && self.config.auto_answer;
+                    self.emit(EngineEvent::Call(event));
+                    if auto {
+                        let now = self.now();
+                        if let Ok(more) = self.machine.command(now, Command::Accept) {
+                            Box::pin(self.apply(ws, more, media_tx)).await;
+                        }
+                    }
+                }
+                Action::StartMedia(start) => {
+                    self.set_mode(Some(start.mode.clone()));
+                    let (source, sink) = match self.audio() {
+                        Ok(pair) => pair,
+                        Err(e) => {
+                            let now = self.now();
+                            let more = self.machine.on_media(
+                                now,
+                                &start.call_id,
+                                crate::call::MediaProgress::Failed(e.to_string()),
+                            );
+                            Box::pin(self.apply(ws, more, media_tx)).await;
+                            continue;
+                        }
+                    };
+                    let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
+                    let (stop_tx, stop_rx) = watch::channel(false);
+                    self.media = Some(ActiveMedia {
+                        call_id: start.call_id.clone(),
+                        inbox: inbox_tx,
+                        stop: stop_tx,
+                    });
+                    let params = MediaParams {
+                        start: *start,
+                        identity: Arc::clone(&self.identity),
+                        device_id: self.device_id.clone(),
+                        transport: self.config.transport.clone(),
+                        stream: self.config.stream,
+                        source,
+                        sink,
+                        muted: Arc::clone(&self.muted),
+                    };
+                    tokio::spawn(media_task::run(params, inbox_rx, media_tx.clone(), stop_rx));
+                }
+                Action::StopMedia(call_id) => {
+                    self.set_mode(None);
+                    if let Some(m) = self.media.take_if(|m| m.call_id == call_id) {
+                        let _ = m.stop.send(true);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run(
+        mut self,
+        ws: Ws,
+        mut commands: mpsc::UnboundedReceiver<EngineCommand>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut ws = Some(ws);
+        let (media_tx, mut media_rx) = mpsc::unbounded_channel::<FromMedia>();
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let mut attempt: u32 = 0;
+        let mut retry_at = tokio::time::Instant::now();
+        self.emit(EngineEvent::Connection(ConnectionState::Connected));
+        loop {
+            tokio::select! {
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        if let Some(m) = self.media.take() {
+                            let _ = m.stop.send(true);
+                        }
+                        if let Some(id) = self.machine.call_id().cloned() {
+                            let msg = match self.machine.state() {
+                                State::Outgoing { .. } => ClientMessage::Cancel { call_id: id },
+                                State::Incoming { .. } => ClientMessage::Decline { call_id: id },
+                                _ => ClientMessage::Hangup { call_id: id },
+                            };
+                            send(&mut ws, &msg).await;
+                        }
+                        if let Some(mut w) = ws.take() {
+                            let _ = w.close(None).await;
+                        }
+                        return;
+                    }
+                }
+                cmd = commands.recv() => {
+                    let Some(EngineCommand::Call(c)) = cmd else { continue };
+                    let now = self.now();
+                    match self.machine.command(now, c) {
+                        Ok(actions) => self.apply(&mut ws, actions, &media_tx).await,
+                        Err(e) => self.emit(EngineEvent::Notice(e.to_string())),
+                    }
+                }
+                msg = next_message(&mut ws) => {
+                    match msg {
+                        Some(text) => match parse_server_message(text.as_bytes()) {
+                            Ok(m) => self.on_server(&mut ws, m, &media_tx).await,
+                            Err(e) => self.emit(EngineEvent::Notice(format!("server sent a bad message: {e}"))),
+                        },
+                        None => {
+                            ws = None;
+                            let now = self.now();
+                            let actions = self.machine.on_server_lost(now);
+                            self.apply(&mut ws, actions, &media_tx).await;
+                            attempt = 1;
+                            retry_at = tokio::time::Instant::now() + backoff(attempt);
+                            self.emit(EngineEvent::Connection(ConnectionState::Reconnecting(attempt)));
+                        }
+                    }
+                }
+                m = media_rx.recv() => {
+                    let Some(m) = m else { continue };
+                    match m {
+                        FromMedia::Send(msg) => send(&mut ws, &msg).await,
+                        FromMedia::Progress(call_id, progress) => {
+                            let now = self.now();
+                            let actions = self.machine.on_media(now, &call_id, progress);
+                            self.apply(&mut ws, actions, &media_tx).await;
+                        }
+                        FromMedia::SecurityCode(call_id, code) => self.emit(EngineEvent::SecurityCode { call_id, code }),
+                        FromMedia::Stats(call_id, stats) => self.emit(EngineEvent::Stats { call_id, stats }),
+                    }
+                }
+                _ = tick.tick() => {
+                    let now = self.now();
+                    let actions = self.machine.tick(now);
+                    self.apply(&mut ws, actions, &media_tx).await;
+                    if ws.is_none() && tokio::time::Instant::now() >= retry_at {
+                        match connect_ws(&self.api, &self.device_id).await {
+                            Ok(w) => {
+                                ws = Some(w);
+                                attempt = 0;
+                                self.emit(EngineEvent::Connection(ConnectionState::Connected));
+                            }
+                            Err(_) => {
+                                attempt = attempt.saturating_add(1);
+                                retry_at = tokio::time::Instant::now() + backoff(attempt);
+                                self.emit(EngineEvent::Connection(ConnectionState::Reconnecting(attempt)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_server(
+        &mut self,
+        ws: &mut Option<Ws>,
+        msg: ServerMessage,
+        media_tx: &mpsc::UnboundedSender<FromMedia>,
+    ) {
+        match &msg {
+            ServerMessage::Welcome { setting, .. } | ServerMessage::SettingChanged { setting } => {
+                if let Ok(mut s) = self.shared.lock() {
+                    s.setting = Some(setting.clone());
+                }
+                self.emit(EngineEvent::Setting(setting.clone()));
+                return;
+            }
+            ServerMessage::Sdp { call_id, .. }
+            | ServerMessage::Ice { call_id, .. }
+            | ServerMessage::Handshake { call_id, .. } => {
+                if let Some(m) = self.media.as_ref().filter(|m| m.call_id == *call_id) {
+                    let _ = m.inbox.send(msg);
+                }
+                return;
+            }
+            ServerMessage::Error { message, .. } => {
+                self.emit(EngineEvent::Notice(format!("server: {message}")));
+                return;
+            }
+            _ => {}
+        }
+        let now = self.now();
+        let actions = self.machine.on_server(now, msg);
+        self.apply(ws, actions, media_tx).await;
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(250u64.saturating_mul(1 << attempt.min(5))).min(Duration::from_secs(8))
+}
+
+async fn send(ws: &mut Option<Ws>, msg: &ClientMessage) {
+    let Some(w) = ws.as_mut() else { return };
+    if let Ok(text) = encode_client(msg) {
+        let _ = w.send(Message::text(text)).await;
+    }
+}
+
+async fn next_message(ws: &mut Option<Ws>) -> Option<String> {
+    let Some(w) = ws.as_mut() else {
+        return std::future::pending().await;
+    };
+    loop {
+        match w.next().await {
+            Some(Ok(Message::Text(t))) => return Some(t.to_string()),
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+            Some(Ok(_)) => continue,
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The device identity: created on first use, stored in a file, registered with the server.
+
+use std::path::{Path, PathBuf};
+
+use sealcall_e2ee::DeviceIdentity;
+use sealcall_e2ee::rand_core::UnwrapErr;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::error::{EngineError, Result};
+
+/// Where a device keeps its identity.
+#[derive(Debug, Clone)]
+pub enum IdentityStore {
+    /// A file (created with owner-only permissions on first use).
+    File(PathBuf),
+    /// Memory only: a fresh identity each run (tests, throw-away bots).
+    Ephemeral,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    /// Per server and user: the device id the server assigned.
+    device_id: Option<String>,
+    /// The Ed25519 seed, hex.
+    seed: String,
+}
+
+/// A loaded identity and, if it was registered before, its device id.
+pub struct LoadedIdentity {
+    /// The device's signing identity.
+    pub identity: DeviceIdentity,
+    /// The device id from an earlier registration.
+    pub device_id: Option<String>,
+}
+
+impl IdentityStore {
+    /// A file per user under `dir` (e.g. the app's data directory).
+    pub fn in_dir(dir: &Path, user: &str) -> Self {
+        let safe: String = user
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        Self::File(dir.join(format!("{safe}.identity.json")))
+    }
+
+    /// Loads the identity, creating and saving a new one on first use.
+    pub fn load_or_create(&self) -> Result<LoadedIdentity> {
+        let path = match self {
+            Self::Ephemeral => {
+                return Ok(LoadedIdentity {
+                    identity: DeviceIdentity::generate(&mut UnwrapErr(getrandom::SysRng)),
+                    device_id: None,
+                });
+            }
+            Self::File(path) => path,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let stored: Zeroizing<String> = Zeroizing::new(text);
+                let stored: Stored = serde_json::from_str(&stored)
+                    .map_err(|e| EngineError::IdentityStore(format!("{}: {e}", path.display())))?;
+                let seed = Zeroizing::new(hex::decode(&stored.seed).map_err(|_| {
+                    EngineError::IdentityStore(format!("{}: bad seed", path.display()))
+                })?);
+                let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| {
+                    EngineError::IdentityStore(format!("{}: bad seed length", path.display()))
+                })?;
+                let seed = Zeroizing::new(seed);
+                Ok(LoadedIdentity {
+                    identity: DeviceIdentity::from_secret_bytes(&seed),
+                    device_id: stored.device_id,
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let identity = DeviceIdentity::generate(&mut UnwrapErr(getrandom::SysRng));
+                self.save(&identity, None)?;
+                Ok(LoadedIdentity {
+                    identity,
+                    device_id: None,
+                })
+            }
+            Err(e) => Err(EngineError::IdentityStore(format!(
+                "{}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Saves the identity and its device id.
+    pub fn save(&self, identity: &DeviceIdentity, device_id: Option<&str>) -> Result<()> {
+        let Self::File(path) = self else {
+            return Ok(());
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| EngineError::IdentityStore(format!("{}: {e}", dir.display())))?;
+        }
+        let seed = identity.to_secret_bytes();
+        let text = Zeroizing::new(
+            serde_json::to_string(&Stored {
+                device_id: device_id.map(str::to_owned),
+                seed: hex::encode(*seed),
+            })
+            .map_err(|e| EngineError::IdentityStore(e.to_string()))?,
+        );
+        let tmp = path.with_extension("tmp");
+        write_private(&tmp, text.as_bytes())
+            .map_err(|e| EngineError::IdentityStore(format!("{}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, path)
+            .map_err(|e| EngineError::IdentityStore(format!("{}: {e}", path.display())))
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}

@@ -1,0 +1,153 @@
+//! A real server on 127.0.0.1:0 (real SQLite file, embedded TURN relay) and real engines.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sealcall_engine::call::{CallEvent, Ended};
+use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
+use sealcall_engine::media::{AudioSource, FRAME_SAMPLES, SAMPLE_RATE, WavSource};
+use sealcall_engine::transport::TransportConfig;
+use sealcall_engine::{AudioRoute, Engine, EngineConfig, EngineEvent, EngineEvents};
+use sealcall_policy::Role;
+use sealcall_server::{Config, HttpClient, PasswordCost, Server, ServerHandle, TurnConfig, cli};
+use serde_json::json;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const ADMIN: &str = "admin@contoso.onmicrosoft.com";
+pub const KEN: &str = "kenmeyer@contoso.onmicrosoft.com";
+pub const ANA: &str = "ana@contoso.onmicrosoft.com";
+
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub handle: ServerHandle,
+    pub url: String,
+    admin_token: String,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sealcall.db");
+        let cost = PasswordCost::insecure_for_tests();
+        cli::server_init(&db, "Contoso", ADMIN, "Admin", PASSWORD, cost).unwrap();
+        cli::user_add(&db, KEN, "Ken Meyer", PASSWORD, &[], cost).unwrap();
+        cli::user_add(&db, ANA, "Ana Ruiz", PASSWORD, &[Role::User], cost).unwrap();
+        let mut config = Config::new(&db);
+        config.password_cost = cost;
+        config.turn = Some(TurnConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..TurnConfig::default()
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let handle = Server::start(config, listener).await.unwrap();
+        let url = format!("http://{}", handle.addr());
+        let http = HttpClient::new(&url).unwrap();
+        let resp = http
+            .request(
+                "POST",
+                "/sign-in",
+                None,
+                Some(&json!({"user": ADMIN, "password": PASSWORD})),
+            )
+            .await
+            .unwrap();
+        let admin_token = resp.body["token"].as_str().unwrap().to_owned();
+        Self {
+            dir,
+            handle,
+            url,
+            admin_token,
+        }
+    }
+
+    /// Runs one cmdlet line as the administrator.
+    pub async fn cmdlet(&self, line: &str) {
+        let http = HttpClient::new(&self.url).unwrap();
+        let resp = http
+            .request(
+                "POST",
+                "/admin/cmdlet",
+                Some(&self.admin_token),
+                Some(&json!({ "line": line })),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 200, "{line}: {:?}", resp.body);
+    }
+
+    pub fn wav(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn config(&self, user: &str, input: &str, output: &Path) -> EngineConfig {
+        let mut c = EngineConfig::new(&self.url, user, PASSWORD);
+        c.transport = TransportConfig::loopback();
+        c.audio = AudioRoute::Specs {
+            input: input.to_owned(),
+            output: output.display().to_string(),
+        };
+        c
+    }
+}
+
+/// Waits for the first event `pick` returns `Some` for, up to `secs` seconds.
+pub async fn wait_for<T>(
+    events: &mut EngineEvents,
+    secs: u64,
+    mut pick: impl FnMut(&EngineEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), async {
+        loop {
+            let e = events.recv().await.expect("engine stopped");
+            if let Some(t) = pick(&e) {
+                return t;
+            }
+        }
+    })
+    .await
+    .expect("event in time")
+}
+
+pub async fn connected(events: &mut EngineEvents) -> bool {
+    wait_for(events, 15, |e| match e {
+        EngineEvent::Call(CallEvent::Connected { end_to_end, .. }) => Some(*end_to_end),
+        EngineEvent::Call(CallEvent::Ended { reason, .. }) => panic!("call ended: {reason:?}"),
+        _ => None,
+    })
+    .await
+}
+
+pub async fn ended(events: &mut EngineEvents) -> Ended {
+    wait_for(events, 15, |e| match e {
+        EngineEvent::Call(CallEvent::Ended { reason, .. }) => Some(reason.clone()),
+        _ => None,
+    })
+    .await
+}
+
+pub async fn engine(config: EngineConfig) -> (Engine, EngineEvents) {
+    Engine::connect(config).await.unwrap()
+}
+
+/// Reads a WAV the engine wrote and returns its dominant frequency and the SNR at `expect_hz`.
+pub fn analyse(path: &Path, expect_hz: f64) -> (f64, f64, usize) {
+    let mut src = WavSource::open(path).unwrap();
+    let mut samples = Vec::new();
+    let mut frame = [0i16; FRAME_SAMPLES];
+    while src.read_frame(&mut frame).unwrap() {
+        samples.extend_from_slice(&frame);
+    }
+    // Skip the silence before playout started: analyse the loudest second.
+    let start = samples
+        .iter()
+        .position(|s| s.unsigned_abs() > 1000)
+        .unwrap_or(0);
+    let window = &samples[start..(start + SAMPLE_RATE as usize).min(samples.len())];
+    let (freq, _) = dominant_frequency(window, SAMPLE_RATE, 100.0, 4000.0);
+    (
+        freq,
+        tone_snr_db(window, SAMPLE_RATE, expect_hz),
+        samples.len(),
+    )
+}

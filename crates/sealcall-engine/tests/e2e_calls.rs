@@ -1,0 +1,155 @@
+//! End-to-end calls between two engines: a real server on 127.0.0.1:0 with a real SQLite file,
+//! real WebRTC peers over loopback, real Opus.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use sealcall_engine::EngineEvent;
+use sealcall_engine::call::{CallEvent, Ended, MediaMode};
+use sealcall_policy::Feature;
+
+/// Stated bound for a clean loopback call: the tone arrives with at least 15 dB SNR.
+const SNR_DB: f64 = 15.0;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_e2ee_call_carries_both_tones_and_both_sides_show_the_same_code() {
+    let server = TestServer::start().await;
+    server
+        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
+        .await;
+    let (ken, mut ken_ev) =
+        engine(server.config(KEN, "tone:440", &server.wav("ken-hears.wav"))).await;
+    let mut ana_cfg = server.config(ANA, "tone:880", &server.wav("ana-hears.wav"));
+    ana_cfg.auto_answer = true;
+    let (ana, mut ana_ev) = engine(ana_cfg).await;
+    ken.set_e2ee(true).await.unwrap();
+    ana.set_e2ee(true).await.unwrap();
+
+    ken.call(ANA).unwrap();
+    let ken_code = wait_for(&mut ken_ev, 15, |e| match e {
+        EngineEvent::SecurityCode { code, .. } => Some(code.clone()),
+        _ => None,
+    })
+    .await;
+    let ana_code = wait_for(&mut ana_ev, 15, |e| match e {
+        EngineEvent::SecurityCode { code, .. } => Some(code.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(ken_code, ana_code);
+    assert_eq!(ken_code.len(), 23, "four groups of five digits: {ken_code}");
+    assert!(
+        connected(&mut ken_ev).await,
+        "ken sees an end-to-end encrypted call"
+    );
+    assert!(
+        connected(&mut ana_ev).await,
+        "ana sees an end-to-end encrypted call"
+    );
+
+    // Blocked features in an E2EE call.
+    let refused = ken.request_feature(Feature::Recording).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("isn't available during an end-to-end encrypted call")
+    );
+
+    // Let audio flow, then read the stats.
+    let stats = wait_for(&mut ken_ev, 10, |e| match e {
+        EngineEvent::Stats { stats, .. } if stats.inbound.frames > 50 => Some(stats.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(stats.end_to_end);
+    assert!(stats.outbound.frames > 50 && stats.inbound.auth_failures == 0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    ken.hangup().unwrap();
+    assert_eq!(ended(&mut ken_ev).await, Ended::Local);
+    assert!(matches!(ended(&mut ana_ev).await, Ended::Remote(_)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let (f_ana, snr_ana, n) = analyse(&server.wav("ana-hears.wav"), 440.0);
+    eprintln!("ana hears {f_ana:.1} Hz at {snr_ana:.1} dB ({n} samples); code {ken_code}");
+    assert!((f_ana - 440.0).abs() < 5.0 && snr_ana >= SNR_DB);
+    let (f_ken, snr_ken, n) = analyse(&server.wav("ken-hears.wav"), 880.0);
+    eprintln!("ken hears {f_ken:.1} Hz at {snr_ken:.1} dB ({n} samples)");
+    assert!((f_ken - 880.0).abs() < 5.0 && snr_ken >= SNR_DB);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_standard_with_the_reason_when_the_other_person_has_not_turned_it_on() {
+    let server = TestServer::start().await;
+    server
+        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
+        .await;
+    let (ken, mut ken_ev) = engine(server.config(KEN, "tone:440", &server.wav("k.wav"))).await;
+    let mut ana_cfg = server.config(ANA, "tone:880", &server.wav("a.wav"));
+    ana_cfg.auto_answer = true;
+    let (_ana, mut ana_ev) = engine(ana_cfg).await;
+    ken.set_e2ee(true).await.unwrap();
+
+    ken.call(ANA).unwrap();
+    let mode = wait_for(&mut ken_ev, 15, |e| match e {
+        EngineEvent::Call(CallEvent::Connecting { mode, .. }) => Some(mode.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        mode,
+        MediaMode::Standard {
+            reasons: vec!["the other person hasn't turned on end-to-end encrypted calls".into()]
+        }
+    );
+    let ana_mode = wait_for(&mut ana_ev, 15, |e| match e {
+        EngineEvent::Call(CallEvent::Connecting { mode, .. }) => Some(mode.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        ana_mode,
+        MediaMode::Standard {
+            reasons: vec![
+                "you haven't turned on end-to-end encrypted calls (Settings > Privacy)".into()
+            ]
+        }
+    );
+    assert!(!connected(&mut ken_ev).await);
+    ken.request_feature(Feature::Recording).unwrap();
+    ken.hangup().unwrap();
+    ended(&mut ken_ev).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_setting_is_refused_under_disabled_and_a_required_party_refuses_a_standard_call() {
+    let server = TestServer::start().await;
+    let (ken, mut ken_ev) = engine(server.config(KEN, "tone:440", &server.wav("k.wav"))).await;
+    // Global starts Disabled: the toggle cannot be turned on.
+    let err = ken.set_e2ee(true).await.unwrap_err();
+    assert!(
+        matches!(err, sealcall_engine::EngineError::Refused(_)),
+        "{err}"
+    );
+
+    server
+        .cmdlet("New-CsTeamsEnhancedEncryptionPolicy -Identity MustEncrypt -CallingEndtoEndEncryptionEnabledType Required")
+        .await;
+    server
+        .cmdlet(&format!(
+            "Grant-CsTeamsEnhancedEncryptionPolicy -Identity \"{ANA}\" -PolicyName MustEncrypt"
+        ))
+        .await;
+    let (_ana, _ana_ev) = engine(server.config(ANA, "tone:880", &server.wav("a.wav"))).await;
+    ken.call(ANA).unwrap();
+    let Ended::Refused(messages) = ended(&mut ken_ev).await else {
+        panic!("expected a refusal")
+    };
+    assert!(
+        messages[0].contains("the other person's organisation requires end-to-end encrypted calls"),
+        "{messages:?}"
+    );
+}
