@@ -153,3 +153,70 @@ async fn the_setting_is_refused_under_disabled_and_a_required_party_refuses_a_st
         "{messages:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_echo_bot_echoes_across_three_rekeys_in_each_direction_with_no_frame_lost() {
+    let server = TestServer::start().await;
+    server
+        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
+        .await;
+    let short_rekey = sealcall_e2ee::StreamConfig {
+        rekey: sealcall_e2ee::RekeySchedule {
+            every_frames: Some(40),
+            every: None,
+        },
+        ..sealcall_e2ee::StreamConfig::default()
+    };
+    let mut ken_cfg = server.config(KEN, "tone:440", &server.wav("ken-echo.wav"));
+    ken_cfg.stream = short_rekey;
+    let mut bot_cfg = server.config(ANA, "silence", &server.wav("unused.wav"));
+    bot_cfg.audio = sealcall_engine::AudioRoute::Echo;
+    bot_cfg.auto_answer = true;
+    bot_cfg.stream = short_rekey;
+    let (ken, mut ken_ev) = engine(ken_cfg).await;
+    let (bot, mut bot_ev) = engine(bot_cfg).await;
+    ken.set_e2ee(true).await.unwrap();
+    bot.set_e2ee(true).await.unwrap();
+    ken.call(ANA).unwrap();
+    assert!(connected(&mut ken_ev).await);
+    // 40 frames per epoch at 50 frames/s: three rekeys each way take a little over 2.4 s.
+    let stats = wait_for(&mut ken_ev, 20, |e| match e {
+        EngineEvent::Stats { stats, .. }
+            if stats.send_epoch >= Some(3) && stats.receive_epoch >= Some(3) =>
+        {
+            Some(stats.clone())
+        }
+        _ => None,
+    })
+    .await;
+    let bot_stats = wait_for(&mut bot_ev, 20, |e| match e {
+        EngineEvent::Stats { stats, .. }
+            if stats.send_epoch >= Some(3) && stats.receive_epoch >= Some(3) =>
+        {
+            Some(stats.clone())
+        }
+        _ => None,
+    })
+    .await;
+    ken.hangup().unwrap();
+    ended(&mut ken_ev).await;
+    for s in [&stats, &bot_stats] {
+        eprintln!(
+            "epochs sent/received {:?}/{:?}, frames {} in, auth failures {}, rejected {}, lost {}",
+            s.send_epoch,
+            s.receive_epoch,
+            s.inbound.frames,
+            s.inbound.auth_failures,
+            s.inbound.rejected,
+            s.media.packets_lost
+        );
+        assert_eq!(s.inbound.auth_failures, 0);
+        assert_eq!(s.inbound.rejected, 0, "no frame refused across rekeys");
+        assert_eq!(s.inbound.replays, 0);
+        assert_eq!(s.media.packets_lost, 0, "no frame lost to a rekey");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (freq, snr, _) = analyse(&server.wav("ken-echo.wav"), 440.0);
+    eprintln!("ken hears his echo at {freq:.1} Hz, {snr:.1} dB");
+    assert!((freq - 440.0).abs() < 5.0 && snr >= SNR_DB);
+}
