@@ -1,6 +1,7 @@
 //! `cargo xtask`: Sealcall's project chores.
 //!
-//! - `cargo xtask run [-- ARGS]`: the main job (today: the crypto core demo; it becomes the app).
+//! - `cargo xtask run [-- ARGS]`: the main job (today: `sealcall demo`, an embedded server, an
+//!   echo bot and an end-to-end encrypted test call; it becomes the desktop app).
 //! - `cargo xtask test`: installs missing Debian packages, then runs every check CI runs.
 //! - `cargo xtask fuzz-check`: type-checks the cargo-fuzz targets (also part of `test`).
 
@@ -11,7 +12,9 @@ use std::process::{Command, ExitCode};
 const WORKSPACE_FEATURES: &str = "sealcall-e2ee/aws-lc";
 
 /// Debian packages the workspace needs to build and test. Grows with the workspace.
-const DEBIAN_PACKAGES: &[&str] = &[];
+/// `cmake` builds the bundled libopus; `libasound2-dev` and `pkg-config` are for `cpal` (ALSA);
+/// `nasm` is for assembly in native crates.
+const DEBIAN_PACKAGES: &[&str] = &["cmake", "pkg-config", "libasound2-dev", "nasm"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -41,7 +44,7 @@ fn main() -> ExitCode {
 fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
-         run [-- ARGS]   run Sealcall's main job (today: the crypto core demo)\n\
+         run [-- ARGS]   the main job: an embedded server, an echo bot and an E2EE test call\n\
          test            install missing system packages, then fmt, clippy, tests, docs, fuzz check\n\
          fuzz-check      type-check the cargo-fuzz targets in fuzz/"
     );
@@ -64,19 +67,22 @@ fn step(name: &str, mut cmd: Command) -> Result<(), String> {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
+    ensure_packages()?;
     let mut cmd = cargo();
     cmd.args([
         "run",
         "--quiet",
         "--release",
         "-p",
-        "sealcall-e2ee",
-        "--example",
-        "call_demo",
+        "sealcall",
         "--",
+        "demo",
     ]);
     cmd.args(args.iter().skip_while(|a| *a == "--"));
-    step("Sealcall crypto core demo", cmd)
+    step(
+        "Sealcall demo: embedded server, echo bot, end-to-end encrypted test call",
+        cmd,
+    )
 }
 
 fn missing_packages() -> Vec<&'static str> {

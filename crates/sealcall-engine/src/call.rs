@@ -87,7 +87,7 @@ pub enum Ended {
     Timeout(&'static str),
     /// The connection to the server was lost before the call was connected.
     ServerLost,
-    /// Media or the end-to-end handshake failed.
+    /// Media or the end-to-end handshake failed, or the media connection was lost.
     MediaFailed(String),
 }
 
@@ -574,6 +574,19 @@ impl CallMachine {
         call_id: &CallId,
         progress: MediaProgress,
     ) -> Vec<Action> {
+        if let (State::Connected { call, .. }, MediaProgress::Failed(why)) =
+            (&self.state, &progress)
+        {
+            if call.call_id != *call_id {
+                return Vec::new();
+            }
+            let msg = ClientMessage::Hangup {
+                call_id: call.call_id.clone(),
+            };
+            let mut out = vec![Action::Send(msg)];
+            out.extend(self.end(Ended::MediaFailed(why.clone())));
+            return out;
+        }
         let State::Connecting { call, mode, .. } = &self.state else {
             return Vec::new();
         };

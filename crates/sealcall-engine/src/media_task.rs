@@ -68,14 +68,19 @@ enum Handshake {
     Done,
 }
 
-fn params(p: &MediaParams) -> HandshakeParams {
-    HandshakeParams {
+/// Handshake parameters. The peer's identity key from the directory is pinned; a key that does
+/// not decode fails the call rather than running the handshake unpinned.
+fn params(p: &MediaParams) -> Result<HandshakeParams, String> {
+    let peer = IdentityPublicKey::from_bytes(&p.start.peer_identity.0).map_err(|e| {
+        format!("the directory's identity key for the other device is unusable: {e}")
+    })?;
+    Ok(HandshakeParams {
         suite: CipherSuite::Aes128GcmSha256,
         call_id: p.start.call_id.as_str().as_bytes().to_vec(),
         local_device: p.device_id.as_bytes().to_vec(),
         intent: Intent::EndToEnd,
-        expected_peer: IdentityPublicKey::from_bytes(&p.start.peer_identity.0).ok(),
-    }
+        expected_peer: Some(peer),
+    })
 }
 
 struct Task {
@@ -145,7 +150,7 @@ impl Task {
                     return Err(format!("unexpected handshake message {}", msg.name()));
                 }
                 let (callee, response) =
-                    CalleeHandshake::respond(&mut rng, &identity, params(&self.p), bytes)
+                    CalleeHandshake::respond(&mut rng, &identity, params(&self.p)?, bytes)
                         .map_err(|e| format!("handshake: {e}"))?;
                 self.handshake = Handshake::Callee(Box::new(callee));
                 self.send_handshake(response)
@@ -316,7 +321,11 @@ pub(crate) async fn run(
     if task.p.start.side == Side::Caller {
         if end_to_end {
             let mut rng = UnwrapErr(getrandom::SysRng);
-            match CallerHandshake::start(&mut rng, &task.p.identity, params(&task.p)) {
+            let hs_params = match params(&task.p) {
+                Ok(p) => p,
+                Err(e) => return task.fail(e),
+            };
+            match CallerHandshake::start(&mut rng, &task.p.identity, hs_params) {
                 Ok((caller, commit)) => {
                     task.handshake = Handshake::Caller(Box::new(caller));
                     if let Err(e) = task.send_handshake(commit) {
@@ -364,8 +373,12 @@ pub(crate) async fn run(
                         task.connected = true;
                         task.maybe_ready();
                     }
-                    Some(TransportEvent::Failed) if !task.reported_ready => {
-                        task.fail("the media connection failed".into());
+                    Some(TransportEvent::Failed) => {
+                        task.fail(if task.reported_ready {
+                            "the media connection was lost".into()
+                        } else {
+                            "the media connection failed".into()
+                        });
                         break;
                     }
                     Some(TransportEvent::Audio(rtp)) => {

@@ -499,6 +499,15 @@ fn media_failure_ends_the_call_and_server_loss_depends_on_the_state() {
         }]
     );
     assert!(matches!(m.state(), State::Connected { .. }));
+    // Losing the media connection itself ends a connected call.
+    let a = m.on_media(
+        t(400),
+        &call_id("c1"),
+        MediaProgress::Failed("the media connection was lost".into()),
+    );
+    assert!(matches!(ended_reason(&a), Some(Ended::MediaFailed(_))));
+    assert!(a.contains(&Action::StopMedia(call_id("c1"))));
+    assert_eq!(m.state(), &State::Idle);
 }
 
 #[test]

@@ -1,0 +1,436 @@
+//! `sealcall call`, `sealcall answer`, `sealcall echo-bot` and `sealcall demo`: headless calls
+//! over the engine.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use sealcall_engine::call::{CallEvent, Ended, MediaMode};
+use sealcall_engine::identity::IdentityStore;
+use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
+use sealcall_engine::media::{AudioSource, FRAME_SAMPLES, SAMPLE_RATE, WavSource};
+use sealcall_engine::transport::TransportConfig;
+use sealcall_engine::{
+    AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents,
+};
+
+use crate::server_cmd::password;
+
+/// Options shared by the call commands.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Server URL.
+    #[arg(long, default_value = "http://127.0.0.1:7878")]
+    server: String,
+    /// Sign-in name (password from SEALCALL_PASSWORD or a prompt).
+    #[arg(long)]
+    user: String,
+    /// Audio input: `tone:440`, `tone:440:0.3`, `silence`, `device`, or a WAV file.
+    #[arg(long, default_value = "device")]
+    input: String,
+    /// Audio output: `device`, `null`, or a WAV file to write.
+    #[arg(long, default_value = "device")]
+    output: String,
+    /// Where the device identity is kept (default: the user's data directory).
+    #[arg(long)]
+    identity_dir: Option<PathBuf>,
+    /// Turn "End-to-end encrypted calls" on or off for this user before calling.
+    #[arg(long, value_parser = ["on", "off"])]
+    e2ee: Option<String>,
+    /// Local UDP address for media (`0.0.0.0:0` for all interfaces).
+    #[arg(long, default_value = "0.0.0.0:0")]
+    bind: String,
+}
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("sealcall")
+}
+
+impl ClientArgs {
+    fn config(&self, auto_answer: bool, audio: AudioRoute) -> Result<EngineConfig> {
+        let pw = password(&format!("Password for {}: ", self.user))?;
+        let mut c = EngineConfig::new(&self.server, &self.user, &pw);
+        let dir = self.identity_dir.clone().unwrap_or_else(data_dir);
+        c.identity = IdentityStore::in_dir(&dir, &self.user);
+        c.transport = TransportConfig {
+            udp_addrs: vec![self.bind.clone()],
+            ..TransportConfig::default()
+        };
+        c.audio = audio;
+        c.auto_answer = auto_answer;
+        Ok(c)
+    }
+
+    fn route(&self) -> AudioRoute {
+        AudioRoute::Specs {
+            input: self.input.clone(),
+            output: self.output.clone(),
+        }
+    }
+
+    async fn connect(
+        &self,
+        auto_answer: bool,
+        audio: AudioRoute,
+    ) -> Result<(Engine, EngineEvents)> {
+        let (engine, events) = Engine::connect(self.config(auto_answer, audio)?).await?;
+        let info = engine.info();
+        println!(
+            "signed in as {} ({}) on device {} [identity {}]",
+            info.display_name, info.user, info.device_id, info.fingerprint
+        );
+        if let Some(on) = &self.e2ee {
+            let view = engine.set_e2ee(on == "on").await?;
+            println!(
+                "end-to-end encrypted calls: {}",
+                if view.effective { "on" } else { "off" }
+            );
+        }
+        Ok((engine, events))
+    }
+}
+
+/// Prints one event the way the CLI shows calls. Returns the end reason when the call ended.
+pub fn print_event(event: &EngineEvent) -> Option<Ended> {
+    match event {
+        EngineEvent::Call(CallEvent::Placing { callee }) => println!("calling {callee}…"),
+        EngineEvent::Call(CallEvent::Ringing { devices, .. }) => {
+            println!("ringing ({devices} device(s))")
+        }
+        EngineEvent::Call(CallEvent::Incoming {
+            caller,
+            display_name,
+            ..
+        }) => {
+            println!("incoming call from {display_name} ({caller})")
+        }
+        EngineEvent::Call(CallEvent::Connecting { mode, .. }) => match mode {
+            MediaMode::EndToEnd => {
+                println!("answered: end-to-end encrypted (shield with lock); connecting…")
+            }
+            MediaMode::Standard { reasons } => {
+                println!("answered: standard encryption (shield without lock); connecting…");
+                for r in reasons {
+                    println!("  not end-to-end encrypted because {r}");
+                }
+            }
+        },
+        EngineEvent::Call(CallEvent::Connected { end_to_end, .. }) => println!(
+            "connected — {}",
+            if *end_to_end {
+                "end-to-end encrypted"
+            } else {
+                "standard encryption (DTLS-SRTP per hop)"
+            }
+        ),
+        EngineEvent::Call(CallEvent::SignalingLost { .. }) => {
+            println!("signaling lost; media continues")
+        }
+        EngineEvent::Call(CallEvent::Ended { reason, .. }) => {
+            println!("call ended: {}", describe_end(reason));
+            return Some(reason.clone());
+        }
+        EngineEvent::SecurityCode { code, .. } => {
+            println!("security code: {code}  (read it aloud; if it differs, hang up)")
+        }
+        EngineEvent::Stats { stats, .. } => println!(
+            "  {} | sent {} recv {} lost {} | {:.0} kbit/s | frames protected {} unprotected {} auth failures {} | epoch {}/{} | {}",
+            stats.media.codec,
+            stats.media.packets_sent,
+            stats.media.packets_received,
+            stats.media.packets_lost,
+            f64::from(stats.media.send_bitrate_bps) / 1000.0,
+            stats.outbound.frames,
+            stats.inbound.frames,
+            stats.inbound.auth_failures,
+            stats.send_epoch.map_or("-".into(), |e| e.to_string()),
+            stats.receive_epoch.map_or("-".into(), |e| e.to_string()),
+            stats
+                .outbound
+                .average_cost()
+                .map_or("no E2EE cost".into(), |d| format!(
+                    "{} ns/frame",
+                    d.as_nanos()
+                )),
+        ),
+        EngineEvent::Setting(view) => println!(
+            "end-to-end encrypted calls setting: {}{}",
+            if view.effective { "on" } else { "off" },
+            view.lock
+                .map_or(String::new(), |l| format!(" ({})", l.user_message()))
+        ),
+        EngineEvent::Connection(ConnectionState::Connected) => {}
+        EngineEvent::Connection(ConnectionState::Reconnecting(n)) => {
+            println!("server connection lost; reconnecting (attempt {n})")
+        }
+        EngineEvent::Notice(n) => println!("note: {n}"),
+    }
+    None
+}
+
+fn describe_end(reason: &Ended) -> String {
+    match reason {
+        Ended::Local => "you ended the call".into(),
+        Ended::Remote(r) => format!("{r:?}").to_lowercase(),
+        Ended::Failed(f) => format!("{f:?}"),
+        Ended::Refused(msgs) => format!("refused: {}", msgs.join("; ")),
+        Ended::Timeout(what) => format!("timed out: {what}"),
+        Ended::ServerLost => "lost the server".into(),
+        Ended::MediaFailed(why) => format!("media failed: {why}"),
+    }
+}
+
+/// `sealcall call USER`.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Who to call (sign-in name).
+    callee: String,
+    /// Hang up after this many seconds of connected call.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+}
+
+async fn run_call(
+    engine: &Engine,
+    events: &mut EngineEvents,
+    callee: &str,
+    duration: Duration,
+) -> Result<Ended> {
+    engine.call(callee)?;
+    let mut hangup_at: Option<tokio::time::Instant> = None;
+    loop {
+        let sleep = async {
+            match hangup_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            e = events.recv() => {
+                let Some(e) = e else { bail!("the engine stopped") };
+                if matches!(e, EngineEvent::Call(CallEvent::Connected { .. })) {
+                    hangup_at = Some(tokio::time::Instant::now() + duration);
+                }
+                if let Some(end) = print_event(&e) {
+                    return Ok(end);
+                }
+            }
+            _ = sleep => {
+                engine.hangup()?;
+                hangup_at = None;
+            }
+            _ = tokio::signal::ctrl_c() => {
+                engine.hangup()?;
+            }
+        }
+    }
+}
+
+/// Runs `sealcall call`.
+pub async fn call(args: CallArgs) -> Result<()> {
+    let (engine, mut events) = args.client.connect(false, args.client.route()).await?;
+    let end = run_call(
+        &engine,
+        &mut events,
+        &args.callee,
+        Duration::from_secs_f64(args.duration.max(0.0)),
+    )
+    .await?;
+    engine.shutdown().await?;
+    match end {
+        Ended::Local | Ended::Remote(_) => Ok(()),
+        other => bail!("{}", describe_end(&other)),
+    }
+}
+
+/// `sealcall answer` / `sealcall echo-bot`.
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Answer one call and exit when it ends (default for `answer`); the echo bot serves forever.
+    #[arg(long)]
+    once: bool,
+}
+
+/// Runs `sealcall answer` (echo = false) or `sealcall echo-bot` (echo = true).
+pub async fn answer(args: AnswerArgs, echo: bool) -> Result<()> {
+    let route = if echo {
+        AudioRoute::Echo
+    } else {
+        args.client.route()
+    };
+    let (engine, mut events) = args.client.connect(true, route).await?;
+    println!(
+        "{}",
+        if echo {
+            "echo bot ready: answering every call and playing back what it hears"
+        } else {
+            "waiting for a call…"
+        }
+    );
+    let once = args.once || !echo;
+    loop {
+        tokio::select! {
+            e = events.recv() => {
+                let Some(e) = e else { bail!("the engine stopped") };
+                if print_event(&e).is_some() && once {
+                    break;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    engine.shutdown().await?;
+    Ok(())
+}
+
+/// `sealcall demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seconds to stay in the test call.
+    #[arg(long, default_value_t = 4.0)]
+    duration: f64,
+    /// Where the demo keeps its database and recordings (default: a fresh temporary folder).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+/// Runs `sealcall demo`: an embedded server with a demo organisation, an echo bot, and an
+/// end-to-end encrypted test call to it; then checks the echoed tone.
+pub async fn demo(args: DemoArgs) -> Result<()> {
+    let temp;
+    let dir: &Path = match &args.data_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d
+        }
+        None => {
+            temp = tempdir()?;
+            &temp
+        }
+    };
+    let db = dir.join("sealcall-demo.db");
+    let _ = std::fs::remove_file(&db);
+    let secret = random_password();
+    let cost = sealcall_server::PasswordCost::default();
+    let admin = "admin@demo.example";
+    let me = "alex@demo.example";
+    let bot = "echo@demo.example";
+    sealcall_server::cli::server_init(&db, "Demo", admin, "Demo Admin", &secret, cost)?;
+    sealcall_server::cli::user_add(&db, me, "Alex Demo", &secret, &[], cost)?;
+    sealcall_server::cli::user_add(&db, bot, "Echo Bot", &secret, &[], cost)?;
+    let mut config = sealcall_server::Config::new(&db);
+    config.turn = Some(sealcall_server::TurnConfig {
+        listen: "127.0.0.1:0".parse()?,
+        ..sealcall_server::TurnConfig::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let server = sealcall_server::Server::start(config, listener).await?;
+    let url = format!("http://{}", server.addr());
+    println!(
+        "Sealcall demo: server on {url} (SQLite {}), demo organisation created",
+        db.display()
+    );
+
+    let mut out = Vec::new();
+    let line = "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride";
+    sealcall_server::cli::admin_run(
+        &url,
+        admin,
+        &secret,
+        Some(line),
+        std::io::empty(),
+        &mut out,
+        false,
+    )
+    .await?;
+    println!("admin> {line}");
+
+    let engine_config = |user: &str, audio: AudioRoute, auto: bool| {
+        let mut c = EngineConfig::new(&url, user, &secret);
+        c.transport = TransportConfig::loopback();
+        c.audio = audio;
+        c.auto_answer = auto;
+        c
+    };
+    let (echo, mut echo_events) =
+        Engine::connect(engine_config(bot, AudioRoute::Echo, true)).await?;
+    echo.set_e2ee(true).await?;
+    tokio::spawn(async move { while echo_events.recv().await.is_some() {} });
+    println!("echo bot {bot} is online and answers every call");
+
+    let heard = dir.join("demo-heard.wav");
+    let route = AudioRoute::Specs {
+        input: "tone:440".into(),
+        output: heard.display().to_string(),
+    };
+    let (engine, mut events) = Engine::connect(engine_config(me, route, false)).await?;
+    engine.set_e2ee(true).await?;
+    println!(
+        "signed in as {me}; \"End-to-end encrypted calls\" turned on for both users; sending a 440 Hz tone"
+    );
+    let end = run_call(
+        &engine,
+        &mut events,
+        bot,
+        Duration::from_secs_f64(args.duration.clamp(1.0, 600.0)),
+    )
+    .await?;
+    engine.shutdown().await?;
+    echo.shutdown().await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.shutdown().await?;
+    if !matches!(end, Ended::Local) {
+        bail!("the test call did not complete: {}", describe_end(&end));
+    }
+    let (freq, snr) = analyse(&heard)?;
+    println!(
+        "echo heard back: {freq:.1} Hz at {snr:.1} dB SNR (recording: {})",
+        heard.display()
+    );
+    if (freq - 440.0).abs() > 5.0 {
+        bail!("the echo did not carry the tone");
+    }
+    println!(
+        "demo complete: an end-to-end encrypted call, both sides showing the same security code"
+    );
+    Ok(())
+}
+
+fn analyse(path: &Path) -> Result<(f64, f64)> {
+    let mut src = WavSource::open(path).context("reading the recording")?;
+    let mut samples = Vec::new();
+    let mut frame = [0i16; FRAME_SAMPLES];
+    while src.read_frame(&mut frame)? {
+        samples.extend_from_slice(&frame);
+    }
+    let start = samples
+        .iter()
+        .position(|s| s.unsigned_abs() > 1000)
+        .unwrap_or(0);
+    let window = &samples[start..(start + SAMPLE_RATE as usize).min(samples.len())];
+    let (freq, _) = dominant_frequency(window, SAMPLE_RATE, 100.0, 4000.0);
+    Ok((freq, tone_snr_db(window, SAMPLE_RATE, freq)))
+}
+
+fn random_password() -> String {
+    let mut b = [0u8; 18];
+    let _ = getrandom::fill(&mut b);
+    hex::encode(b)
+}
+
+fn tempdir() -> Result<PathBuf> {
+    let mut b = [0u8; 8];
+    let _ = getrandom::fill(&mut b);
+    let dir = std::env::temp_dir().join(format!("sealcall-demo-{}", hex::encode(b)));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

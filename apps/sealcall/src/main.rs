@@ -1,0 +1,324 @@
+//! `sealcall`: the Sealcall command line.
+//!
+//! Subcommands:
+//! - `sealcall demo`: an embedded server, a demo organisation, an echo bot and an end-to-end
+//!   encrypted test call (what `cargo xtask run` starts).
+//! - `sealcall server [init]`, `sealcall user|group|role …`: run and manage a server.
+//! - `sealcall admin`: run enhanced encryption policy cmdlets against a server.
+//! - `sealcall call USER`, `sealcall answer`, `sealcall echo-bot`: headless calls.
+//! - `sealcall bench`: what end-to-end encryption costs per frame on this machine, in under a
+//!   minute, with a table and a JSON file to compare machines.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use sealcall_benches::measure::Settings;
+use sealcall_benches::report::{self, Plan};
+use sealcall_e2ee::{AeadBackend, CipherSuite};
+
+mod call_cmd;
+mod server_cmd;
+
+/// Sealcall: end-to-end encrypted one-to-one calls.
+#[derive(Debug, Parser)]
+#[command(name = "sealcall", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start an embedded server with a demo organisation and an echo bot, and place an end-to-end
+    /// encrypted test call to it.
+    Demo(call_cmd::DemoArgs),
+    /// Run the server (or `server init` to create the tenant and its first administrator).
+    Server(server_cmd::ServerArgs),
+    /// Manage users in a server's database.
+    User(server_cmd::UserArgs),
+    /// Manage groups in a server's database.
+    Group(server_cmd::GroupArgs),
+    /// Grant or revoke roles in a server's database.
+    Role(server_cmd::RoleArgs),
+    /// Run enhanced encryption policy cmdlets against a server (one line, a script on standard
+    /// input, or an interactive prompt).
+    Admin(server_cmd::AdminArgs),
+    /// Call a user and print call state, E2EE status, the security code and media stats.
+    Call(call_cmd::CallArgs),
+    /// Wait for a call, answer it, and stay in it until it ends.
+    Answer(call_cmd::AnswerArgs),
+    /// Answer every call and play back what is heard (a test-call service).
+    EchoBot(call_cmd::AnswerArgs),
+    /// Measure per-frame encryption cost (protect/unprotect) here, side by side with the raw
+    /// AEAD call, the sframe crate and SRTP; print a table and write JSON.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// The short run (the default): the whole matrix for one suite in under a minute.
+    #[arg(long, conflicts_with = "full")]
+    quick: bool,
+    /// A longer run with tighter numbers (a few minutes).
+    #[arg(long)]
+    full: bool,
+    /// Where to write the JSON results.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "target/sealcall-bench.json"
+    )]
+    json: PathBuf,
+    /// AEAD backend(s) to measure; `all` for every backend in this build.
+    #[arg(long, value_enum, default_value = "all")]
+    backend: BackendArg,
+    /// Cipher suite(s) to measure.
+    #[arg(long, value_enum, default_value = "aes128")]
+    suite: SuiteArg,
+    /// Frame sizes in bytes, comma-separated (K/KiB suffix allowed), e.g. `64,1200,16K`.
+    #[arg(long, value_delimiter = ',', value_parser = parse_size,
+          default_value = "64,160,1200,16K,128K")]
+    sizes: Vec<usize>,
+    /// Skip the sframe crate and SRTP.
+    #[arg(long)]
+    no_comparisons: bool,
+    /// Skip the handshake, rekey and Opus routines.
+    #[arg(long)]
+    no_routines: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BackendArg {
+    /// Every backend compiled in.
+    All,
+    /// RustCrypto `aes-gcm`.
+    AesGcm,
+    /// AWS-LC via `aws-lc-rs` (needs the `aws-lc` feature, on by default).
+    AwsLc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SuiteArg {
+    /// AES_128_GCM_SHA256_128.
+    Aes128,
+    /// AES_256_GCM_SHA512_128.
+    Aes256,
+    /// Both.
+    Both,
+}
+
+/// Largest frame size accepted (SFrame frames are media frames, not files).
+const MAX_SIZE: usize = 16 * 1024 * 1024;
+
+fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let t = text.trim();
+    let (digits, unit) = match t
+        .strip_suffix("KiB")
+        .or_else(|| t.strip_suffix('K'))
+        .or_else(|| t.strip_suffix('k'))
+    {
+        Some(d) => (d.trim(), 1024),
+        None => (t.strip_suffix('B').unwrap_or(t).trim(), 1),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size in bytes (e.g. 64, 1200, 16K)"))?;
+    let n = n
+        .checked_mul(unit)
+        .filter(|&n| (1..=MAX_SIZE).contains(&n))
+        .ok_or_else(|| format!("`{text}` must be between 1 byte and 16 MiB"))?;
+    Ok(n)
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")
+    };
+    match cli.command {
+        Command::Bench(args) => bench(args),
+        Command::Demo(args) => runtime()?.block_on(call_cmd::demo(args)),
+        Command::Server(args) => runtime()?.block_on(server_cmd::server(args)),
+        Command::User(args) => server_cmd::user(args),
+        Command::Group(args) => server_cmd::group(args),
+        Command::Role(args) => server_cmd::role(args),
+        Command::Admin(args) => runtime()?.block_on(server_cmd::admin(args)),
+        Command::Call(args) => runtime()?.block_on(call_cmd::call(args)),
+        Command::Answer(args) => runtime()?.block_on(call_cmd::answer(args, false)),
+        Command::EchoBot(args) => runtime()?.block_on(call_cmd::answer(args, true)),
+    }
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    let backends = match args.backend {
+        BackendArg::All => AeadBackend::available().to_vec(),
+        BackendArg::AesGcm => vec![AeadBackend::RustCrypto],
+        BackendArg::AwsLc => {
+            if !AeadBackend::available().contains(&AeadBackend::AwsLc) {
+                bail!("this build has no aws-lc backend; build with `--features aws-lc`");
+            }
+            vec![AeadBackend::AwsLc]
+        }
+    };
+    let suites = match args.suite {
+        SuiteArg::Aes128 => vec![CipherSuite::Aes128GcmSha256],
+        SuiteArg::Aes256 => vec![CipherSuite::Aes256GcmSha512],
+        SuiteArg::Both => vec![CipherSuite::Aes128GcmSha256, CipherSuite::Aes256GcmSha512],
+    };
+    let mut sizes = args.sizes;
+    sizes.dedup();
+    if sizes.is_empty() {
+        bail!("--sizes needs at least one size");
+    }
+    let (settings, mode) = if args.full {
+        (Settings::FULL, "full")
+    } else {
+        (Settings::QUICK, "quick")
+    };
+    let plan = Plan {
+        backends,
+        suites,
+        sizes,
+        comparisons: !args.no_comparisons,
+        routines: !args.no_routines,
+        settings,
+        mode,
+    };
+
+    // Fail before a minute of measuring, not after, if the JSON cannot be written.
+    write_file(&args.json, "{}\n")?;
+
+    let mut bar = progress_bar(plan.steps() as u64);
+    let report = report::run(&plan, |step| {
+        bar.inc_or_log(step);
+    })
+    .context("benchmark failed")?;
+    bar.finish();
+
+    print!("{}", report::render(&report));
+    write_json(&args.json, &report)?;
+    println!("\nJSON written to {}", args.json.display());
+    Ok(())
+}
+
+/// A progress bar on a terminal; plain `[n/total] step` lines on stderr otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    total: u64,
+    done: u64,
+}
+
+impl Progress {
+    fn inc_or_log(&mut self, step: &str) {
+        self.done += 1;
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(step.to_owned());
+                bar.set_position(self.done - 1);
+            }
+            None => eprintln!("[{}/{}] {step}", self.done, self.total),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn progress_bar(total: u64) -> Progress {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(total);
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {wide_msg}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
+    Progress {
+        bar,
+        total,
+        done: 0,
+    }
+}
+
+fn write_json(path: &Path, report: &report::Report) -> Result<()> {
+    let json = serde_json::to_string_pretty(report).context("cannot serialise the results")?;
+    write_file(path, &(json + "\n"))
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("64").unwrap(), 64);
+        assert_eq!(parse_size("16K").unwrap(), 16384);
+        assert_eq!(parse_size("128KiB").unwrap(), 131072);
+        assert_eq!(parse_size("1200B").unwrap(), 1200);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("abc").is_err());
+        assert!(parse_size("99999999K").is_err());
+    }
+
+    #[test]
+    fn cli_parses() {
+        let cli =
+            Cli::try_parse_from(["sealcall", "bench", "--sizes", "64,16K", "--suite", "both"])
+                .unwrap();
+        let Command::Bench(args) = cli.command else {
+            panic!("expected bench")
+        };
+        assert_eq!(args.sizes, vec![64, 16384]);
+        assert_eq!(args.suite, SuiteArg::Both);
+        assert!(Cli::try_parse_from(["sealcall", "bench", "--quick", "--full"]).is_err());
+        assert!(Cli::try_parse_from(["sealcall", "bench", "--sizes", "x"]).is_err());
+    }
+
+    #[test]
+    fn call_and_admin_commands_parse_and_refuse_bad_input() {
+        assert!(Cli::try_parse_from(["sealcall", "call", "--user", "a@b.c", "ken@b.c"]).is_ok());
+        assert!(Cli::try_parse_from(["sealcall", "call", "--user", "a@b.c"]).is_err());
+        assert!(
+            Cli::try_parse_from(["sealcall", "call", "--user", "a", "b", "--e2ee", "maybe"])
+                .is_err()
+        );
+        assert!(Cli::try_parse_from(["sealcall", "echo-bot", "--user", "bot@b.c"]).is_ok());
+        assert!(
+            Cli::try_parse_from([
+                "sealcall",
+                "admin",
+                "--user",
+                "admin@b.c",
+                "Get-CsTeamsEnhancedEncryptionPolicy"
+            ])
+            .is_ok()
+        );
+        assert!(Cli::try_parse_from(["sealcall", "server", "--listen", "not-an-address"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "sealcall", "server", "init", "--tenant", "T", "--admin", "a@b.c"
+            ])
+            .is_ok()
+        );
+        assert!(Cli::try_parse_from(["sealcall", "demo", "--duration", "2"]).is_ok());
+    }
+}

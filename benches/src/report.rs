@@ -1,0 +1,546 @@
+//! A whole `sealcall bench` run: the plan, the results, the comparisons with ratios, the targets,
+//! the table and the JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use sealcall_e2ee::{AeadBackend, CipherSuite};
+
+use crate::cases::{Implementation, new_case};
+use crate::extras::{HandshakeRoutine, RekeyRoutine, Routine};
+use crate::machine::{self, Machine};
+use crate::measure::{Settings, Stats, sample};
+use crate::{AUDIO_BUDGET_NS, Op, Result, size_label};
+
+/// The per-frame targets of the benchmark issue (median, AES-128-GCM, fastest backend), in ns.
+pub const TARGETS_NS: [(usize, f64); 5] = [
+    (64, 120.0),
+    (160, 130.0),
+    (1200, 250.0),
+    (16 * 1024, 1800.0),
+    (128 * 1024, 14_000.0),
+];
+
+/// Most framing may add over the raw AEAD call, in ns.
+pub const FRAMING_BUDGET_NS: f64 = 10.0;
+
+/// What to measure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Sealcall backends (their raw floors are measured too).
+    pub backends: Vec<AeadBackend>,
+    /// Cipher suites.
+    pub suites: Vec<CipherSuite>,
+    /// Frame sizes in bytes.
+    pub sizes: Vec<usize>,
+    /// Also measure the sframe crate and SRTP.
+    pub comparisons: bool,
+    /// Also measure the handshake, a rekey and (with the `opus` feature) Opus encode + protect.
+    pub routines: bool,
+    /// Sampling.
+    pub settings: Settings,
+    /// `quick` or `full`, for the record.
+    pub mode: &'static str,
+}
+
+impl Plan {
+    /// Every frame case of the plan, in run order.
+    pub fn frame_cases(&self) -> Vec<(CipherSuite, usize, Implementation, Op)> {
+        let mut impls: Vec<Implementation> = self
+            .backends
+            .iter()
+            .map(|&b| Implementation::Sealcall(b))
+            .collect();
+        impls.extend(self.backends.iter().map(|&b| Implementation::RawAead(b)));
+        impls.extend(
+            self.backends
+                .iter()
+                .map(|&b| Implementation::RawAeadHeaderAad(b)),
+        );
+        if self.comparisons {
+            impls.push(Implementation::SframeCrate);
+            impls.push(Implementation::Srtp);
+        }
+        let mut out = Vec::new();
+        for &suite in &self.suites {
+            for &size in &self.sizes {
+                for &implementation in &impls {
+                    for op in Op::ALL {
+                        out.push((suite, size, implementation, op));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The whole-operation routines of the plan, by name.
+    pub fn routine_names(&self) -> Vec<String> {
+        if !self.routines {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for &suite in &self.suites {
+            out.push(format!("handshake/{}", suite_name(suite)));
+            for &b in &self.backends {
+                out.push(format!("rekey/{}/{}", b.name(), suite_name(suite)));
+            }
+        }
+        if cfg!(feature = "opus")
+            && let (Some(&b), Some(&s)) = (self.backends.first(), self.suites.first())
+        {
+            out.push(format!("opus-encode/{}/{}", b.name(), suite_name(s)));
+            out.push(format!(
+                "opus-encode+protect/{}/{}",
+                b.name(),
+                suite_name(s)
+            ));
+        }
+        out
+    }
+
+    /// Steps the progress bar will count.
+    pub fn steps(&self) -> usize {
+        self.frame_cases().len() + self.routine_names().len()
+    }
+}
+
+/// The short name of a suite.
+pub fn suite_name(suite: CipherSuite) -> &'static str {
+    match suite {
+        CipherSuite::Aes256GcmSha512 => "AES-256-GCM",
+        _ => "AES-128-GCM",
+    }
+}
+
+/// One frame case's result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FrameResult {
+    /// The implementation.
+    pub implementation: Implementation,
+    /// Its label.
+    pub label: String,
+    /// The cipher suite.
+    pub suite: &'static str,
+    /// Protect or unprotect.
+    pub op: Op,
+    /// Payload bytes.
+    pub bytes: usize,
+    /// Nanoseconds per frame.
+    pub stats: Stats,
+    /// Payload gigabytes (10^9 bytes) per second at the median.
+    pub gb_per_s: f64,
+    /// Frames per second one core handles at the median.
+    pub frames_per_s_per_core: f64,
+    /// The median as a percentage of a 20 ms audio frame's time.
+    pub audio_budget_percent: f64,
+}
+
+/// One routine's result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RoutineResult {
+    /// Which routine.
+    pub name: String,
+    /// Nanoseconds per run.
+    pub stats: Stats,
+    /// The median as a percentage of a 20 ms audio frame's time.
+    pub audio_budget_percent: f64,
+}
+
+/// Sealcall against another implementation, same suite, size and operation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Comparison {
+    /// Cipher suite.
+    pub suite: &'static str,
+    /// Operation.
+    pub op: Op,
+    /// Payload bytes.
+    pub bytes: usize,
+    /// The Sealcall label.
+    pub sealcall: String,
+    /// Sealcall's median ns per frame.
+    pub sealcall_ns: f64,
+    /// The other implementation's label.
+    pub other: String,
+    /// Its median ns per frame.
+    pub other_ns: f64,
+    /// `other_ns / sealcall_ns`: above 1 means Sealcall is faster.
+    pub ratio: f64,
+    /// `sealcall_ns - other_ns`: against the raw AEAD, what the framing adds.
+    pub delta_ns: f64,
+}
+
+/// One target of the issue checked against this run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TargetCheck {
+    /// What is checked.
+    pub what: String,
+    /// Payload bytes.
+    pub bytes: usize,
+    /// Operation.
+    pub op: Op,
+    /// The target (ns).
+    pub target_ns: f64,
+    /// Measured median (ns).
+    pub measured_ns: f64,
+    /// Whether the target is met.
+    pub met: bool,
+}
+
+/// The settings of a run, as recorded.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunSettings {
+    /// `quick` or `full`.
+    pub mode: &'static str,
+    /// Sampling.
+    pub sampling: Settings,
+    /// Backends measured.
+    pub backends: Vec<&'static str>,
+    /// Suites measured.
+    pub suites: Vec<&'static str>,
+    /// Sizes measured.
+    pub sizes: Vec<usize>,
+    /// Whether the build was optimised.
+    pub optimised_build: bool,
+    /// How unprotect is timed.
+    pub unprotect_method: &'static str,
+}
+
+/// Everything a run found, serialised as the JSON file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Report {
+    /// Format version of this JSON.
+    pub schema: u32,
+    /// The tool.
+    pub tool: &'static str,
+    /// When the run started (UTC).
+    pub date: String,
+    /// The machine.
+    pub machine: Machine,
+    /// The compiler.
+    pub rustc: &'static str,
+    /// Crate versions.
+    pub crates: BTreeMap<String, String>,
+    /// Settings.
+    pub settings: RunSettings,
+    /// Frame results.
+    pub frames: Vec<FrameResult>,
+    /// Whole-operation results.
+    pub routines: Vec<RoutineResult>,
+    /// Comparisons with ratios.
+    pub comparisons: Vec<Comparison>,
+    /// The issue's targets, where this run measured them.
+    pub targets: Vec<TargetCheck>,
+}
+
+/// How `time_unprotect` works, for the record.
+pub const UNPROTECT_METHOD: &str = "a ring of fresh protected frames (about 256 KiB, 2..256 frames) \
+is filled untimed, then unprotected in order timed; repeated. Counters only increase, so every \
+timed unprotect passes the replay check and nothing is copied back.";
+
+/// Runs the plan. `progress` is called before each step with a description.
+pub fn run(plan: &Plan, mut progress: impl FnMut(&str)) -> Result<Report> {
+    let date = machine::utc_now();
+    let mut frames = Vec::new();
+    for (suite, size, implementation, op) in plan.frame_cases() {
+        progress(&format!(
+            "{} {} {} {}",
+            implementation.label(),
+            op.name(),
+            size_label(size),
+            suite_name(suite)
+        ));
+        // A fresh case per operation, so protect's counters never interfere with the ring.
+        let mut case = new_case(implementation, suite, size)?;
+        let stats = match op {
+            Op::Protect => sample(&plan.settings, |n| case.time_protect(n))?,
+            Op::Unprotect => sample(&plan.settings, |n| case.time_unprotect(n))?,
+        };
+        frames.push(frame_result(implementation, suite, op, size, stats));
+    }
+
+    let mut routines = Vec::new();
+    let mut names = plan.routine_names().into_iter();
+    if plan.routines {
+        for &suite in &plan.suites {
+            if let Some(name) = names.next() {
+                progress(&name);
+                let mut r = HandshakeRoutine::new(suite);
+                routines.push(routine_result(name, sample(&plan.settings, |n| r.run(n))?));
+            }
+            for &backend in &plan.backends {
+                if let Some(name) = names.next() {
+                    progress(&name);
+                    let mut r = RekeyRoutine::new(backend, suite)?;
+                    routines.push(routine_result(name, sample(&plan.settings, |n| r.run(n))?));
+                }
+            }
+        }
+        #[cfg(feature = "opus")]
+        if let (Some(&backend), Some(&suite)) = (plan.backends.first(), plan.suites.first()) {
+            for protect in [false, true] {
+                if let Some(name) = names.next() {
+                    progress(&name);
+                    let mut r = crate::extras::OpusProtectRoutine::new(backend, suite, protect)?;
+                    routines.push(routine_result(name, sample(&plan.settings, |n| r.run(n))?));
+                }
+            }
+        }
+    }
+
+    let comparisons = compare(&frames);
+    let targets = check_targets(&frames, &comparisons);
+    Ok(Report {
+        schema: 1,
+        tool: "sealcall bench",
+        date,
+        machine: Machine::detect(),
+        rustc: machine::RUSTC_VERSION,
+        crates: machine::crate_versions(),
+        settings: RunSettings {
+            mode: plan.mode,
+            sampling: plan.settings,
+            backends: plan.backends.iter().map(|b| b.name()).collect(),
+            suites: plan.suites.iter().map(|&s| suite_name(s)).collect(),
+            sizes: plan.sizes.clone(),
+            optimised_build: machine::OPTIMISED,
+            unprotect_method: UNPROTECT_METHOD,
+        },
+        frames,
+        routines,
+        comparisons,
+        targets,
+    })
+}
+
+fn frame_result(
+    implementation: Implementation,
+    suite: CipherSuite,
+    op: Op,
+    bytes: usize,
+    stats: Stats,
+) -> FrameResult {
+    let ns = stats.median_ns.max(f64::MIN_POSITIVE);
+    FrameResult {
+        implementation,
+        label: implementation.label(),
+        suite: suite_name(suite),
+        op,
+        bytes,
+        stats,
+        gb_per_s: bytes as f64 / ns,
+        frames_per_s_per_core: 1e9 / ns,
+        audio_budget_percent: ns / AUDIO_BUDGET_NS * 100.0,
+    }
+}
+
+fn routine_result(name: String, stats: Stats) -> RoutineResult {
+    RoutineResult {
+        name,
+        audio_budget_percent: stats.median_ns / AUDIO_BUDGET_NS * 100.0,
+        stats,
+    }
+}
+
+/// Pairs every Sealcall result with its raw floor (same backend) and, for the fastest Sealcall
+/// backend, with the sframe crate and SRTP.
+pub fn compare(frames: &[FrameResult]) -> Vec<Comparison> {
+    let mut out = Vec::new();
+    let find = |suite: &str, op: Op, bytes: usize, i: Implementation| {
+        frames
+            .iter()
+            .find(|f| f.suite == suite && f.op == op && f.bytes == bytes && f.implementation == i)
+    };
+    let pair = |ours: &FrameResult, other: &FrameResult| Comparison {
+        suite: ours.suite,
+        op: ours.op,
+        bytes: ours.bytes,
+        sealcall: ours.label.clone(),
+        sealcall_ns: ours.stats.median_ns,
+        other: other.label.clone(),
+        other_ns: other.stats.median_ns,
+        ratio: other.stats.median_ns / ours.stats.median_ns.max(f64::MIN_POSITIVE),
+        delta_ns: ours.stats.median_ns - other.stats.median_ns,
+    };
+    for ours in frames {
+        let Implementation::Sealcall(backend) = ours.implementation else {
+            continue;
+        };
+        if let Some(raw) = find(
+            ours.suite,
+            ours.op,
+            ours.bytes,
+            Implementation::RawAead(backend),
+        ) {
+            out.push(pair(ours, raw));
+        }
+        if fastest_sealcall(frames, ours.suite, ours.op, ours.bytes) == Some(ours) {
+            for other in [Implementation::SframeCrate, Implementation::Srtp] {
+                if let Some(o) = find(ours.suite, ours.op, ours.bytes, other) {
+                    out.push(pair(ours, o));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn fastest_sealcall<'a>(
+    frames: &'a [FrameResult],
+    suite: &str,
+    op: Op,
+    bytes: usize,
+) -> Option<&'a FrameResult> {
+    frames
+        .iter()
+        .filter(|f| {
+            f.suite == suite
+                && f.op == op
+                && f.bytes == bytes
+                && matches!(f.implementation, Implementation::Sealcall(_))
+        })
+        .min_by(|a, b| a.stats.median_ns.total_cmp(&b.stats.median_ns))
+}
+
+/// The issue's targets: AES-128-GCM, fastest backend, each size and operation; and framing at
+/// most [`FRAMING_BUDGET_NS`] over the raw AEAD for every backend.
+pub fn check_targets(frames: &[FrameResult], comparisons: &[Comparison]) -> Vec<TargetCheck> {
+    let suite = suite_name(CipherSuite::Aes128GcmSha256);
+    let mut out = Vec::new();
+    for (bytes, target) in TARGETS_NS {
+        for op in Op::ALL {
+            if let Some(best) = fastest_sealcall(frames, suite, op, bytes) {
+                out.push(TargetCheck {
+                    what: format!("{} median", best.label),
+                    bytes,
+                    op,
+                    target_ns: target,
+                    measured_ns: best.stats.median_ns,
+                    met: best.stats.median_ns <= target,
+                });
+            }
+        }
+    }
+    for c in comparisons
+        .iter()
+        .filter(|c| c.other.starts_with("raw-aead/"))
+    {
+        out.push(TargetCheck {
+            what: format!("{} framing over {} ({})", c.sealcall, c.other, c.suite),
+            bytes: c.bytes,
+            op: c.op,
+            target_ns: FRAMING_BUDGET_NS,
+            measured_ns: c.delta_ns,
+            met: c.delta_ns <= FRAMING_BUDGET_NS,
+        });
+    }
+    out
+}
+
+/// The human-readable table of a report.
+pub fn render(report: &Report) -> String {
+    let mut s = String::new();
+    let m = &report.machine;
+    let _ = writeln!(
+        s,
+        "sealcall bench ({}) {} on {} ({} logical CPUs), {}, {}",
+        report.settings.mode, report.date, m.cpu_model, m.logical_cpus, m.os, report.rustc
+    );
+    if !report.settings.optimised_build {
+        let _ = writeln!(
+            s,
+            "WARNING: debug build; run `cargo run --release -p sealcall -- bench`"
+        );
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{:<12} {:<10} {:<22} {:<10} {:>11} {:>11} {:>8} {:>13} {:>9}",
+        "suite",
+        "size",
+        "implementation",
+        "op",
+        "median ns",
+        "mean ns",
+        "GB/s",
+        "frames/s/core",
+        "% 20ms"
+    );
+    for f in &report.frames {
+        let _ = writeln!(
+            s,
+            "{:<12} {:<10} {:<22} {:<10} {:>11.1} {:>11.1} {:>8.2} {:>13.0} {:>8.4}%",
+            f.suite,
+            size_label(f.bytes),
+            f.label,
+            f.op.name(),
+            f.stats.median_ns,
+            f.stats.mean_ns,
+            f.gb_per_s,
+            f.frames_per_s_per_core,
+            f.audio_budget_percent
+        );
+    }
+    if !report.routines.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "{:<40} {:>12} {:>12} {:>9}",
+            "routine", "median us", "mean us", "% 20ms"
+        );
+        for r in &report.routines {
+            let _ = writeln!(
+                s,
+                "{:<40} {:>12.2} {:>12.2} {:>8.3}%",
+                r.name,
+                r.stats.median_ns / 1e3,
+                r.stats.mean_ns / 1e3,
+                r.audio_budget_percent
+            );
+        }
+    }
+    if !report.comparisons.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "{:<12} {:<10} {:<10} {:<20} {:>10} {:<22} {:>10} {:>7} {:>9}",
+            "suite", "size", "op", "sealcall", "ns", "vs", "ns", "ratio", "delta ns"
+        );
+        for c in &report.comparisons {
+            let _ = writeln!(
+                s,
+                "{:<12} {:<10} {:<10} {:<20} {:>10.1} {:<22} {:>10.1} {:>6.2}x {:>9.1}",
+                c.suite,
+                size_label(c.bytes),
+                c.op.name(),
+                c.sealcall,
+                c.sealcall_ns,
+                c.other,
+                c.other_ns,
+                c.ratio,
+                c.delta_ns
+            );
+        }
+        let _ = writeln!(
+            s,
+            "ratio = other / sealcall (above 1: Sealcall faster); delta = sealcall - other"
+        );
+    }
+    if !report.targets.is_empty() {
+        let met = report.targets.iter().filter(|t| t.met).count();
+        let _ = writeln!(s);
+        let _ = writeln!(s, "targets met: {met} of {}", report.targets.len());
+        for t in report.targets.iter().filter(|t| !t.met) {
+            let _ = writeln!(
+                s,
+                "  not met: {} {} {}: {:.1} ns > {:.1} ns",
+                t.what,
+                t.op.name(),
+                size_label(t.bytes),
+                t.measured_ns,
+                t.target_ns
+            );
+        }
+    }
+    s
+}
