@@ -138,6 +138,12 @@ pub enum EngineEvent {
         /// The code.
         code: String,
     },
+    /// The first audio frame of the call arrived and was decrypted (in an E2EE call) — the end of
+    /// call set-up as a person hears it.
+    FirstAudio {
+        /// The call.
+        call_id: CallId,
+    },
     /// Live media statistics (about once a second).
     Stats {
         /// The call.
@@ -611,6 +617,7 @@ impl Core {
                             self.apply(&mut ws, actions, &media_tx).await;
                         }
                         FromMedia::SecurityCode(call_id, code) => self.emit(EngineEvent::SecurityCode { call_id, code }),
+                        FromMedia::FirstAudio(call_id) => self.emit(EngineEvent::FirstAudio { call_id }),
                         FromMedia::Stats(call_id, stats) => self.emit(EngineEvent::Stats { call_id, stats }),
                     }
                 }

@@ -46,6 +46,7 @@ pub(crate) enum FromMedia {
     Send(ClientMessage),
     Progress(CallId, MediaProgress),
     SecurityCode(CallId, String),
+    FirstAudio(CallId),
     Stats(CallId, Box<CallStats>),
 }
 
@@ -352,6 +353,7 @@ pub(crate) async fn run(
     frame_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
     let mut packet = [0u8; MAX_PACKET_BYTES];
+    let mut first_audio = false;
     loop {
         tokio::select! {
             changed = stop.changed() => {
@@ -385,6 +387,10 @@ pub(crate) async fn run(
                         let now = task.now();
                         if let Some(opus) = task.inbound.unprotect(now, MediaKind::Audio, &rtp.payload) {
                             recv.push_packet(rtp.seq, rtp.timestamp, opus, now);
+                            if !first_audio {
+                                first_audio = true;
+                                let _ = task.out.send(FromMedia::FirstAudio(call_id.clone()));
+                            }
                         }
                     }
                     Some(_) => {}
