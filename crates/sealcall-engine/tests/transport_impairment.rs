@@ -1,0 +1,294 @@
+//! A real WebRTC call through a lossy network: two UDP impairment proxies sit between the peers
+//! (every ICE candidate in the exchanged SDP is rewritten to point at a proxy), and they drop 10%
+//! of the media packets, duplicate 10% and hold some back so they arrive out of order. STUN and
+//! DTLS pass untouched, so the connection forms; then audio is end-to-end encrypted Opus. On top,
+//! the sending side re-sends some frames in fresh RTP packets, as a hop holding the DTLS-SRTP keys
+//! could: SRTP accepts those, the end-to-end replay window must refuse them. On top,
+//! the sending side re-sends some frames in fresh RTP packets, as a hop holding the DTLS-SRTP keys
+//! could: SRTP accepts those, the end-to-end replay window must refuse them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sealcall_e2ee::testing::TestRng;
+use sealcall_e2ee::*;
+use sealcall_engine::frames::{InboundFrames, OutboundFrames};
+use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
+use sealcall_engine::media::{
+    FRAME_DURATION, JitterConfig, MAX_PACKET_BYTES, MemorySink, OpusEncoder, ReceivePipeline,
+    SAMPLE_RATE, SendPipeline, ToneSource,
+};
+use sealcall_engine::transport::{CallTransport, TransportConfig, TransportEvent};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const FRAMES: u32 = 150;
+
+#[derive(Default)]
+struct Counters {
+    media: AtomicU64,
+    dropped: AtomicU64,
+    duplicated: AtomicU64,
+    delayed: AtomicU64,
+}
+
+/// A deterministic xorshift for the impairment decisions.
+struct Dice(u64);
+
+impl Dice {
+    fn roll(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % 100
+    }
+}
+
+/// A UDP proxy in front of `target`: returns the address peers should send to. Packets from the
+/// target go back to whoever last sent to the proxy. RTP/RTCP (first byte 128..=191) is impaired.
+async fn impairment_proxy(target: SocketAddr, seed: u64, counters: Arc<Counters>) -> SocketAddr {
+    let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let back = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let addr = front.local_addr().unwrap();
+    let client: Arc<tokio::sync::Mutex<Option<SocketAddr>>> = Arc::default();
+    // Peer -> target, impaired.
+    {
+        let (front, back, client, counters) = (
+            front.clone(),
+            back.clone(),
+            client.clone(),
+            counters.clone(),
+        );
+        tokio::spawn(async move {
+            let mut dice = Dice(seed | 1);
+            let mut buf = vec![0u8; 2048];
+            while let Ok((n, from)) = front.recv_from(&mut buf).await {
+                *client.lock().await = Some(from);
+                let packet = buf[..n].to_vec();
+                if !(128..=191).contains(&packet[0]) {
+                    let _ = back.send_to(&packet, target).await;
+                    continue;
+                }
+                counters.media.fetch_add(1, Ordering::Relaxed);
+                match dice.roll() {
+                    0..=9 => {
+                        counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    10..=19 => {
+                        counters.duplicated.fetch_add(1, Ordering::Relaxed);
+                        let _ = back.send_to(&packet, target).await;
+                        let _ = back.send_to(&packet, target).await;
+                    }
+                    20..=34 => {
+                        // Held back 30-70 ms: overtaken by later packets.
+                        counters.delayed.fetch_add(1, Ordering::Relaxed);
+                        let back = back.clone();
+                        let delay = 30 + dice.roll() % 40;
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(delay)).await;
+                            let _ = back.send_to(&packet, target).await;
+                        });
+                    }
+                    _ => {
+                        let _ = back.send_to(&packet, target).await;
+                    }
+                }
+            }
+        });
+    }
+    // Target -> peer, untouched.
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 2048];
+        while let Ok((n, _)) = back.recv_from(&mut buf).await {
+            if let Some(to) = *client.lock().await {
+                let _ = front.send_to(&buf[..n], to).await;
+            }
+        }
+    });
+    addr
+}
+
+/// Rewrites every `127.0.0.1 PORT typ host` candidate to go through a new impairment proxy.
+async fn route_through_proxies(sdp: &str, seed: u64, counters: &Arc<Counters>) -> String {
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.split_inclusive('\n') {
+        if line.starts_with("a=candidate:") && line.contains(" 127.0.0.1 ") {
+            let words: Vec<&str> = line.trim_end().split(' ').collect();
+            if let Some(i) = words.iter().position(|w| *w == "127.0.0.1") {
+                let port: u16 = words[i + 1].parse().unwrap();
+                let proxy = impairment_proxy(
+                    SocketAddr::from(([127, 0, 0, 1], port)),
+                    seed + u64::from(port),
+                    counters.clone(),
+                )
+                .await;
+                let mut w: Vec<String> = words.iter().map(|s| s.to_string()).collect();
+                w[i + 1] = proxy.port().to_string();
+                out.push_str(&w.join(" "));
+                out.push_str("\r\n");
+                continue;
+            }
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+fn sessions() -> (Session, Session) {
+    let mut rng = TestRng::new(b"impairment");
+    let a = DeviceIdentity::generate(&mut rng);
+    let b = DeviceIdentity::generate(&mut rng);
+    let p = |d: &[u8]| HandshakeParams {
+        suite: CipherSuite::Aes128GcmSha256,
+        call_id: b"call".to_vec(),
+        local_device: d.to_vec(),
+        intent: Intent::EndToEnd,
+        expected_peer: None,
+    };
+    let (caller, commit) = CallerHandshake::start(&mut rng, &a, p(b"a")).unwrap();
+    let (callee, response) = CalleeHandshake::respond(&mut rng, &b, p(b"b"), &commit).unwrap();
+    let (caller, reveal) = caller.on_response(&a, &response).unwrap();
+    let (bk, confirm) = callee.on_reveal(&b, &reveal).unwrap();
+    let ak = caller.on_confirm(&confirm).unwrap();
+    (
+        ak.into_session(StreamConfig::default()).unwrap(),
+        bk.into_session(StreamConfig::default()).unwrap(),
+    )
+}
+
+async fn wait_connected(events: &mut UnboundedReceiver<TransportEvent>) {
+    tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(e) = events.recv().await {
+            if matches!(e, TransportEvent::Connected) {
+                return;
+            }
+        }
+        panic!("transport closed before connecting");
+    })
+    .await
+    .expect("connected in time through the proxies");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_e2ee_call_survives_loss_reordering_and_duplication() {
+    let counters = Arc::new(Counters::default());
+    let (a, mut a_events) = CallTransport::new(TransportConfig::loopback())
+        .await
+        .unwrap();
+    let (b, mut b_events) = CallTransport::new(TransportConfig::loopback())
+        .await
+        .unwrap();
+    let offer = a.create_offer().await.unwrap();
+    let answer = b
+        .accept_offer(&route_through_proxies(&offer, 1, &counters).await)
+        .await
+        .unwrap();
+    a.accept_answer(&route_through_proxies(&answer, 2, &counters).await)
+        .await
+        .unwrap();
+    wait_connected(&mut a_events).await;
+    wait_connected(&mut b_events).await;
+
+    let (alice, bob) = sessions();
+    let (senders, _) = alice.split();
+    let (_, receivers) = bob.split();
+    let mut outbound = OutboundFrames::end_to_end();
+    outbound.install_keys(senders).unwrap();
+    let mut inbound = InboundFrames::end_to_end();
+    inbound.install_keys(receivers).unwrap();
+
+    let receiver = tokio::spawn(async move {
+        let mut recv = ReceivePipeline::new(
+            JitterConfig::default(),
+            MemorySink::with_capacity_frames(FRAMES as usize + 100),
+        )
+        .unwrap();
+        let start = tokio::time::Instant::now();
+        let mut tick = tokio::time::interval(FRAME_DURATION);
+        let deadline = start + FRAME_DURATION * (FRAMES + 30);
+        loop {
+            tokio::select! {
+                e = b_events.recv() => {
+                    if let Some(TransportEvent::Audio(rtp)) = e {
+                        let now = start.elapsed();
+                        if let Some(opus) = inbound.unprotect(now, MediaKind::Audio, &rtp.payload) {
+                            recv.push_packet(rtp.seq, rtp.timestamp, opus, now);
+                        }
+                    }
+                }
+                _ = tick.tick() => {
+                    recv.tick(start.elapsed()).unwrap();
+                    if tokio::time::Instant::now() >= deadline {
+                        break;
+                    }
+                }
+            }
+        }
+        (
+            inbound.stats(),
+            recv.stats(),
+            recv.into_sink().into_samples(),
+        )
+    });
+
+    let mut send = SendPipeline::new(
+        ToneSource::new(440.0, 0.3).unwrap(),
+        OpusEncoder::new().unwrap(),
+    );
+    let mut packet = [0u8; MAX_PACKET_BYTES];
+    let mut tick = tokio::time::interval(FRAME_DURATION);
+    for i in 0..FRAMES {
+        tick.tick().await;
+        let n = send.next_packet(&mut packet).unwrap().unwrap();
+        let payload = outbound
+            .protect(FRAME_DURATION * i, MediaKind::Audio, &packet[..n])
+            .unwrap()
+            .unwrap();
+        let payload = Bytes::copy_from_slice(payload);
+        a.send_audio(payload.clone(), FRAME_DURATION).await.unwrap();
+        // A hop holding the DTLS-SRTP keys replays every 10th frame in a fresh RTP packet, which
+        // SRTP cannot recognise: only the end-to-end replay window can.
+        if i % 10 == 5 {
+            a.send_audio(payload, FRAME_DURATION).await.unwrap();
+        }
+    }
+    let (frames, media, samples) = receiver.await.unwrap();
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+
+    let snr = tone_snr_db(&samples, SAMPLE_RATE, 440.0);
+    let (freq, _) = dominant_frequency(&samples, SAMPLE_RATE, 100.0, 4000.0);
+    eprintln!(
+        "proxies: {} media packets, {} dropped, {} duplicated, {} delayed; receiver: {} frames opened, {} replays refused, {} auth failures; jitter buffer: {} lost, {} concealed, {} late; tone {freq:.1} Hz at {snr:.1} dB",
+        counters.media.load(Ordering::Relaxed),
+        counters.dropped.load(Ordering::Relaxed),
+        counters.duplicated.load(Ordering::Relaxed),
+        counters.delayed.load(Ordering::Relaxed),
+        frames.frames,
+        frames.replays,
+        frames.auth_failures,
+        media.packets_lost,
+        media.concealed_frames,
+        media.packets_late,
+    );
+    assert!(
+        counters.dropped.load(Ordering::Relaxed) > 0
+            && counters.duplicated.load(Ordering::Relaxed) > 0
+    );
+    assert!(
+        frames.replays > 0,
+        "frames a hop re-sent in fresh RTP packets are refused by the end-to-end replay window \
+         (duplicated SRTP packets already die in SRTP's own replay check)"
+    );
+    assert_eq!(frames.auth_failures, 0);
+    assert!(
+        frames.frames as f64 >= f64::from(FRAMES) * 0.75,
+        "most audio still arrives"
+    );
+    assert!((freq - 440.0).abs() < 5.0, "heard {freq} Hz");
+    assert!(snr >= 3.0, "SNR {snr} dB (stated bound with 10% loss and reordering: 3 dB)");
+}
