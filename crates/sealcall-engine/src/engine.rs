@@ -78,6 +78,9 @@ pub struct EngineConfig {
     pub stream: StreamConfig,
     /// Answer every incoming call automatically (echo bot, `sealcall answer`).
     pub auto_answer: bool,
+    /// A separate signaling endpoint (`ws://host:port`), when the WebSocket is served apart from
+    /// the HTTP API (for example behind another front end). `None`: the server's own `/ws`.
+    pub signaling: Option<String>,
 }
 
 impl fmt::Debug for EngineConfig {
@@ -113,6 +116,7 @@ impl EngineConfig {
             timers: CallTimers::default(),
             stream: StreamConfig::default(),
             auto_answer: false,
+            signaling: None,
         }
     }
 }
@@ -233,7 +237,7 @@ impl Engine {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
-        let ws = connect_ws(&api, &device_id).await?;
+        let ws = connect_ws(&api, config.signaling.as_deref(), &device_id).await?;
         let muted = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Mutex::new(Shared::default()));
         let core = Core {
@@ -361,9 +365,12 @@ impl Drop for Engine {
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect_ws(api: &ApiClient, device_id: &str) -> Result<Ws> {
-    let mut request = api
-        .ws_url(device_id)
+async fn connect_ws(api: &ApiClient, signaling: Option<&str>, device_id: &str) -> Result<Ws> {
+    let url = match signaling {
+        Some(base) => format!("{}/ws?device_id={device_id}", base.trim_end_matches('/')),
+        None => api.ws_url(device_id),
+    };
+    let mut request = url
         .into_client_request()
         .map_err(|e| EngineError::Config(e.to_string()))?;
     let token = api
@@ -626,7 +633,7 @@ impl Core {
                     let actions = self.machine.tick(now);
                     self.apply(&mut ws, actions, &media_tx).await;
                     if ws.is_none() && tokio::time::Instant::now() >= retry_at {
-                        match connect_ws(&self.api, &self.device_id).await {
+                        match connect_ws(&self.api, self.config.signaling.as_deref(), &self.device_id).await {
                             Ok(w) => {
                                 ws = Some(w);
                                 attempt = 0;

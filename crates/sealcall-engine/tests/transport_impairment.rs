@@ -290,5 +290,8 @@ async fn an_e2ee_call_survives_loss_reordering_and_duplication() {
         "most audio still arrives"
     );
     assert!((freq - 440.0).abs() < 5.0, "heard {freq} Hz");
-    assert!(snr >= 3.0, "SNR {snr} dB (stated bound with 10% loss and reordering: 3 dB)");
+    assert!(
+        snr >= 3.0,
+        "SNR {snr} dB (stated bound with 10% loss and reordering: 3 dB)"
+    );
 }
