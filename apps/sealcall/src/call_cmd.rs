@@ -169,6 +169,8 @@ pub fn print_event(event: &EngineEvent) -> Option<Ended> {
             println!("server connection lost; reconnecting (attempt {n})")
         }
         EngineEvent::Notice(n) => println!("note: {n}"),
+        EngineEvent::FirstAudio { .. } => println!("audio is flowing"),
+        _ => {}
     }
     None
 }

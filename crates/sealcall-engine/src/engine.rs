@@ -130,8 +130,9 @@ pub enum ConnectionState {
     Reconnecting(u32),
 }
 
-/// Everything the engine reports.
+/// Everything the engine reports. New kinds of events may be added, so match with a wildcard.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum EngineEvent {
     /// Call progress (incoming, ringing, connecting, connected, ended…).
     Call(CallEvent),
