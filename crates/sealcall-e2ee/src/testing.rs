@@ -150,3 +150,35 @@ pub fn fuzz_handshake_message(data: &[u8]) {
         let _ = caller.on_response(&me, data);
     }
 }
+
+/// Runs a complete honest handshake between two fresh identities drawn from `seed` (call id
+/// `call`, devices `a` and `b`, suite 0x0004, both intents `EndToEnd`) and returns
+/// (caller, callee) results. For tests and benches of the layers above.
+pub fn established_pair(seed: &[u8]) -> crate::Result<(crate::Established, crate::Established)> {
+    use crate::*;
+    let mut rng = TestRng::new(seed);
+    let a = DeviceIdentity::generate(&mut rng);
+    let b = DeviceIdentity::generate(&mut rng);
+    let params = |device: &[u8]| HandshakeParams {
+        suite: CipherSuite::Aes128GcmSha256,
+        call_id: b"call".to_vec(),
+        local_device: device.to_vec(),
+        intent: Intent::EndToEnd,
+        expected_peer: None,
+    };
+    let (caller, commit) = CallerHandshake::start(&mut rng, &a, params(b"a"))?;
+    let (callee, response) = CalleeHandshake::respond(&mut rng, &b, params(b"b"), &commit)?;
+    let (caller, reveal) = caller.on_response(&a, &response)?;
+    let (callee_done, confirm) = callee.on_reveal(&b, &reveal)?;
+    let caller_done = caller.on_confirm(&confirm)?;
+    Ok((caller_done, callee_done))
+}
+
+/// [`established_pair`] turned into (caller, callee) sessions with `config`.
+pub fn session_pair(
+    seed: &[u8],
+    config: crate::StreamConfig,
+) -> crate::Result<(crate::Session, crate::Session)> {
+    let (a, b) = established_pair(seed)?;
+    Ok((a.into_session(config)?, b.into_session(config)?))
+}

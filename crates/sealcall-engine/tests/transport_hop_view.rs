@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use sealcall_e2ee::testing::TestRng;
 use sealcall_e2ee::*;
 use sealcall_engine::frames::{InboundFrames, OutboundFrames};
 use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
@@ -20,25 +19,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 const FRAMES: usize = 100;
 
 fn sessions() -> (Session, Session) {
-    let mut rng = TestRng::new(b"hop view");
-    let a = DeviceIdentity::generate(&mut rng);
-    let b = DeviceIdentity::generate(&mut rng);
-    let p = |d: &[u8]| HandshakeParams {
-        suite: CipherSuite::Aes128GcmSha256,
-        call_id: b"call".to_vec(),
-        local_device: d.to_vec(),
-        intent: Intent::EndToEnd,
-        expected_peer: None,
-    };
-    let (caller, commit) = CallerHandshake::start(&mut rng, &a, p(b"a")).unwrap();
-    let (callee, response) = CalleeHandshake::respond(&mut rng, &b, p(b"b"), &commit).unwrap();
-    let (caller, reveal) = caller.on_response(&a, &response).unwrap();
-    let (bk, confirm) = callee.on_reveal(&b, &reveal).unwrap();
-    let ak = caller.on_confirm(&confirm).unwrap();
-    (
-        ak.into_session(StreamConfig::default()).unwrap(),
-        bk.into_session(StreamConfig::default()).unwrap(),
-    )
+    sealcall_e2ee::testing::session_pair(b"hop view", StreamConfig::default()).unwrap()
 }
 
 async fn wait_connected(events: &mut UnboundedReceiver<TransportEvent>) {

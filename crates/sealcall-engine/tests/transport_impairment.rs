@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use sealcall_e2ee::testing::TestRng;
 use sealcall_e2ee::*;
 use sealcall_engine::frames::{InboundFrames, OutboundFrames};
 use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
@@ -139,25 +138,7 @@ async fn route_through_proxies(sdp: &str, seed: u64, counters: &Arc<Counters>) -
 }
 
 fn sessions() -> (Session, Session) {
-    let mut rng = TestRng::new(b"impairment");
-    let a = DeviceIdentity::generate(&mut rng);
-    let b = DeviceIdentity::generate(&mut rng);
-    let p = |d: &[u8]| HandshakeParams {
-        suite: CipherSuite::Aes128GcmSha256,
-        call_id: b"call".to_vec(),
-        local_device: d.to_vec(),
-        intent: Intent::EndToEnd,
-        expected_peer: None,
-    };
-    let (caller, commit) = CallerHandshake::start(&mut rng, &a, p(b"a")).unwrap();
-    let (callee, response) = CalleeHandshake::respond(&mut rng, &b, p(b"b"), &commit).unwrap();
-    let (caller, reveal) = caller.on_response(&a, &response).unwrap();
-    let (bk, confirm) = callee.on_reveal(&b, &reveal).unwrap();
-    let ak = caller.on_confirm(&confirm).unwrap();
-    (
-        ak.into_session(StreamConfig::default()).unwrap(),
-        bk.into_session(StreamConfig::default()).unwrap(),
-    )
+    sealcall_e2ee::testing::session_pair(b"impairment", StreamConfig::default()).unwrap()
 }
 
 async fn wait_connected(events: &mut UnboundedReceiver<TransportEvent>) {
