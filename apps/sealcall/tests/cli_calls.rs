@@ -1,0 +1,152 @@
+//! The real `sealcall` binary against a real server on 127.0.0.1:0 (real SQLite file): an echo
+//! bot and a caller, end-to-end encrypted, and the admin front end.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use sealcall_server::{Config, PasswordCost, Server, cli};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn sealcall() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sealcall"));
+    c.env("SEALCALL_PASSWORD", PASSWORD).stdin(Stdio::null());
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_echo_bot_and_call_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sealcall.db");
+    let cost = PasswordCost::insecure_for_tests();
+    cli::server_init(
+        &db,
+        "Contoso",
+        "admin@contoso.onmicrosoft.com",
+        "Admin",
+        PASSWORD,
+        cost,
+    )
+    .unwrap();
+    cli::user_add(
+        &db,
+        "ken@contoso.onmicrosoft.com",
+        "Ken",
+        PASSWORD,
+        &[],
+        cost,
+    )
+    .unwrap();
+    cli::user_add(
+        &db,
+        "echo@contoso.onmicrosoft.com",
+        "Echo",
+        PASSWORD,
+        &[],
+        cost,
+    )
+    .unwrap();
+    let mut config = Config::new(&db);
+    config.password_cost = cost;
+    config.turn = None;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = Server::start(config, listener).await.unwrap();
+    let url = format!("http://{}", server.addr());
+
+    // `sealcall admin` with one cmdlet line, then a bad one (clear error, non-zero exit).
+    let out = sealcall()
+        .args(["admin", "--server", &url, "--user", "admin@contoso.onmicrosoft.com"])
+        .arg("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = sealcall()
+        .args(["admin", "--server", &url, "--user", "admin@contoso.onmicrosoft.com", "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType Sometimes"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&bad.stdout),
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert!(
+        all.contains("CallingEndtoEndEncryptionEnabledType"),
+        "{all}"
+    );
+
+    // The echo bot serves one call.
+    let bot = sealcall()
+        .args([
+            "echo-bot",
+            "--once",
+            "--server",
+            &url,
+            "--user",
+            "echo@contoso.onmicrosoft.com",
+            "--e2ee",
+            "on",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .args(["--identity-dir", dir.path().join("bot").to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let heard = dir.path().join("heard.wav");
+    let call = sealcall()
+        .args([
+            "call",
+            "--server",
+            &url,
+            "--user",
+            "ken@contoso.onmicrosoft.com",
+            "--e2ee",
+            "on",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--input",
+            "tone:440",
+            "--output",
+            heard.to_str().unwrap(),
+            "--duration",
+            "2",
+        ])
+        .args(["--identity-dir", dir.path().join("ken").to_str().unwrap()])
+        .arg("echo@contoso.onmicrosoft.com")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&call.stdout);
+    eprintln!("{text}");
+    assert!(
+        call.status.success(),
+        "{}",
+        String::from_utf8_lossy(&call.stderr)
+    );
+    assert!(text.contains("connected — end-to-end encrypted"), "{text}");
+    let code_line = text
+        .lines()
+        .find(|l| l.starts_with("security code: "))
+        .unwrap();
+    let code = &code_line["security code: ".len().."security code: ".len() + 23];
+    assert!(code.chars().all(|c| c.is_ascii_digit() || c == ' '));
+
+    let bot_out = bot.wait_with_output().unwrap();
+    let bot_text = String::from_utf8_lossy(&bot_out.stdout);
+    assert!(
+        bot_text.contains(&format!("security code: {code}")),
+        "both sides show the same code:\n{bot_text}"
+    );
+    // The identity was created and stored on first use.
+    assert!(std::fs::read_dir(dir.path().join("ken")).unwrap().count() == 1);
+    server.shutdown().await.unwrap();
+}
