@@ -24,8 +24,8 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceGatheringState, RTCIceServer, RTCPeerConnectionState,
-    RTCSessionDescription, SettingEngineBuilder,
+    RTCConfigurationBuilder, RTCIceGatheringState, RTCIceServer, RTCIceTransportPolicy,
+    RTCPeerConnectionState, RTCSessionDescription, SettingEngineBuilder,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -53,6 +53,9 @@ pub struct TransportConfig {
     pub ice_check_interval: Duration,
     /// How long to wait for ICE gathering before sending a description.
     pub gather_timeout: Duration,
+    /// Use only relay (TURN) candidates: media always goes through the relay (hides the
+    /// device's addresses from the peer; also how tests prove the relay works).
+    pub relay_only: bool,
 }
 
 impl Default for TransportConfig {
@@ -62,6 +65,7 @@ impl Default for TransportConfig {
             ice_servers: Vec::new(),
             ice_check_interval: Duration::from_millis(20),
             gather_timeout: Duration::from_secs(5),
+            relay_only: false,
         }
     }
 }
@@ -189,8 +193,14 @@ impl CallTransport {
                 credential: s.credential.clone(),
             })
             .collect();
+        let policy = if config.relay_only {
+            RTCIceTransportPolicy::Relay
+        } else {
+            RTCIceTransportPolicy::All
+        };
         let rtc_config = RTCConfigurationBuilder::new()
             .with_ice_servers(ice_servers)
+            .with_ice_transport_policy(policy)
             .build();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (gathered_tx, gathered_rx) = watch::channel(false);

@@ -220,3 +220,34 @@ async fn the_echo_bot_echoes_across_three_rekeys_in_each_direction_with_no_frame
     eprintln!("ken hears his echo at {freq:.1} Hz, {snr:.1} dB");
     assert!((freq - 440.0).abs() < 5.0 && snr >= SNR_DB);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_only_call_connects_through_the_servers_turn_relay() {
+    let server = TestServer::start().await;
+    server
+        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
+        .await;
+    let mut ken_cfg = server.config(KEN, "tone:440", &server.wav("ken-relay.wav"));
+    ken_cfg.transport.relay_only = true;
+    let mut ana_cfg = server.config(ANA, "tone:880", &server.wav("ana-relay.wav"));
+    ana_cfg.transport.relay_only = true;
+    ana_cfg.auto_answer = true;
+    let (ken, mut ken_ev) = engine(ken_cfg).await;
+    let (ana, mut ana_ev) = engine(ana_cfg).await;
+    ken.set_e2ee(true).await.unwrap();
+    ana.set_e2ee(true).await.unwrap();
+    ken.call(ANA).unwrap();
+    assert!(connected(&mut ken_ev).await);
+    assert!(connected(&mut ana_ev).await);
+    wait_for(&mut ken_ev, 10, |e| {
+        matches!(e, EngineEvent::FirstAudio { .. }).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    ken.hangup().unwrap();
+    ended(&mut ken_ev).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (freq, snr, _) = analyse(&server.wav("ana-relay.wav"), 440.0);
+    eprintln!("through the relay: ana hears {freq:.1} Hz at {snr:.1} dB");
+    assert!((freq - 440.0).abs() < 5.0 && snr >= SNR_DB);
+}
