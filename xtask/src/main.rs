@@ -1,12 +1,29 @@
 //! `cargo xtask`: Sealcall's project chores.
 //!
-//! - `cargo xtask run [-- ARGS]`: the main job (today: `sealcall demo`, an embedded server, an
-//!   echo bot and an end-to-end encrypted test call; it becomes the desktop app).
+//! - `cargo xtask run [-- ARGS]`: the desktop app with an embedded demo server and echo bot
+//!   (`-- --user NAME` opens another window as NAME); without a display, the headless
+//!   `sealcall demo`.
 //! - `cargo xtask test`: installs missing Debian packages, then runs every check CI runs.
 //! - `cargo xtask fuzz-check`: type-checks the cargo-fuzz targets (also part of `test`).
+//! - `cargo xtask screenshot`: regenerates docs/screenshot-e2ee-call.png under Xvfb.
 
 use std::env;
 use std::process::{Command, ExitCode};
+
+/// What `cargo xtask screenshot` needs on top: a virtual X server, software OpenGL, ImageMagick.
+const SCREENSHOT_PACKAGES: &[&str] = &[
+    "xvfb",
+    "xauth",
+    "imagemagick",
+    "libgl1-mesa-dri",
+    "libegl1",
+    "libgl1",
+    "libx11-6",
+    "libxcursor1",
+    "libxrandr2",
+    "libxi6",
+    "libxkbcommon-x11-0",
+];
 
 /// Optional features that CI builds and tests too, so every backend passes every test.
 const WORKSPACE_FEATURES: &str = "sealcall-e2ee/aws-lc";
@@ -26,6 +43,7 @@ fn main() -> ExitCode {
         "run" => run(rest),
         "test" => test(),
         "fuzz-check" => fuzz_check(),
+        "screenshot" => screenshot(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -46,7 +64,8 @@ fn print_help() {
         "cargo xtask <task>\n\n\
          run [-- ARGS]   the main job: an embedded server, an echo bot and an E2EE test call\n\
          test            install missing system packages, then fmt, clippy, tests, docs, fuzz check\n\
-         fuzz-check      type-check the cargo-fuzz targets in fuzz/"
+         fuzz-check      type-check the cargo-fuzz targets in fuzz/\n\
+         screenshot      regenerate docs/screenshot-e2ee-call.png under Xvfb"
     );
 }
 
@@ -67,8 +86,31 @@ fn step(name: &str, mut cmd: Command) -> Result<(), String> {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    ensure_packages()?;
+    ensure_packages(DEBIAN_PACKAGES)?;
+    let args: Vec<&String> = args.iter().skip_while(|a| *a == "--").collect();
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| env::var_os(v).is_some_and(|x| !x.is_empty()));
     let mut cmd = cargo();
+    if has_display {
+        cmd.args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "sealcall-desktop",
+            "--",
+            "--embedded",
+        ]);
+        cmd.args(args);
+        return step("Sealcall desktop (embedded demo server and echo bot)", cmd);
+    }
+    println!(
+        "\nNo display (DISPLAY and WAYLAND_DISPLAY are unset), so the desktop app cannot open a window.\n\
+         Running the headless demo instead: `sealcall demo` (an embedded server, an echo bot and an\n\
+         end-to-end encrypted test call). For real calls use `sealcall call` / `sealcall answer`\n\
+         (see README, \"Using the command line\")."
+    );
     cmd.args([
         "run",
         "--quiet",
@@ -78,15 +120,24 @@ fn run(args: &[String]) -> Result<(), String> {
         "--",
         "demo",
     ]);
-    cmd.args(args.iter().skip_while(|a| *a == "--"));
     step(
         "Sealcall demo: embedded server, echo bot, end-to-end encrypted test call",
         cmd,
     )
 }
 
-fn missing_packages() -> Vec<&'static str> {
-    DEBIAN_PACKAGES
+/// Regenerates docs/screenshot-e2ee-call.png: the desktop app in an E2EE call under Xvfb.
+fn screenshot(args: &[String]) -> Result<(), String> {
+    ensure_packages(DEBIAN_PACKAGES)?;
+    ensure_packages(SCREENSHOT_PACKAGES)?;
+    let mut cmd = Command::new("bash");
+    cmd.arg("apps/sealcall-desktop/scripts/screenshot.sh");
+    cmd.args(args.iter().skip_while(|a| *a == "--"));
+    step("screenshot of the desktop app in an E2EE call (Xvfb)", cmd)
+}
+
+fn missing_packages(wanted: &[&'static str]) -> Vec<&'static str> {
+    wanted
         .iter()
         .copied()
         .filter(|pkg| {
@@ -109,8 +160,8 @@ fn is_root() -> bool {
 
 /// Installs missing Debian packages: directly as root, through sudo otherwise; when neither
 /// works it prints the exact command and fails.
-fn ensure_packages() -> Result<(), String> {
-    let missing = missing_packages();
+fn ensure_packages(wanted: &[&'static str]) -> Result<(), String> {
+    let missing = missing_packages(wanted);
     if missing.is_empty() {
         return Ok(());
     }
@@ -146,7 +197,7 @@ fn ensure_packages() -> Result<(), String> {
 }
 
 fn test() -> Result<(), String> {
-    ensure_packages()?;
+    ensure_packages(DEBIAN_PACKAGES)?;
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     step("cargo fmt --check", fmt)?;

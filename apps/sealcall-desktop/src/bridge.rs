@@ -1,0 +1,369 @@
+//! The bridge between the UI thread and the engine: it owns the tokio runtime handle and the
+//! [`Engine`], turns UI commands into engine calls, and forwards [`EngineEvent`]s (and the
+//! results of the engine's async methods) into a channel the UI drains every frame.
+//!
+//! The UI never blocks: every async engine method runs as a task on the runtime and reports back
+//! as a [`UiEvent`]; each event wakes the UI with [`egui::Context::request_repaint`].
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use sealcall_engine::api::DirectoryEntry;
+use sealcall_engine::identity::IdentityStore;
+use sealcall_engine::transport::TransportConfig;
+use sealcall_engine::{AudioRoute, Engine, EngineConfig, EngineError, EngineEvent, SessionInfo};
+use sealcall_policy::Feature;
+use sealcall_signaling::SettingView;
+use tokio::runtime::Handle;
+
+/// How the bridge configures each engine it connects (everything but the server, the user and
+/// the password, which the sign-in form provides).
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Where device identities are kept (`<user>.identity.json`); `None` makes a fresh identity
+    /// (and a new device) at every sign-in.
+    pub identity_dir: Option<PathBuf>,
+    /// Where call audio comes from and goes to.
+    pub audio: AudioRoute,
+    /// WebRTC settings.
+    pub transport: TransportConfig,
+    /// The platform reported to the server (`Linux`, `Mac`, `Windows`).
+    pub platform: String,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            identity_dir: None,
+            audio: AudioRoute::Specs {
+                input: "device".to_owned(),
+                output: "device".to_owned(),
+            },
+            transport: TransportConfig::default(),
+            platform: desktop_platform().to_owned(),
+        }
+    }
+}
+
+/// The platform name this build reports to the server.
+pub fn desktop_platform() -> &'static str {
+    match std::env::consts::OS {
+        "macos" => "Mac",
+        "windows" => "Windows",
+        _ => "Linux",
+    }
+}
+
+/// What the bridge reports to the UI.
+pub enum UiEvent {
+    /// Sign-in succeeded; the engine is running.
+    SignedIn(Box<SessionInfo>),
+    /// Sign-in failed, with a message for the user.
+    SignInFailed(String),
+    /// An event from the engine.
+    Engine(EngineEvent),
+    /// The engine's event stream ended (it stopped).
+    EngineStopped,
+    /// A directory search finished.
+    Directory {
+        /// The search text it answers.
+        query: String,
+        /// The people found, or a message for the user.
+        result: Result<Vec<DirectoryEntry>, String>,
+    },
+    /// The "End-to-end encrypted calls" setting as the server reports it.
+    Setting(SettingView),
+    /// Changing the setting failed (the policy's reason or a network error).
+    SettingFailed(String),
+}
+
+impl std::fmt::Debug for UiEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UiEvent::SignedIn(info) => write!(f, "SignedIn({})", info.user),
+            UiEvent::SignInFailed(m) => write!(f, "SignInFailed({m})"),
+            UiEvent::Engine(e) => write!(f, "Engine({e:?})"),
+            UiEvent::EngineStopped => write!(f, "EngineStopped"),
+            UiEvent::Directory { query, result } => write!(
+                f,
+                "Directory({query:?}, {})",
+                result
+                    .as_ref()
+                    .map_or_else(|e| e.clone(), |r| r.len().to_string())
+            ),
+            UiEvent::Setting(v) => write!(f, "Setting(effective: {})", v.effective),
+            UiEvent::SettingFailed(m) => write!(f, "SettingFailed({m})"),
+        }
+    }
+}
+
+type Shared<T> = Arc<Mutex<T>>;
+
+/// Owns the runtime handle and the engine; see the module docs.
+pub struct Bridge {
+    runtime: Handle,
+    settings: EngineSettings,
+    engine: Shared<Option<Arc<Engine>>>,
+    repaint: Shared<Option<egui::Context>>,
+    tx: Sender<UiEvent>,
+    rx: Receiver<UiEvent>,
+    /// Bumped at each sign-in and sign-out, so a stale session's events are dropped.
+    generation: Shared<u64>,
+}
+
+impl std::fmt::Debug for Bridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bridge")
+            .field("settings", &self.settings)
+            .field("signed_in", &self.is_signed_in())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user-facing sentence for a sign-in error.
+pub fn sign_in_message(error: &EngineError) -> String {
+    match error {
+        EngineError::Unreachable(url) => format!(
+            "Cannot reach the server at {url}. Check the address and your network, then try again."
+        ),
+        EngineError::SignIn(reason) if reason.contains("too many") => {
+            format!("Too many attempts: {reason}.")
+        }
+        EngineError::SignIn(reason) => format!("Sign-in failed: {reason}."),
+        EngineError::Config(reason) => {
+            format!("That server address does not work: {reason}. Use http://host:port.")
+        }
+        other => format!("Sign-in failed: {other}."),
+    }
+}
+
+impl Bridge {
+    /// A bridge that runs its tasks on `runtime` (a multi-threaded tokio runtime).
+    pub fn new(runtime: Handle, settings: EngineSettings) -> Self {
+        let (tx, rx) = channel();
+        Self {
+            runtime,
+            settings,
+            engine: Arc::default(),
+            repaint: Arc::default(),
+            tx,
+            rx,
+            generation: Arc::default(),
+        }
+    }
+
+    /// The engine settings used at the next sign-in.
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// Changes the engine settings used at the next sign-in (audio route, for example).
+    pub fn settings_mut(&mut self) -> &mut EngineSettings {
+        &mut self.settings
+    }
+
+    /// Remembers the UI's context so that arriving events wake it.
+    pub fn set_context(&self, ctx: &egui::Context) {
+        if let Ok(mut slot) = self.repaint.lock()
+            && slot.is_none()
+        {
+            *slot = Some(ctx.clone());
+        }
+    }
+
+    /// Whether an engine is running.
+    pub fn is_signed_in(&self) -> bool {
+        self.engine.lock().map(|e| e.is_some()).unwrap_or(false)
+    }
+
+    fn engine(&self) -> Option<Arc<Engine>> {
+        self.engine.lock().ok().and_then(|e| e.clone())
+    }
+
+    fn sender(&self) -> Notify {
+        Notify {
+            tx: self.tx.clone(),
+            repaint: Arc::clone(&self.repaint),
+        }
+    }
+
+    /// Everything that arrived since the last call (call once per frame).
+    pub fn drain(&self) -> Vec<UiEvent> {
+        self.rx.try_iter().collect()
+    }
+
+    /// Signs in and starts the engine; reports [`UiEvent::SignedIn`] or
+    /// [`UiEvent::SignInFailed`], then forwards the engine's events.
+    pub fn sign_in(&self, server: &str, user: &str, password: &str) {
+        let mut config = EngineConfig::new(server.trim(), user.trim(), password);
+        config.audio = self.settings.audio.clone();
+        config.transport = self.settings.transport.clone();
+        config.platform = self.settings.platform.clone();
+        if let Some(dir) = &self.settings.identity_dir {
+            config.identity = IdentityStore::in_dir(dir, user.trim());
+        }
+        let notify = self.sender();
+        let slot = Arc::clone(&self.engine);
+        let generation = Arc::clone(&self.generation);
+        let mine = match self.generation.lock() {
+            Ok(mut g) => {
+                *g += 1;
+                *g
+            }
+            Err(_) => return notify.send(UiEvent::SignInFailed("internal error".into())),
+        };
+        self.runtime.spawn(async move {
+            let (engine, mut events) = match Engine::connect(config).await {
+                Ok(pair) => pair,
+                Err(e) => return notify.send(UiEvent::SignInFailed(sign_in_message(&e))),
+            };
+            let current = generation.lock().map(|g| *g == mine).unwrap_or(false);
+            if !current {
+                let _ = engine.shutdown().await;
+                return;
+            }
+            let info = engine.info().clone();
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(Arc::new(engine));
+            }
+            notify.send(UiEvent::SignedIn(Box::new(info)));
+            while let Some(event) = events.recv().await {
+                if generation.lock().map(|g| *g != mine).unwrap_or(true) {
+                    return;
+                }
+                notify.send(UiEvent::Engine(event));
+            }
+            notify.send(UiEvent::EngineStopped);
+        });
+    }
+
+    /// Stops the engine and signs out (in the background).
+    pub fn sign_out(&self) {
+        if let Ok(mut g) = self.generation.lock() {
+            *g += 1;
+        }
+        let engine = self.engine.lock().ok().and_then(|mut e| e.take());
+        if let Some(engine) = engine {
+            self.runtime.spawn(async move {
+                match Arc::try_unwrap(engine) {
+                    Ok(engine) => {
+                        let _ = engine.shutdown().await;
+                    }
+                    Err(shared) => drop(shared),
+                }
+            });
+        }
+    }
+
+    /// Searches the directory; reports [`UiEvent::Directory`].
+    pub fn search(&self, query: &str) {
+        let Some(engine) = self.engine() else { return };
+        let notify = self.sender();
+        let query = query.to_owned();
+        self.runtime.spawn(async move {
+            let result = engine
+                .directory(query.trim())
+                .await
+                .map_err(|e| format!("Could not load the directory: {e}"));
+            notify.send(UiEvent::Directory { query, result });
+        });
+    }
+
+    /// Loads the "End-to-end encrypted calls" setting; reports [`UiEvent::Setting`].
+    pub fn load_setting(&self) {
+        let Some(engine) = self.engine() else { return };
+        let notify = self.sender();
+        self.runtime.spawn(async move {
+            notify.send(match engine.e2ee_setting().await {
+                Ok(view) => UiEvent::Setting(view),
+                Err(e) => UiEvent::SettingFailed(format!("Could not load the setting: {e}")),
+            });
+        });
+    }
+
+    /// Turns "End-to-end encrypted calls" on or off; reports [`UiEvent::Setting`] or
+    /// [`UiEvent::SettingFailed`] with the policy's reason.
+    pub fn set_e2ee(&self, enabled: bool) {
+        let Some(engine) = self.engine() else { return };
+        let notify = self.sender();
+        self.runtime.spawn(async move {
+            notify.send(match engine.set_e2ee(enabled).await {
+                Ok(view) => UiEvent::Setting(view),
+                Err(EngineError::Refused(reason)) => UiEvent::SettingFailed(reason),
+                Err(e) => UiEvent::SettingFailed(format!("Could not change the setting: {e}")),
+            });
+        });
+    }
+
+    /// Runs a call command on the engine; an error comes back as a message.
+    fn command(
+        &self,
+        f: impl FnOnce(&Engine) -> sealcall_engine::Result<()>,
+    ) -> Result<(), String> {
+        match self.engine() {
+            Some(engine) => f(&engine).map_err(|e| e.to_string()),
+            None => Err("You are not signed in.".to_owned()),
+        }
+    }
+
+    /// Calls someone by sign-in name.
+    pub fn call(&self, user: &str) -> Result<(), String> {
+        self.command(|e| e.call(user))
+    }
+
+    /// Answers the ringing call.
+    pub fn accept(&self) -> Result<(), String> {
+        self.command(Engine::accept)
+    }
+
+    /// Declines the ringing call.
+    pub fn decline(&self) -> Result<(), String> {
+        self.command(Engine::decline)
+    }
+
+    /// Cancels the outgoing call.
+    pub fn cancel(&self) -> Result<(), String> {
+        self.command(Engine::cancel)
+    }
+
+    /// Hangs up.
+    pub fn hangup(&self) -> Result<(), String> {
+        self.command(Engine::hangup)
+    }
+
+    /// Mutes or unmutes the microphone.
+    pub fn set_muted(&self, muted: bool) {
+        if let Some(engine) = self.engine() {
+            engine.set_muted(muted);
+        }
+    }
+
+    /// Asks the engine whether `feature` may be used in the current call.
+    pub fn request_feature(&self, feature: Feature) -> Result<(), String> {
+        self.command(|e| e.request_feature(feature))
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        self.sign_out();
+    }
+}
+
+/// Sends to the UI and wakes it.
+struct Notify {
+    tx: Sender<UiEvent>,
+    repaint: Shared<Option<egui::Context>>,
+}
+
+impl Notify {
+    fn send(&self, event: UiEvent) {
+        let _ = self.tx.send(event);
+        if let Ok(ctx) = self.repaint.lock()
+            && let Some(ctx) = ctx.as_ref()
+        {
+            ctx.request_repaint();
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The embedded demo behind `cargo xtask run`: a local server (SQLite under the data
+//! directory), a demo organisation created on first run, and an echo bot.
+//!
+//! First run: an administrator, two users (`alex@demo.example`, `sam@demo.example`) and
+//! `echo@demo.example`, with passwords generated once and kept in `demo-credentials.json`
+//! (mode 0600); the Global policy set to `DisabledUserOverride` by a cmdlet; "End-to-end
+//! encrypted calls" turned on for the three users. Every run: the server on
+//! `127.0.0.1:7878` (or an ephemeral port when that is taken), its URL written to
+//! `demo-server-url` so that a second window finds it, and the echo bot answering every call.
+//! A run that finds a live server at the recorded URL joins it instead of starting another.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use sealcall_engine::api::ApiClient;
+use sealcall_engine::identity::IdentityStore;
+use sealcall_engine::transport::TransportConfig;
+use sealcall_engine::{AudioRoute, Engine, EngineConfig};
+use sealcall_server::{Config, PasswordCost, Server, ServerHandle, TurnConfig, cli};
+use serde::{Deserialize, Serialize};
+
+/// The demo administrator.
+pub const ADMIN: &str = "admin@demo.example";
+/// The first demo user (the app signs in as this user by default).
+pub const ALEX: &str = "alex@demo.example";
+/// The second demo user (`--user sam@demo.example` opens a second window).
+pub const SAM: &str = "sam@demo.example";
+/// The echo bot.
+pub const ECHO: &str = "echo@demo.example";
+/// The default port of the embedded server.
+pub const DEFAULT_PORT: u16 = 7878;
+
+const DB_FILE: &str = "demo.db";
+const CREDENTIALS_FILE: &str = "demo-credentials.json";
+const URL_FILE: &str = "demo-server-url";
+
+/// The demo users' passwords, generated once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoCredentials {
+    /// The administrator's password.
+    pub admin: String,
+    /// Alex's password.
+    pub alex: String,
+    /// Sam's password.
+    pub sam: String,
+    /// The echo bot's password.
+    pub echo: String,
+}
+
+impl std::fmt::Debug for DemoCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DemoCredentials(<redacted>)")
+    }
+}
+
+impl DemoCredentials {
+    fn generate() -> Self {
+        Self {
+            admin: random_password(),
+            alex: random_password(),
+            sam: random_password(),
+            echo: random_password(),
+        }
+    }
+
+    /// The password of a demo user, if `user` is one.
+    pub fn password_for(&self, user: &str) -> Option<&str> {
+        match user {
+            ADMIN => Some(&self.admin),
+            ALEX => Some(&self.alex),
+            SAM => Some(&self.sam),
+            ECHO => Some(&self.echo),
+            _ => None,
+        }
+    }
+
+    /// Reads the credentials file, or `None` when it is missing or unreadable.
+    pub fn load(dir: &Path) -> Option<Self> {
+        let bytes = std::fs::read(dir.join(CREDENTIALS_FILE)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(CREDENTIALS_FILE);
+        let json = serde_json::to_vec_pretty(self)?;
+        write_private(&path, &json)
+            .with_context(|| format!("writing the demo credentials to {}", path.display()))
+    }
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)
+}
+
+fn random_password() -> String {
+    let mut b = [0u8; 18];
+    let _ = getrandom::fill(&mut b);
+    hex::encode(b)
+}
+
+/// How to start the demo.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Where the database, credentials, server URL and identities live.
+    pub data_dir: PathBuf,
+    /// The preferred port (an ephemeral one is used when it is taken).
+    pub port: u16,
+    /// Password hashing cost for the demo users.
+    pub password_cost: PasswordCost,
+}
+
+impl DemoOptions {
+    /// The defaults for `dir`: port 7878, the default password cost.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            data_dir: dir.to_owned(),
+            port: DEFAULT_PORT,
+            password_cost: PasswordCost::default(),
+        }
+    }
+}
+
+/// A running (or joined) demo.
+pub struct Demo {
+    /// The server's base URL.
+    pub url: String,
+    /// The demo passwords.
+    pub credentials: DemoCredentials,
+    /// Where its files are.
+    pub data_dir: PathBuf,
+    server: Option<ServerHandle>,
+    echo: Option<Engine>,
+}
+
+impl std::fmt::Debug for Demo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demo")
+            .field("url", &self.url)
+            .field("owns_server", &self.owns_server())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Demo {
+    /// Joins the demo server recorded in the data directory if it answers, or starts one (and
+    /// the echo bot), creating the demo organisation on first run.
+    pub async fn start_or_join(options: &DemoOptions) -> Result<Self> {
+        let dir = &options.data_dir;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the data directory {}", dir.display()))?;
+        if let Some(credentials) = DemoCredentials::load(dir)
+            && let Some(url) = running_server(dir).await
+        {
+            return Ok(Self {
+                url,
+                credentials,
+                data_dir: dir.clone(),
+                server: None,
+                echo: None,
+            });
+        }
+        let db = dir.join(DB_FILE);
+        let credentials = match DemoCredentials::load(dir) {
+            Some(c) if db.exists() => c,
+            _ => {
+                // A fresh organisation (a database without its passwords is of no use).
+                for file in [DB_FILE, "demo.db-wal", "demo.db-shm"] {
+                    let _ = std::fs::remove_file(dir.join(file));
+                }
+                let c = DemoCredentials::generate();
+                c.save(dir)?;
+                c
+            }
+        };
+        let first_run = !db.exists();
+        let cost = options.password_cost;
+        if first_run {
+            cli::server_init(&db, "Demo", ADMIN, "Demo Admin", &credentials.admin, cost)
+                .context("creating the demo organisation")?;
+            cli::user_add(&db, ALEX, "Alex Demo", &credentials.alex, &[], cost)?;
+            cli::user_add(&db, SAM, "Sam Demo", &credentials.sam, &[], cost)?;
+            cli::user_add(&db, ECHO, "Echo Bot", &credentials.echo, &[], cost)?;
+        }
+        let mut config = Config::new(&db);
+        config.password_cost = cost;
+        config.turn = Some(TurnConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..TurnConfig::default()
+        });
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await {
+            Ok(l) => l,
+            Err(_) => tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?,
+        };
+        let server = Server::start(config, listener)
+            .await
+            .context("starting the demo server")?;
+        let url = format!("http://{}", server.addr());
+        std::fs::write(dir.join(URL_FILE), &url)?;
+        if first_run {
+            let line = "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global \
+                        -CallingEndtoEndEncryptionEnabledType DisabledUserOverride";
+            let mut out = Vec::new();
+            let summary = cli::admin_run(
+                &url,
+                ADMIN,
+                &credentials.admin,
+                Some(line),
+                std::io::empty(),
+                &mut out,
+                false,
+            )
+            .await?;
+            if summary.failed > 0 {
+                bail!(
+                    "setting the demo policy failed: {}",
+                    String::from_utf8_lossy(&out)
+                );
+            }
+            for (user, password) in [(ALEX, &credentials.alex), (SAM, &credentials.sam)] {
+                let mut api = ApiClient::new(&url)?;
+                api.sign_in(user, password).await?;
+                api.set_setting(true).await?;
+                api.sign_out().await?;
+            }
+        }
+        let mut echo_config = EngineConfig::new(&url, ECHO, &credentials.echo);
+        echo_config.identity = IdentityStore::in_dir(dir, ECHO);
+        echo_config.transport = TransportConfig::loopback();
+        echo_config.audio = AudioRoute::Echo;
+        echo_config.auto_answer = true;
+        let (echo, mut events) = Engine::connect(echo_config)
+            .await
+            .context("starting the echo bot")?;
+        echo.set_e2ee(true).await?;
+        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        Ok(Self {
+            url,
+            credentials,
+            data_dir: dir.clone(),
+            server: Some(server),
+            echo: Some(echo),
+        })
+    }
+
+    /// Whether this process runs the server (and the echo bot).
+    pub fn owns_server(&self) -> bool {
+        self.server.is_some()
+    }
+
+    /// Stops the echo bot and the server (when this process started them).
+    pub async fn shutdown(mut self) -> Result<()> {
+        if let Some(echo) = self.echo.take() {
+            let _ = echo.shutdown().await;
+        }
+        if let Some(server) = self.server.take() {
+            let _ = std::fs::remove_file(self.data_dir.join(URL_FILE));
+            server.shutdown().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The recorded server URL, if a server answers there.
+async fn running_server(dir: &Path) -> Option<String> {
+    let url = std::fs::read_to_string(dir.join(URL_FILE)).ok()?;
+    let url = url.trim().to_owned();
+    let addr = url.strip_prefix("http://")?.to_owned();
+    let connect = tokio::net::TcpStream::connect(addr);
+    match tokio::time::timeout(Duration::from_secs(1), connect).await {
+        Ok(Ok(_)) => Some(url),
+        _ => None,
+    }
+}

@@ -1,0 +1,235 @@
+//! Command-line arguments and start-up: everything `main` does, so that `main.rs` stays thin.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use sealcall_engine::transport::TransportConfig;
+
+use crate::app::{AppOptions, AutoPilot, SealcallApp, SignInForm};
+use crate::bridge::{Bridge, EngineSettings};
+use crate::demo::{self, Demo, DemoOptions};
+use crate::prefs::{Prefs, data_dir};
+
+/// The usage text.
+pub const USAGE: &str = "\
+Usage: sealcall-desktop [OPTIONS]
+
+  --server URL          server address (default: the remembered one, or http://127.0.0.1:7878)
+  --user NAME           sign-in name
+  --password-env VAR    read the password from environment variable VAR and sign in at once
+  --embedded            start (or join) the local demo server with its demo organisation and
+                        echo bot, and sign in as the demo user (alex@demo.example by default)
+  --data-dir DIR        where the demo and the app keep their files
+                        (default: $XDG_DATA_HOME/sealcall or ~/.local/share/sealcall)
+  --screenshot FILE.ppm with --embedded: call the echo bot, save a window capture, and exit
+  -h, --help            this text
+";
+
+/// Parsed command-line arguments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Args {
+    /// `--server`.
+    pub server: Option<String>,
+    /// `--user`.
+    pub user: Option<String>,
+    /// `--password-env`.
+    pub password_env: Option<String>,
+    /// `--embedded`.
+    pub embedded: bool,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--screenshot`.
+    pub screenshot: Option<PathBuf>,
+    /// `--help`.
+    pub help: bool,
+}
+
+impl Args {
+    /// Parses the arguments after the program name; `Err` is a message for the user.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut out = Args::default();
+        let mut it = args.into_iter();
+        while let Some(arg) = it.next() {
+            let (name, inline) = match arg.split_once('=') {
+                Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
+                _ => (arg.clone(), None),
+            };
+            let mut value = |what: &str| -> Result<String, String> {
+                inline
+                    .clone()
+                    .or_else(|| it.next())
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| format!("{name} needs {what}"))
+            };
+            match name.as_str() {
+                "--server" => out.server = Some(value("a URL")?),
+                "--user" => out.user = Some(value("a sign-in name")?),
+                "--password-env" => out.password_env = Some(value("a variable name")?),
+                "--data-dir" => out.data_dir = Some(PathBuf::from(value("a folder")?)),
+                "--screenshot" => out.screenshot = Some(PathBuf::from(value("a file name")?)),
+                "--embedded" => out.embedded = true,
+                "-h" | "--help" => out.help = true,
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        if out.screenshot.is_some() && !out.embedded {
+            return Err("--screenshot needs --embedded".into());
+        }
+        Ok(out)
+    }
+}
+
+/// Whether a graphical display is available (`DISPLAY` or `WAYLAND_DISPLAY` set, or not Linux
+/// or BSD, where a display is always there).
+pub fn has_display() -> bool {
+    let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+    !cfg!(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd"
+    )) || set("DISPLAY")
+        || set("WAYLAND_DISPLAY")
+}
+
+/// What to print when there is no display.
+pub const NO_DISPLAY: &str = "\
+sealcall-desktop: no graphical display (neither DISPLAY nor WAYLAND_DISPLAY is set).
+Use the command line instead:
+  sealcall demo                      # embedded server, demo organisation, echo bot, one E2EE test call
+  sealcall call --user NAME PEER     # a call from a terminal (see `sealcall call --help`)
+or run the app under a virtual display: xvfb-run cargo xtask run";
+
+/// Starts the runtime, the demo (with `--embedded`) and the window; returns when the window
+/// closes.
+pub fn run(args: Args) -> Result<()> {
+    if !has_display() {
+        bail!("{NO_DISPLAY}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("sealcall-engine")
+        .build()
+        .context("starting the async runtime")?;
+    let dir = args.data_dir.clone().unwrap_or_else(data_dir);
+    let prefs_path = dir.join("desktop.json");
+    let mut settings = EngineSettings {
+        identity_dir: Some(dir.clone()),
+        ..EngineSettings::default()
+    };
+    let mut autopilot = AutoPilot::default();
+    let mut demo = None;
+    let form = if args.embedded {
+        let started = runtime.block_on(Demo::start_or_join(&DemoOptions::new(&dir)))?;
+        let user = args.user.clone().unwrap_or_else(|| demo::ALEX.to_owned());
+        let Some(password) = started.credentials.password_for(&user) else {
+            bail!(
+                "{user} is not a demo user; use {} or {}",
+                demo::ALEX,
+                demo::SAM
+            );
+        };
+        let form = SignInForm {
+            server: started.url.clone(),
+            user: user.clone(),
+            password: password.to_owned(),
+            ..SignInForm::default()
+        };
+        println!(
+            "Sealcall demo: server {} ({}), signed in as {user}; call \"Echo Bot\" for an \
+             end-to-end encrypted test call.",
+            started.url,
+            if started.owns_server() {
+                "started here"
+            } else {
+                "joined"
+            }
+        );
+        settings.transport = TransportConfig::loopback();
+        autopilot.sign_in = true;
+        if let Some(path) = &args.screenshot {
+            autopilot.call = Some(demo::ECHO.to_owned());
+            autopilot.screenshot = Some(path.clone());
+        }
+        demo = Some(started);
+        form
+    } else {
+        let prefs = Prefs::load(&prefs_path);
+        let mut form = SignInForm {
+            server: args
+                .server
+                .clone()
+                .or_else(|| Some(prefs.server).filter(|s| !s.is_empty()))
+                .unwrap_or_else(|| format!("http://127.0.0.1:{}", demo::DEFAULT_PORT)),
+            user: args.user.clone().unwrap_or(prefs.user),
+            ..SignInForm::default()
+        };
+        if let Some(var) = &args.password_env {
+            form.password =
+                std::env::var(var).with_context(|| format!("--password-env: {var} is not set"))?;
+            autopilot.sign_in = true;
+        }
+        form
+    };
+    let title = format!(
+        "Sealcall — {}",
+        if form.user.is_empty() {
+            "sign in"
+        } else {
+            &form.user
+        }
+    );
+    let bridge = Bridge::new(runtime.handle().clone(), settings);
+    let app = SealcallApp::new(
+        bridge,
+        AppOptions {
+            form,
+            prefs_path: (!args.embedded).then_some(prefs_path),
+            autopilot,
+            devices: None,
+        },
+    );
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_inner_size([860.0, 640.0]),
+        renderer: eframe::Renderer::Glow,
+        ..eframe::NativeOptions::default()
+    };
+    let result = eframe::run_native("Sealcall", options, Box::new(move |_cc| Ok(Box::new(app))));
+    if let Some(demo) = demo {
+        runtime.block_on(demo.shutdown())?;
+    }
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result.map_err(|e| anyhow::anyhow!("the window failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        Args::parse(args.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn parses_the_options() {
+        let a = parse(&["--server", "http://h:1", "--user=a@b", "--embedded"]).unwrap();
+        assert_eq!(a.server.as_deref(), Some("http://h:1"));
+        assert_eq!(a.user.as_deref(), Some("a@b"));
+        assert!(a.embedded);
+        assert!(parse(&[]).unwrap() == Args::default());
+    }
+
+    #[test]
+    fn bad_arguments_are_messages() {
+        assert!(parse(&["--server"]).unwrap_err().contains("needs a URL"));
+        assert!(parse(&["--bogus"]).unwrap_err().contains("unknown"));
+        assert!(
+            parse(&["--screenshot", "x.ppm"])
+                .unwrap_err()
+                .contains("--embedded")
+        );
+    }
+}

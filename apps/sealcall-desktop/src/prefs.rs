@@ -1,0 +1,64 @@
+//! What the app remembers between runs: the server address and the sign-in name (never the
+//! password).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The remembered sign-in fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prefs {
+    /// The last server address that worked.
+    pub server: String,
+    /// The last sign-in name that worked.
+    pub user: String,
+}
+
+impl Prefs {
+    /// Reads the file; a missing or unreadable file gives the defaults.
+    pub fn load(path: &Path) -> Self {
+        std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Writes the file (creating its folder).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(path, json)
+    }
+}
+
+/// The user's data directory for Sealcall: `$XDG_DATA_HOME/sealcall`, else
+/// `~/.local/share/sealcall`, else `./sealcall-data`.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .map_or_else(|| PathBuf::from("sealcall-data"), |d| d.join("sealcall"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/desktop.json");
+        assert_eq!(Prefs::load(&path), Prefs::default());
+        let p = Prefs {
+            server: "http://127.0.0.1:7878".into(),
+            user: "alex@demo.example".into(),
+        };
+        p.save(&path).unwrap();
+        assert_eq!(Prefs::load(&path), p);
+        std::fs::write(&path, b"not json").unwrap();
+        assert_eq!(Prefs::load(&path), Prefs::default());
+    }
+}

@@ -1,0 +1,291 @@
+//! A real server on 127.0.0.1:0 (SQLite file, embedded TURN relay), real engines, and the app in
+//! an `egui_kittest` harness, as in the engine's end-to-end tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use sealcall_desktop::{AppOptions, Bridge, EngineSettings, SealcallApp, SignInForm};
+use sealcall_engine::call::CallEvent;
+use sealcall_engine::media::device::DeviceList;
+use sealcall_engine::transport::TransportConfig;
+use sealcall_engine::{AudioRoute, Engine, EngineConfig, EngineEvent, EngineEvents};
+use sealcall_server::{Config, HttpClient, PasswordCost, Server, ServerHandle, TurnConfig, cli};
+use serde_json::json;
+use tokio::runtime::Runtime;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const ADMIN: &str = "admin@contoso.example";
+pub const ALEX: &str = "alex@contoso.example";
+pub const SAM: &str = "sam@contoso.example";
+pub const ECHO: &str = "echo@contoso.example";
+
+/// A generous bound for anything asynchronous (sign-in, a call connecting).
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub handle: ServerHandle,
+    pub url: String,
+    admin_token: String,
+}
+
+impl TestServer {
+    pub fn start(rt: &Runtime) -> Self {
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join("sealcall.db");
+            let cost = PasswordCost::insecure_for_tests();
+            cli::server_init(&db, "Contoso", ADMIN, "Admin", PASSWORD, cost).unwrap();
+            cli::user_add(&db, ALEX, "Alex Ruiz", PASSWORD, &[], cost).unwrap();
+            cli::user_add(&db, SAM, "Sam Meyer", PASSWORD, &[], cost).unwrap();
+            cli::user_add(&db, ECHO, "Echo Bot", PASSWORD, &[], cost).unwrap();
+            let mut config = Config::new(&db);
+            config.password_cost = cost;
+            config.turn = Some(TurnConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..TurnConfig::default()
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let handle = Server::start(config, listener).await.unwrap();
+            let url = format!("http://{}", handle.addr());
+            let http = HttpClient::new(&url).unwrap();
+            let resp = http
+                .request(
+                    "POST",
+                    "/sign-in",
+                    None,
+                    Some(&json!({"user": ADMIN, "password": PASSWORD})),
+                )
+                .await
+                .unwrap();
+            let admin_token = resp.body["token"].as_str().unwrap().to_owned();
+            Self {
+                dir,
+                handle,
+                url,
+                admin_token,
+            }
+        })
+    }
+
+    /// Runs one cmdlet line as the administrator.
+    pub fn cmdlet(&self, rt: &Runtime, line: &str) {
+        rt.block_on(async {
+            let http = HttpClient::new(&self.url).unwrap();
+            let resp = http
+                .request(
+                    "POST",
+                    "/admin/cmdlet",
+                    Some(&self.admin_token),
+                    Some(&json!({ "line": line })),
+                )
+                .await
+                .unwrap();
+            assert_eq!(resp.status, 200, "{line}: {:?}", resp.body);
+        });
+    }
+
+    pub fn policy(&self, rt: &Runtime, kind: &str) {
+        self.cmdlet(
+            rt,
+            &format!(
+                "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType {kind}"
+            ),
+        );
+    }
+
+    /// Sets a user's "End-to-end encrypted calls" choice directly (not through the app).
+    pub fn set_e2ee(&self, rt: &Runtime, user: &str, on: bool) {
+        rt.block_on(async {
+            let mut api = sealcall_engine::api::ApiClient::new(&self.url).unwrap();
+            api.sign_in(user, PASSWORD).await.unwrap();
+            api.set_setting(on).await.unwrap();
+            api.sign_out().await.unwrap();
+        });
+    }
+
+    /// Starts the echo bot (E2EE on, answers every call, plays back what it hears).
+    pub fn echo_bot(&self, rt: &Runtime) -> (Engine, EngineEvents) {
+        rt.block_on(async {
+            let mut c = EngineConfig::new(&self.url, ECHO, PASSWORD);
+            c.transport = TransportConfig::loopback();
+            c.audio = AudioRoute::Echo;
+            c.auto_answer = true;
+            let (engine, events) = Engine::connect(c).await.unwrap();
+            engine.set_e2ee(true).await.unwrap();
+            (engine, events)
+        })
+    }
+
+    /// A plain engine for `user` (tone in, nothing out).
+    pub fn engine(&self, rt: &Runtime, user: &str) -> (Engine, EngineEvents) {
+        rt.block_on(async {
+            let mut c = EngineConfig::new(&self.url, user, PASSWORD);
+            c.transport = TransportConfig::loopback();
+            Engine::connect(c).await.unwrap()
+        })
+    }
+
+    /// The app, not signed in, with the form filled for `user` unless `user` is empty.
+    pub fn app(&self, rt: &Runtime, user: &str) -> Harness<'static, SealcallApp> {
+        let identities: PathBuf = self.dir.path().join(format!("identities-{}", unique()));
+        let settings = EngineSettings {
+            identity_dir: Some(identities),
+            audio: AudioRoute::Specs {
+                input: "device".into(),
+                output: "device".into(),
+            },
+            transport: TransportConfig::loopback(),
+            ..EngineSettings::default()
+        };
+        let form = if user.is_empty() {
+            SignInForm::default()
+        } else {
+            SignInForm {
+                server: self.url.clone(),
+                user: user.to_owned(),
+                password: PASSWORD.to_owned(),
+                ..SignInForm::default()
+            }
+        };
+        let app = SealcallApp::new(
+            Bridge::new(rt.handle().clone(), settings),
+            AppOptions {
+                form,
+                prefs_path: Some(self.dir.path().join(format!("prefs-{}.json", unique()))),
+                // No sound card here (nor in CI): the app must say so and use a test tone.
+                devices: Some(DeviceList::default()),
+                ..AppOptions::default()
+            },
+        );
+        Harness::builder()
+            .with_size(egui::vec2(900.0, 700.0))
+            .build_ui_state(|ui, app: &mut SealcallApp| app.ui(ui), app)
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Steps the UI (with short sleeps, so the engine can progress) until `found` holds; panics with
+/// `what` after [`WAIT`].
+pub fn wait_until(
+    harness: &mut Harness<'static, SealcallApp>,
+    what: &str,
+    mut found: impl FnMut(&Harness<'static, SealcallApp>) -> bool,
+) {
+    let start = Instant::now();
+    loop {
+        harness.step();
+        if found(harness) {
+            harness.step();
+            return;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "timed out after {WAIT:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until a widget with exactly this label is shown.
+pub fn wait_for_label(harness: &mut Harness<'static, SealcallApp>, label: &str) {
+    wait_until(harness, &format!("the label {label:?}"), |h| {
+        h.query_by_label(label).is_some()
+    });
+}
+
+/// Waits until a widget whose label contains `part` is shown.
+pub fn wait_for_label_containing(harness: &mut Harness<'static, SealcallApp>, part: &str) {
+    wait_until(harness, &format!("a label containing {part:?}"), |h| {
+        h.query_all_by_label_contains(part).next().is_some()
+    });
+}
+
+/// Clicks the widget with this label and lets the UI react.
+pub fn click(harness: &mut Harness<'static, SealcallApp>, label: &str) {
+    harness.get_by_label(label).click();
+    harness.step();
+    harness.step();
+}
+
+/// Signs in with the pre-filled form and waits for the People tab.
+pub fn sign_in(harness: &mut Harness<'static, SealcallApp>) {
+    harness.step();
+    click(harness, sealcall_desktop::labels::SIGN_IN);
+    wait_for_label_containing(harness, "Signed in as");
+}
+
+/// Waits for an engine event `pick` returns `Some` for.
+pub fn wait_event<T>(
+    rt: &Runtime,
+    events: &mut EngineEvents,
+    mut pick: impl FnMut(&EngineEvent) -> Option<T>,
+) -> T {
+    rt.block_on(async {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                let e = events.recv().await.expect("engine stopped");
+                if let Some(t) = pick(&e) {
+                    return t;
+                }
+            }
+        })
+        .await
+        .expect("engine event in time")
+    })
+}
+
+/// Whether the widget with this label is disabled.
+pub fn is_disabled(harness: &Harness<'static, SealcallApp>, label: &str) -> bool {
+    harness.get_by_label(label).accesskit_node().is_disabled()
+}
+
+/// Whether the checkbox (or toggle) with this label is on.
+pub fn is_checked(harness: &Harness<'static, SealcallApp>, label: &str) -> bool {
+    use egui::accesskit::Toggled;
+    harness.get_by_label(label).accesskit_node().toggled() == Some(Toggled::True)
+}
+
+pub fn is_connected(event: &EngineEvent) -> bool {
+    matches!(event, EngineEvent::Call(CallEvent::Connected { .. }))
+}
+
+/// The text of the widget whose label contains `part` (a label's text is its value).
+pub fn text_of(harness: &Harness<'static, SealcallApp>, part: &str) -> String {
+    let node = harness.get_by_label_contains(part);
+    let ak = node.accesskit_node();
+    ak.value()
+        .map(|v| v.to_string())
+        .or_else(|| ak.label().map(|l| l.to_string()))
+        .unwrap_or_default()
+}
+
+/// The texts of every widget whose label contains `part`.
+pub fn texts_of(harness: &Harness<'static, SealcallApp>, part: &str) -> Vec<String> {
+    harness
+        .query_all_by_label_contains(part)
+        .map(|node| {
+            let ak = node.accesskit_node();
+            ak.value()
+                .map(|v| v.to_string())
+                .or_else(|| ak.label().map(|l| l.to_string()))
+                .unwrap_or_default()
+        })
+        .collect()
+}

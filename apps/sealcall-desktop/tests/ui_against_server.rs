@@ -1,0 +1,296 @@
+//! The desktop app in an `egui_kittest` harness against a real in-process server and real
+//! engines (real WebRTC over loopback), queried and driven by accessible labels only.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use egui_kittest::kittest::Queryable;
+use sealcall_desktop::labels;
+use sealcall_engine::EngineEvent;
+use sealcall_policy::Feature;
+
+#[test]
+fn sign_in_reports_clear_errors_then_shows_people_and_remembers_the_server() {
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    let mut app = server.app(&rt, "");
+    app.step();
+    app.check_accessibility();
+
+    // Empty fields: a message, nothing sent.
+    click(&mut app, labels::SIGN_IN);
+    assert!(
+        app.query_by_label_contains("Enter the server address")
+            .is_some()
+    );
+
+    // A server address that is not a URL.
+    app.get_by_label(labels::SERVER).focus();
+    app.get_by_label(labels::SERVER).type_text("localhost:1");
+    app.get_by_label(labels::USER).focus();
+    app.get_by_label(labels::USER).type_text(ALEX);
+    app.get_by_label(labels::PASSWORD).focus();
+    app.get_by_label(labels::PASSWORD)
+        .type_text("wrong password");
+    app.step();
+    click(&mut app, labels::SIGN_IN);
+    assert!(
+        app.query_by_label_contains("must look like http://host:port")
+            .is_some()
+    );
+
+    // Nothing listening there: unreachable.
+    app.state_mut().form_mut().server = "http://127.0.0.1:9".into();
+    click(&mut app, labels::SIGN_IN);
+    wait_for_label_containing(&mut app, "Cannot reach the server");
+
+    // The right server, a wrong password.
+    app.state_mut().form_mut().server = server.url.clone();
+    click(&mut app, labels::SIGN_IN);
+    wait_for_label_containing(&mut app, "wrong user name or password");
+
+    // The right password: the People tab with the directory.
+    app.state_mut().form_mut().password = PASSWORD.into();
+    click(&mut app, labels::SIGN_IN);
+    wait_for_label(&mut app, &labels::call("Echo Bot"));
+    assert!(
+        app.query_by_label_contains("Signed in as Alex Ruiz")
+            .is_some()
+    );
+    assert!(
+        app.query_by_label(&labels::call("Alex Ruiz")).is_none(),
+        "no call button for oneself"
+    );
+    app.check_accessibility();
+
+    // Search narrows the list.
+    app.get_by_label(labels::SEARCH).focus();
+    app.get_by_label(labels::SEARCH).type_text("sam");
+    wait_until(&mut app, "the search to drop Echo Bot", |h| {
+        h.query_by_label(&labels::call("Echo Bot")).is_none()
+            && h.query_by_label(&labels::call("Sam Meyer")).is_some()
+    });
+
+    // The server and the name are remembered (never the password).
+    let prefs = app.state().prefs_path().unwrap().to_owned();
+    let saved = sealcall_desktop::prefs::Prefs::load(&prefs);
+    assert_eq!(saved.server, server.url);
+    assert_eq!(saved.user, ALEX);
+    assert!(!std::fs::read_to_string(&prefs).unwrap().contains(PASSWORD));
+
+    // Sign out: back to the form.
+    click(&mut app, labels::SIGN_OUT);
+    wait_for_label(&mut app, labels::SIGN_IN);
+}
+
+#[test]
+fn the_e2ee_toggle_persists_and_syncs_live_to_a_second_device() {
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    server.policy(&rt, "DisabledUserOverride");
+    let mut laptop = server.app(&rt, ALEX);
+    let mut desktop = server.app(&rt, ALEX);
+    sign_in(&mut laptop);
+    sign_in(&mut desktop);
+    for app in [&mut laptop, &mut desktop] {
+        click(app, labels::SETTINGS);
+        wait_for_label(app, labels::E2EE_TOGGLE);
+        assert!(!is_checked(app, labels::E2EE_TOGGLE), "off until chosen");
+        assert!(!is_disabled(app, labels::E2EE_TOGGLE));
+    }
+    laptop.check_accessibility();
+
+    click(&mut laptop, labels::E2EE_TOGGLE);
+    wait_until(&mut laptop, "the toggle to turn on", |h| {
+        is_checked(h, labels::E2EE_TOGGLE) && !is_disabled(h, labels::E2EE_TOGGLE)
+    });
+    // The other device follows without any action.
+    wait_until(
+        &mut desktop,
+        "the change to show on the other device",
+        |h| is_checked(h, labels::E2EE_TOGGLE),
+    );
+
+    // And back, from the other device.
+    click(&mut desktop, labels::E2EE_TOGGLE);
+    wait_until(&mut laptop, "the laptop to follow the desktop", |h| {
+        !is_checked(h, labels::E2EE_TOGGLE)
+    });
+    click(&mut laptop, labels::E2EE_TOGGLE);
+    wait_until(&mut desktop, "the desktop to follow the laptop", |h| {
+        is_checked(h, labels::E2EE_TOGGLE)
+    });
+
+    // It persists on the server: a fresh sign-in sees it on.
+    click(&mut laptop, labels::SIGN_OUT);
+    wait_for_label(&mut laptop, labels::SIGN_IN);
+    laptop.state_mut().form_mut().password = PASSWORD.into();
+    sign_in(&mut laptop);
+    click(&mut laptop, labels::SETTINGS);
+    wait_for_label(&mut laptop, labels::E2EE_TOGGLE);
+    assert!(is_checked(&laptop, labels::E2EE_TOGGLE));
+}
+
+#[test]
+fn the_toggle_is_disabled_under_disabled_and_locked_on_under_required() {
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    server.policy(&rt, "Disabled");
+    let mut app = server.app(&rt, ALEX);
+    sign_in(&mut app);
+    click(&mut app, labels::SETTINGS);
+    wait_for_label(&mut app, labels::E2EE_TOGGLE);
+    assert!(is_disabled(&app, labels::E2EE_TOGGLE));
+    assert!(!is_checked(&app, labels::E2EE_TOGGLE));
+    assert!(app.query_by_label(labels::TURNED_OFF).is_some());
+    app.check_accessibility();
+
+    // The policy changes while the app is open: the screen follows.
+    server.policy(&rt, "Required");
+    wait_until(&mut app, "the toggle to show on and locked", |h| {
+        h.query_by_label(labels::REQUIRED).is_some()
+    });
+    assert!(is_disabled(&app, labels::E2EE_TOGGLE));
+    assert!(is_checked(&app, labels::E2EE_TOGGLE));
+    assert!(app.query_by_label(labels::TURNED_OFF).is_none());
+}
+
+#[test]
+fn an_e2ee_call_to_the_echo_bot_shows_the_lock_the_code_and_blocks_features() {
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    server.policy(&rt, "DisabledUserOverride");
+    server.set_e2ee(&rt, ALEX, true);
+    let (_echo, mut echo_events) = server.echo_bot(&rt);
+    let mut app = server.app(&rt, ALEX);
+    sign_in(&mut app);
+    wait_for_label(&mut app, &labels::call("Echo Bot"));
+    click(&mut app, &labels::call("Echo Bot"));
+
+    wait_for_label(&mut app, labels::SHIELD_E2EE);
+    assert!(app.query_by_label(labels::SHIELD_STANDARD).is_none());
+    let echo_code = wait_event(&rt, &mut echo_events, |e| match e {
+        EngineEvent::SecurityCode { code, .. } => Some(code.clone()),
+        _ => None,
+    });
+    wait_for_label_containing(&mut app, "Call time");
+    assert!(app.query_by_label(labels::NO_AUDIO_DEVICE).is_some());
+
+    // The shield opens the security code: the same 20 digits as the other side's engine.
+    click(&mut app, labels::SHIELD_E2EE);
+    wait_for_label(&mut app, &echo_code);
+    assert_eq!(echo_code.len(), 23, "four groups of five: {echo_code}");
+    assert!(app.query_by_label(labels::SECURITY_CODE).is_some());
+    assert!(
+        app.query_by_label_contains("If they differ, hang up")
+            .is_some()
+    );
+
+    // Every feature in "More" is disabled in an E2EE call.
+    click(&mut app, labels::MORE);
+    for feature in Feature::ALL {
+        assert!(
+            is_disabled(&app, feature.display_name()),
+            "{} must be disabled in an E2EE call",
+            feature.display_name()
+        );
+    }
+    app.get_by_label(Feature::Recording.display_name()).hover();
+    // The tooltip explains why.
+    wait_for_label(
+        &mut app,
+        "Recording isn't available during an end-to-end encrypted call",
+    );
+    app.check_accessibility();
+    click(&mut app, labels::MORE);
+
+    // Statistics arrive.
+    wait_for_label(&mut app, "opus/48000/1");
+    assert!(app.query_by_label("Frames protected").is_some());
+    assert!(app.query_by_label("Authentication failures").is_some());
+
+    click(&mut app, labels::HANG_UP);
+    wait_for_label(&mut app, labels::HISTORY);
+    click(&mut app, labels::HISTORY);
+    wait_for_label_containing(&mut app, "Echo Bot · outgoing");
+    let entry = text_of(&app, "Echo Bot · outgoing");
+    assert!(entry.ends_with("end-to-end encrypted"), "{entry}");
+}
+
+#[test]
+fn in_a_standard_call_the_features_are_enabled_and_the_shield_says_why() {
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    server.policy(&rt, "DisabledUserOverride");
+    // Alex has not turned E2EE on: the call to the echo bot is standard.
+    let (_echo, mut echo_events) = server.echo_bot(&rt);
+    let mut app = server.app(&rt, ALEX);
+    sign_in(&mut app);
+    wait_for_label(&mut app, &labels::call("Echo Bot"));
+    click(&mut app, &labels::call("Echo Bot"));
+    wait_for_label(&mut app, labels::SHIELD_STANDARD);
+    assert!(app.query_by_label(labels::SHIELD_E2EE).is_none());
+    wait_event(&rt, &mut echo_events, |e| is_connected(e).then_some(()));
+    wait_for_label_containing(&mut app, "Call time");
+
+    click(&mut app, labels::SHIELD_STANDARD);
+    wait_for_label(&mut app, "This call is not end-to-end encrypted");
+    assert!(app.query_by_label(labels::SECURITY_CODE).is_none());
+
+    click(&mut app, labels::MORE);
+    for feature in Feature::ALL {
+        assert!(
+            !is_disabled(&app, feature.display_name()),
+            "{} must be enabled in a standard call",
+            feature.display_name()
+        );
+    }
+    click(&mut app, Feature::Recording.display_name());
+    wait_for_label_containing(&mut app, "Recording is allowed in this call");
+
+    click(&mut app, labels::HANG_UP);
+    wait_for_label(&mut app, labels::HISTORY);
+    click(&mut app, labels::HISTORY);
+    wait_for_label_containing(&mut app, "Echo Bot · outgoing");
+    assert!(app.query_by_label_contains("standard encryption").is_some());
+}
+
+#[test]
+fn an_incoming_call_can_be_accepted_and_declined() {
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    server.policy(&rt, "DisabledUserOverride");
+    server.set_e2ee(&rt, ALEX, true);
+    server.set_e2ee(&rt, SAM, true);
+    let mut app = server.app(&rt, ALEX);
+    sign_in(&mut app);
+    let (sam, mut sam_events) = server.engine(&rt, SAM);
+
+    sam.call(ALEX).unwrap();
+    wait_for_label(&mut app, labels::DECLINE);
+    assert!(
+        app.query_by_label_contains("Incoming call from Sam Meyer")
+            .is_some()
+    );
+    app.check_accessibility();
+    click(&mut app, labels::DECLINE);
+    wait_event(&rt, &mut sam_events, |e| match e {
+        EngineEvent::Call(sealcall_engine::call::CallEvent::Ended { .. }) => Some(()),
+        _ => None,
+    });
+
+    sam.call(ALEX).unwrap();
+    wait_for_label(&mut app, labels::ACCEPT);
+    click(&mut app, labels::ACCEPT);
+    wait_for_label(&mut app, labels::SHIELD_E2EE);
+    wait_for_label_containing(&mut app, "Call time");
+    sam.hangup().unwrap();
+    wait_for_label(&mut app, labels::HISTORY);
+    click(&mut app, labels::HISTORY);
+    wait_for_label_containing(&mut app, "Sam Meyer · incoming");
+    let entries = texts_of(&app, "Sam Meyer · incoming");
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries[0].ends_with("end-to-end encrypted"), "{entries:?}");
+    assert!(entries[1].ends_with("not connected"), "{entries:?}");
+}
