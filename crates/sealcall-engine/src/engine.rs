@@ -34,7 +34,7 @@ use crate::api::{ApiClient, DirectoryEntry};
 use crate::call::{Action, CallEvent, CallMachine, CallTimers, Command, MediaMode, State};
 use crate::error::{EngineError, Result};
 use crate::identity::IdentityStore;
-use crate::media::{AudioSink, AudioSource, Frame, InputSpec, OutputSpec};
+use crate::media::{AudioSink, AudioSource, Frame};
 use crate::media_task::{self, CallStats, FromMedia, MediaParams};
 use crate::transport::TransportConfig;
 
@@ -464,25 +464,13 @@ impl Core {
                 Ok((Box::new(q.clone()), Box::new(q)))
             }
             AudioRoute::Specs { input, output } => {
-                let input = if input == "device" {
-                    let picked = crate::media::device::pick_input(None)?;
-                    if let Some(notice) = picked.notice {
-                        self.emit(EngineEvent::Notice(notice));
-                    }
-                    picked.source
-                } else {
-                    InputSpec::parse(input)?.open()?
-                };
-                let output = if output == "device" {
-                    let picked = crate::media::device::pick_output(None)?;
-                    if let Some(notice) = picked.notice {
-                        self.emit(EngineEvent::Notice(notice));
-                    }
-                    picked.sink
-                } else {
-                    OutputSpec::parse(output)?.open()?
-                };
-                Ok((input, output))
+                // `device` falls back to a test tone / discarded output, with a notice.
+                let input = crate::media::device::pick_input(Some(input))?;
+                let output = crate::media::device::pick_output(Some(output))?;
+                for notice in [input.notice, output.notice].into_iter().flatten() {
+                    self.emit(EngineEvent::Notice(notice));
+                }
+                Ok((input.source, output.sink))
             }
         }
     }
