@@ -10,73 +10,34 @@ use crate::bridge::{Bridge, EngineSettings};
 use crate::demo::{self, Demo, DemoOptions};
 use crate::prefs::{Prefs, data_dir};
 
-/// The usage text.
-pub const USAGE: &str = "\
-Usage: sealcall-desktop [OPTIONS]
-
-  --server URL          server address (default: the remembered one, or http://127.0.0.1:7878)
-  --user NAME           sign-in name
-  --password-env VAR    read the password from environment variable VAR and sign in at once
-  --embedded            start (or join) the local demo server with its demo organisation and
-                        echo bot, and sign in as the demo user (alex@demo.example by default)
-  --data-dir DIR        where the demo and the app keep their files
-                        (default: $XDG_DATA_HOME/sealcall or ~/.local/share/sealcall)
-  --screenshot FILE.ppm with --embedded: call the echo bot, save a window capture, and exit
-  -h, --help            this text
-";
-
-/// Parsed command-line arguments.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Command-line arguments.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Parser)]
+#[command(
+    name = "sealcall-desktop",
+    version,
+    about = "Sealcall: end-to-end encrypted calls (desktop app)"
+)]
 pub struct Args {
-    /// `--server`.
+    /// Server address (default: the remembered one, or http://127.0.0.1:7878).
+    #[arg(long, value_name = "URL")]
     pub server: Option<String>,
-    /// `--user`.
+    /// Sign-in name.
+    #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// `--password-env`.
+    /// Read the password from this environment variable and sign in at once.
+    #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
-    /// `--embedded`.
+    /// Start (or join) the local demo server with its demo organisation and echo bot, and sign
+    /// in as the demo user (alex@demo.example by default).
+    #[arg(long)]
     pub embedded: bool,
-    /// `--data-dir`.
+    /// Where the demo and the app keep their files (default: $XDG_DATA_HOME/sealcall or
+    /// ~/.local/share/sealcall).
+    #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// `--screenshot`.
+    /// With --embedded: call the echo bot, save a window capture (PPM) and exit.
+    #[arg(long, value_name = "FILE.ppm", requires = "embedded")]
     pub screenshot: Option<PathBuf>,
-    /// `--help`.
-    pub help: bool,
-}
-
-impl Args {
-    /// Parses the arguments after the program name; `Err` is a message for the user.
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
-        let mut out = Args::default();
-        let mut it = args.into_iter();
-        while let Some(arg) = it.next() {
-            let (name, inline) = match arg.split_once('=') {
-                Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
-                _ => (arg.clone(), None),
-            };
-            let mut value = |what: &str| -> Result<String, String> {
-                inline
-                    .clone()
-                    .or_else(|| it.next())
-                    .filter(|v| !v.is_empty())
-                    .ok_or_else(|| format!("{name} needs {what}"))
-            };
-            match name.as_str() {
-                "--server" => out.server = Some(value("a URL")?),
-                "--user" => out.user = Some(value("a sign-in name")?),
-                "--password-env" => out.password_env = Some(value("a variable name")?),
-                "--data-dir" => out.data_dir = Some(PathBuf::from(value("a folder")?)),
-                "--screenshot" => out.screenshot = Some(PathBuf::from(value("a file name")?)),
-                "--embedded" => out.embedded = true,
-                "-h" | "--help" => out.help = true,
-                other => return Err(format!("unknown argument {other:?}")),
-            }
-        }
-        if out.screenshot.is_some() && !out.embedded {
-            return Err("--screenshot needs --embedded".into());
-        }
-        Ok(out)
-    }
 }
 
 /// Whether a graphical display is available (`DISPLAY` or `WAYLAND_DISPLAY` set, or not Linux
@@ -210,7 +171,9 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Args, String> {
-        Args::parse(args.iter().map(|s| (*s).to_owned()))
+        use clap::Parser;
+        Args::try_parse_from(std::iter::once("sealcall-desktop").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -224,8 +187,8 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_messages() {
-        assert!(parse(&["--server"]).unwrap_err().contains("needs a URL"));
-        assert!(parse(&["--bogus"]).unwrap_err().contains("unknown"));
+        assert!(parse(&["--server"]).unwrap_err().contains("--server"));
+        assert!(parse(&["--bogus"]).unwrap_err().contains("--bogus"));
         assert!(
             parse(&["--screenshot", "x.ppm"])
                 .unwrap_err()

@@ -2,20 +2,11 @@
 
 use std::process::ExitCode;
 
-use sealcall_desktop::launch::{Args, NO_DISPLAY, USAGE, has_display, run};
+use clap::Parser;
+use sealcall_desktop::launch::{Args, NO_DISPLAY, has_display, run};
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("sealcall-desktop: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    if args.help {
-        print!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
+    let args = Args::parse();
     if !has_display() {
         eprintln!("{NO_DISPLAY}");
         return ExitCode::from(3);
