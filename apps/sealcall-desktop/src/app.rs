@@ -69,6 +69,10 @@ pub mod labels {
     pub const STATS: &str = "Call statistics";
     /// Shown when there is no capture device.
     pub const NO_AUDIO_DEVICE: &str = "no audio device: using test tone";
+    /// The input chooser.
+    pub const INPUT_DEVICE: &str = "Input device";
+    /// The output chooser.
+    pub const OUTPUT_DEVICE: &str = "Output device";
     /// The label of a call button for a person.
     pub fn call(display_name: &str) -> String {
         format!("Call {display_name}")
@@ -688,7 +692,7 @@ impl SealcallApp {
             .as_ref()
             .is_some_and(|c| c.phase != CallPhase::Incoming);
         if in_call {
-            call_view(ui, s, &self.bridge, &self.devices);
+            call_view(ui, s, &mut self.bridge, &self.devices);
         } else {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut s.tab, Tab::People, labels::PEOPLE);
@@ -932,28 +936,98 @@ fn settings_view(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &De
     if devices.inputs.is_empty() {
         ui.label(labels::NO_AUDIO_DEVICE);
     }
-    let (mut input, mut output) = match &bridge.settings().audio {
+    if let Err(e) = audio_picker(ui, "settings", bridge, devices, (false, false)) {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+    ui.small("Audio choices apply at once, in a call too, and to later calls.");
+}
+
+fn input_choices(devices: &DeviceList) -> Vec<(String, String)> {
+    let mut out = vec![(
+        "device".to_owned(),
+        default_device_name(&devices.inputs, "Microphone"),
+    )];
+    out.extend(
+        devices
+            .inputs
+            .iter()
+            .map(|d| (format!("device:{}", d.id), d.name.clone())),
+    );
+    out.push(("tone:440".to_owned(), "Test tone (440 Hz)".to_owned()));
+    out.push(("silence".to_owned(), "Silence".to_owned()));
+    out
+}
+
+fn output_choices(devices: &DeviceList) -> Vec<(String, String)> {
+    let mut out = vec![(
+        "device".to_owned(),
+        default_device_name(&devices.outputs, "Speaker"),
+    )];
+    out.extend(
+        devices
+            .outputs
+            .iter()
+            .map(|d| (format!("device:{}", d.id), d.name.clone())),
+    );
+    out.push(("null".to_owned(), "No output".to_owned()));
+    out
+}
+
+/// Input and output choosers (combo boxes labelled "Input device" and "Output device"). A change
+/// goes to the engine at once: the call in progress switches at the next frame.
+fn audio_picker(
+    ui: &mut Ui,
+    id: &str,
+    bridge: &mut Bridge,
+    devices: &DeviceList,
+    fallback: (bool, bool),
+) -> Result<(), String> {
+    let (input, output) = match &bridge.settings().audio {
         AudioRoute::Specs { input, output } => (input.clone(), output.clone()),
         AudioRoute::Echo => ("device".to_owned(), "device".to_owned()),
     };
-    let before = (input.clone(), output.clone());
+    let shown = |choices: &[(String, String)], current: &str| {
+        choices
+            .iter()
+            .find(|(spec, _)| spec == current)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| current.to_owned())
+    };
+    let (mut new_input, mut new_output) = (input.clone(), output.clone());
+    let inputs = input_choices(devices);
+    let outputs = output_choices(devices);
+    let input_fallback = input == "device" && (devices.inputs.is_empty() || fallback.0);
+    let output_fallback = output == "device" && (devices.outputs.is_empty() || fallback.1);
     ui.horizontal(|ui| {
-        ui.label("Input:");
-        let default = default_device_name(&devices.inputs, "Microphone");
-        ui.radio_value(&mut input, "device".to_owned(), default);
-        ui.radio_value(&mut input, "tone:440".to_owned(), "Test tone (440 Hz)");
-        ui.radio_value(&mut input, "silence".to_owned(), "Silence");
+        egui::ComboBox::new(format!("{id}-input"), labels::INPUT_DEVICE)
+            .selected_text(shown(&inputs, &input))
+            .show_ui(ui, |ui| {
+                for (spec, name) in &inputs {
+                    ui.selectable_value(&mut new_input, spec.clone(), name);
+                }
+            });
+        ui.separator();
+        egui::ComboBox::new(format!("{id}-output"), labels::OUTPUT_DEVICE)
+            .selected_text(shown(&outputs, &output))
+            .show_ui(ui, |ui| {
+                for (spec, name) in &outputs {
+                    ui.selectable_value(&mut new_output, spec.clone(), name);
+                }
+            });
     });
-    ui.horizontal(|ui| {
-        ui.label("Output:");
-        let default = default_device_name(&devices.outputs, "Speaker");
-        ui.radio_value(&mut output, "device".to_owned(), default);
-        ui.radio_value(&mut output, "null".to_owned(), "No output");
-    });
-    if (input.clone(), output.clone()) != before {
-        bridge.settings_mut().audio = AudioRoute::Specs { input, output };
+    if input_fallback {
+        ui.label(labels::NO_AUDIO_DEVICE);
     }
-    ui.small("Audio choices take effect at your next sign-in.");
+    if output_fallback {
+        ui.label("no audio device: received audio is discarded");
+    }
+    if (&new_input, &new_output) != (&input, &output) {
+        bridge.set_audio_route(AudioRoute::Specs {
+            input: new_input,
+            output: new_output,
+        })?;
+    }
+    Ok(())
 }
 
 fn default_device_name(list: &[sealcall_engine::media::device::DeviceInfo], kind: &str) -> String {
@@ -963,7 +1037,7 @@ fn default_device_name(list: &[sealcall_engine::media::device::DeviceInfo], kind
     }
 }
 
-fn call_view(ui: &mut Ui, s: &mut Session, bridge: &Bridge, devices: &DeviceList) {
+fn call_view(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceList) {
     let Some(c) = &mut s.call else { return };
     ui.vertical_centered(|ui| {
         ui.heading(&c.peer_name);
@@ -1035,7 +1109,15 @@ fn call_view(ui: &mut Ui, s: &mut Session, bridge: &Bridge, devices: &DeviceList
         security_panel(ui, c);
     }
     ui.add_space(6.0);
-    audio_row(ui, bridge, devices, (s.input_fallback, s.output_fallback));
+    if let Err(e) = audio_picker(
+        ui,
+        "call",
+        bridge,
+        devices,
+        (s.input_fallback, s.output_fallback),
+    ) {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
     ui.add_space(6.0);
     stats_panel(ui, c);
 }
@@ -1077,32 +1159,6 @@ fn security_panel(ui: &mut Ui, c: &CallView) {
             None => {
                 ui.label("Connecting…");
             }
-        }
-    });
-}
-
-fn audio_row(ui: &mut Ui, bridge: &Bridge, devices: &DeviceList, fallback: (bool, bool)) {
-    let (input, output) = match &bridge.settings().audio {
-        AudioRoute::Specs { input, output } => (input.as_str(), output.as_str()),
-        AudioRoute::Echo => ("echo", "echo"),
-    };
-    ui.horizontal(|ui| {
-        ui.label("Input:");
-        if input == "device" && (devices.inputs.is_empty() || fallback.0) {
-            ui.label(labels::NO_AUDIO_DEVICE);
-        } else if input == "device" {
-            ui.label(default_device_name(&devices.inputs, "Microphone"));
-        } else {
-            ui.label(input);
-        }
-        ui.separator();
-        ui.label("Output:");
-        if output == "device" && (devices.outputs.is_empty() || fallback.1) {
-            ui.label("no audio device: received audio is discarded");
-        } else if output == "device" {
-            ui.label(default_device_name(&devices.outputs, "Speaker"));
-        } else {
-            ui.label(output);
         }
     });
 }

@@ -153,7 +153,7 @@ impl Bridge {
         }
     }
 
-    /// The engine settings used at the next sign-in.
+    /// The engine settings (the audio route also applies live through [`Bridge::set_audio_route`]).
     pub fn settings(&self) -> &EngineSettings {
         &self.settings
     }
@@ -336,6 +336,16 @@ impl Bridge {
     pub fn set_muted(&self, muted: bool) {
         if let Some(engine) = self.engine() {
             engine.set_muted(muted);
+        }
+    }
+
+    /// Changes the audio route: at once for the call in progress (and for later calls), or at the
+    /// next sign-in when no engine is running.
+    pub fn set_audio_route(&mut self, route: AudioRoute) -> Result<(), String> {
+        self.settings.audio = route.clone();
+        match self.engine() {
+            Some(engine) => engine.set_audio_route(route).map_err(|e| e.to_string()),
+            None => Ok(()),
         }
     }
 

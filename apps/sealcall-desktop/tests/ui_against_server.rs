@@ -177,6 +177,26 @@ fn an_e2ee_call_to_the_echo_bot_shows_the_lock_the_code_and_blocks_features() {
     wait_for_label_containing(&mut app, "Call time");
     assert!(app.query_by_label(labels::NO_AUDIO_DEVICE).is_some());
 
+    // The input can be changed during the call: choose "Silence" in the input chooser.
+    app.get_all_by_role(egui::accesskit::Role::ComboBox)
+        .next()
+        .expect("the input chooser")
+        .click();
+    app.step();
+    app.step();
+    click(&mut app, "Silence");
+    wait_until(&mut app, "the input chooser to show Silence", |h| {
+        h.get_all_by_role(egui::accesskit::Role::ComboBox)
+            .next()
+            .and_then(|c| c.value())
+            .as_deref()
+            == Some("Silence")
+    });
+    assert!(
+        app.query_by_label(labels::NO_AUDIO_DEVICE).is_none(),
+        "the test-tone notice goes once the input is no longer the missing device"
+    );
+
     // The shield opens the security code: the same 20 digits as the other side's engine.
     click(&mut app, labels::SHIELD_E2EE);
     wait_for_label(&mut app, &echo_code);

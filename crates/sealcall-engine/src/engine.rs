@@ -179,6 +179,7 @@ pub struct SessionInfo {
 
 enum EngineCommand {
     Call(Command),
+    Audio(AudioRoute),
 }
 
 /// Shared view of the current call, for synchronous queries.
@@ -310,6 +311,19 @@ impl Engine {
         self.muted.store(muted, Ordering::Relaxed);
     }
 
+    /// Changes where call audio comes from and goes to: for the call in progress (switched at
+    /// the next 20 ms frame, without a gap) and for later calls. A device that cannot be opened
+    /// falls back to a test tone / discarded output with a [`EngineEvent::Notice`].
+    pub fn set_audio_route(&self, route: AudioRoute) -> Result<()> {
+        if let AudioRoute::Specs { input, output } = &route {
+            crate::media::InputSpec::parse(input)?;
+            crate::media::OutputSpec::parse(output)?;
+        }
+        self.commands
+            .send(EngineCommand::Audio(route))
+            .map_err(|_| EngineError::Stopped)
+    }
+
     /// Whether the microphone is muted.
     pub fn is_muted(&self) -> bool {
         self.muted.load(Ordering::Relaxed)
@@ -396,6 +410,7 @@ struct ActiveMedia {
     call_id: CallId,
     inbox: mpsc::UnboundedSender<ServerMessage>,
     stop: watch::Sender<bool>,
+    switch: media_task::AudioSwitch,
 }
 
 struct Core {
@@ -518,10 +533,12 @@ impl Core {
                     };
                     let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
                     let (stop_tx, stop_rx) = watch::channel(false);
+                    let switch = media_task::AudioSwitch::default();
                     self.media = Some(ActiveMedia {
                         call_id: start.call_id.clone(),
                         inbox: inbox_tx,
                         stop: stop_tx,
+                        switch: switch.clone(),
                     });
                     let params = MediaParams {
                         start: *start,
@@ -532,6 +549,7 @@ impl Core {
                         source,
                         sink,
                         muted: Arc::clone(&self.muted),
+                        switch,
                     };
                     tokio::spawn(media_task::run(params, inbox_rx, media_tx.clone(), stop_rx));
                 }
@@ -578,14 +596,25 @@ impl Core {
                         return;
                     }
                 }
-                cmd = commands.recv() => {
-                    let Some(EngineCommand::Call(c)) = cmd else { continue };
-                    let now = self.now();
-                    match self.machine.command(now, c) {
-                        Ok(actions) => self.apply(&mut ws, actions, &media_tx).await,
-                        Err(e) => self.emit(EngineEvent::Notice(e.to_string())),
+                cmd = commands.recv() => match cmd {
+                    Some(EngineCommand::Call(c)) => {
+                        let now = self.now();
+                        match self.machine.command(now, c) {
+                            Ok(actions) => self.apply(&mut ws, actions, &media_tx).await,
+                            Err(e) => self.emit(EngineEvent::Notice(e.to_string())),
+                        }
                     }
-                }
+                    Some(EngineCommand::Audio(route)) => {
+                        self.config.audio = route;
+                        if let Some(switch) = self.media.as_ref().map(|m| m.switch.clone()) {
+                            match self.audio() {
+                                Ok((source, sink)) => switch.replace(source, sink),
+                                Err(e) => self.emit(EngineEvent::Notice(format!("audio: {e}"))),
+                            }
+                        }
+                    }
+                    None => {}
+                },
                 msg = next_message(&mut ws) => {
                     match msg {
                         Some(text) => match parse_server_message(text.as_bytes()) {

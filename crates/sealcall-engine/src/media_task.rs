@@ -1,7 +1,7 @@
 //! The media of one answered call: transport, E2EE handshake, audio send and receive loops.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -59,6 +59,7 @@ pub(crate) struct MediaParams {
     pub source: Box<dyn AudioSource + Send>,
     pub sink: Box<dyn AudioSink + Send>,
     pub muted: Arc<AtomicBool>,
+    pub switch: AudioSwitch,
 }
 
 enum Handshake {
@@ -239,19 +240,71 @@ impl Task {
     }
 }
 
-/// A source wrapper that sends silence while muted.
+/// Replacement audio for a live call: the engine puts a new source or sink here and the media
+/// loop swaps it in at the next frame, so input and output can change mid-call without a gap.
+#[derive(Clone, Default)]
+pub(crate) struct AudioSwitch {
+    source: Arc<Mutex<Option<Box<dyn AudioSource + Send>>>>,
+    sink: Arc<Mutex<Option<Box<dyn AudioSink + Send>>>>,
+}
+
+impl AudioSwitch {
+    /// Queues a new source and sink for the live call.
+    pub(crate) fn replace(
+        &self,
+        source: Box<dyn AudioSource + Send>,
+        sink: Box<dyn AudioSink + Send>,
+    ) {
+        if let Ok(mut s) = self.source.lock() {
+            *s = Some(source);
+        }
+        if let Ok(mut k) = self.sink.lock() {
+            *k = Some(sink);
+        }
+    }
+}
+
+/// The call's input: sends silence while muted, and takes a replacement from the switch.
 struct Mutable {
     inner: Box<dyn AudioSource + Send>,
     muted: Arc<AtomicBool>,
+    switch: AudioSwitch,
 }
 
 impl AudioSource for Mutable {
     fn read_frame(&mut self, out: &mut crate::media::Frame) -> crate::Result<bool> {
+        if let Some(next) = self.switch.source.lock().ok().and_then(|mut s| s.take()) {
+            self.inner = next;
+        }
         let more = self.inner.read_frame(out)?;
         if self.muted.load(Ordering::Relaxed) {
             out.fill(0);
         }
         Ok(more)
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+/// The call's output, taking a replacement from the switch (the old one is finished first).
+struct Switchable {
+    inner: Box<dyn AudioSink + Send>,
+    switch: AudioSwitch,
+}
+
+impl AudioSink for Switchable {
+    fn write_frame(&mut self, pcm: &crate::media::Frame) -> crate::Result<()> {
+        if let Some(next) = self.switch.sink.lock().ok().and_then(|mut s| s.take()) {
+            let mut old = std::mem::replace(&mut self.inner, next);
+            old.finish()?;
+        }
+        self.inner.write_frame(pcm)
+    }
+
+    fn finish(&mut self) -> crate::Result<()> {
+        self.inner.finish()
     }
 
     fn describe(&self) -> String {
@@ -305,8 +358,12 @@ pub(crate) async fn run(
     let source = Mutable {
         inner: std::mem::replace(&mut task.p.source, Box::new(crate::media::SilenceSource)),
         muted: Arc::clone(&task.p.muted),
+        switch: task.p.switch.clone(),
     };
-    let sink = std::mem::replace(&mut task.p.sink, Box::new(crate::media::NullSink));
+    let sink = Box::new(Switchable {
+        inner: std::mem::replace(&mut task.p.sink, Box::new(crate::media::NullSink)),
+        switch: task.p.switch.clone(),
+    }) as Box<dyn AudioSink + Send>;
     let encoder = match OpusEncoder::new() {
         Ok(e) => e,
         Err(e) => return task.fail(e.to_string()),

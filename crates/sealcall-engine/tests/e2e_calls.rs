@@ -251,3 +251,84 @@ async fn a_relay_only_call_connects_through_the_servers_turn_relay() {
     eprintln!("through the relay: ana hears {freq:.1} Hz at {snr:.1} dB");
     assert!((freq - 440.0).abs() < 5.0 && snr >= SNR_DB);
 }
+
+/// Samples of a WAV the engine wrote.
+fn samples_of(path: &std::path::Path) -> Vec<i16> {
+    use sealcall_engine::media::{AudioSource, FRAME_SAMPLES, WavSource};
+    let mut src = WavSource::open(path).unwrap();
+    let mut out = Vec::new();
+    let mut frame = [0i16; FRAME_SAMPLES];
+    while src.read_frame(&mut frame).unwrap() {
+        out.extend_from_slice(&frame);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_and_output_can_be_switched_during_a_call() {
+    use sealcall_engine::AudioRoute;
+    use sealcall_engine::media::SAMPLE_RATE;
+    use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
+
+    let server = TestServer::start().await;
+    server
+        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
+        .await;
+    let (ken, mut ken_ev) = engine(server.config(KEN, "tone:440", &server.wav("ken-1.wav"))).await;
+    let mut ana_cfg = server.config(ANA, "tone:880", &server.wav("ana-hears.wav"));
+    ana_cfg.auto_answer = true;
+    let (ana, mut ana_ev) = engine(ana_cfg).await;
+    ken.set_e2ee(true).await.unwrap();
+    ana.set_e2ee(true).await.unwrap();
+    ken.call(ANA).unwrap();
+    assert!(connected(&mut ken_ev).await);
+    wait_for(&mut ana_ev, 10, |e| {
+        matches!(e, EngineEvent::FirstAudio { .. }).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    // Bad specs are refused up front and change nothing.
+    assert!(
+        ken.set_audio_route(AudioRoute::Specs {
+            input: "tone:".into(),
+            output: "null".into()
+        })
+        .is_err()
+    );
+    // Ken switches to a 660 Hz input and records what he hears into a second file.
+    ken.set_audio_route(AudioRoute::Specs {
+        input: "tone:660".into(),
+        output: server.wav("ken-2.wav").display().to_string(),
+    })
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ken.hangup().unwrap();
+    ended(&mut ken_ev).await;
+    ended(&mut ana_ev).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Ana heard 440 Hz before the switch and 660 Hz at the end of the call.
+    let heard = samples_of(&server.wav("ana-hears.wav"));
+    let rate = SAMPLE_RATE as usize;
+    let tail = &heard[heard.len() - rate..heard.len() - rate / 5];
+    let (late, _) = dominant_frequency(tail, SAMPLE_RATE, 100.0, 4000.0);
+    let start = heard.iter().position(|s| s.unsigned_abs() > 1000).unwrap();
+    let (early, _) =
+        dominant_frequency(&heard[start..start + rate / 2], SAMPLE_RATE, 100.0, 4000.0);
+    eprintln!(
+        "ana heard {early:.1} Hz, then {late:.1} Hz (SNR {:.1} dB)",
+        tone_snr_db(tail, SAMPLE_RATE, 660.0)
+    );
+    assert!((early - 440.0).abs() < 5.0, "before the switch: {early} Hz");
+    assert!((late - 660.0).abs() < 5.0, "after the switch: {late} Hz");
+    // Ken's second recording holds what he heard after the switch: Ana's 880 Hz.
+    let (f2, _) = dominant_frequency(
+        &samples_of(&server.wav("ken-2.wav")),
+        SAMPLE_RATE,
+        100.0,
+        4000.0,
+    );
+    assert!((f2 - 880.0).abs() < 5.0, "second output file: {f2} Hz");
+    assert!(!samples_of(&server.wav("ken-1.wav")).is_empty());
+}

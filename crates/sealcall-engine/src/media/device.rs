@@ -142,6 +142,44 @@ impl AudioDevices {
         DeviceSink::open(&device)
     }
 
+    /// Opens the capture device with this id (as [`DeviceInfo::id`] lists it).
+    pub fn open_input(id: &str) -> Result<DeviceSource> {
+        DeviceSource::open(&Self::by_id(id, true)?)
+    }
+
+    /// Opens the playout device with this id (as [`DeviceInfo::id`] lists it).
+    pub fn open_output(id: &str) -> Result<DeviceSink> {
+        DeviceSink::open(&Self::by_id(id, false)?)
+    }
+
+    fn by_id(id: &str, input: bool) -> Result<cpal::Device> {
+        let what = if input { "capture" } else { "playout" };
+        if devices_disabled() {
+            return Err(EngineError::NoAudioDevice(format!(
+                "audio devices disabled by {NO_DEVICES_ENV}"
+            )));
+        }
+        if is_null_device(id) {
+            return Err(EngineError::NoAudioDevice(format!(
+                "{id:?} is the null device"
+            )));
+        }
+        let devices = cpal::default_host().devices().map_err(|e| {
+            EngineError::NoAudioDevice(format!("cannot enumerate audio devices: {e}"))
+        })?;
+        devices
+            .into_iter()
+            .find(|d| {
+                device_id(d) == id
+                    && if input {
+                        d.supports_input()
+                    } else {
+                        d.supports_output()
+                    }
+            })
+            .ok_or_else(|| EngineError::NoAudioDevice(format!("no {what} device {id:?}")))
+    }
+
     fn usable_default(input: bool) -> Result<cpal::Device> {
         let what = if input { "capture" } else { "playout" };
         if devices_disabled() {
@@ -619,7 +657,7 @@ pub fn pick_input_with(spec: Option<&str>, allow_devices: bool) -> Result<Picked
         None => InputSpec::Device,
         Some(s) => InputSpec::parse(s)?,
     };
-    if spec != InputSpec::Device {
+    if !matches!(spec, InputSpec::Device | InputSpec::NamedDevice(_)) {
         let source = spec.open()?;
         return Ok(PickedInput {
             description: source.describe(),
@@ -628,7 +666,10 @@ pub fn pick_input_with(spec: Option<&str>, allow_devices: bool) -> Result<Picked
         });
     }
     let opened = if allow_devices {
-        AudioDevices::open_default_input()
+        match &spec {
+            InputSpec::NamedDevice(id) => AudioDevices::open_input(id),
+            _ => AudioDevices::open_default_input(),
+        }
     } else {
         Err(EngineError::NoAudioDevice("audio devices disabled".into()))
     };
@@ -664,7 +705,7 @@ pub fn pick_output_with(spec: Option<&str>, allow_devices: bool) -> Result<Picke
         None => OutputSpec::Device,
         Some(s) => OutputSpec::parse(s)?,
     };
-    if spec != OutputSpec::Device {
+    if !matches!(spec, OutputSpec::Device | OutputSpec::NamedDevice(_)) {
         let sink = spec.open()?;
         return Ok(PickedOutput {
             description: sink.describe(),
@@ -673,7 +714,10 @@ pub fn pick_output_with(spec: Option<&str>, allow_devices: bool) -> Result<Picke
         });
     }
     let opened = if allow_devices {
-        AudioDevices::open_default_output()
+        match &spec {
+            OutputSpec::NamedDevice(id) => AudioDevices::open_output(id),
+            _ => AudioDevices::open_default_output(),
+        }
     } else {
         Err(EngineError::NoAudioDevice("audio devices disabled".into()))
     };

@@ -175,13 +175,15 @@ pub enum OutputSpec {
     Null,
     /// `device` or `default`: the default playout device.
     Device,
+    /// `device:ID`: the playout device with this id (see [`super::device::AudioDevices::list`]).
+    NamedDevice(String),
     /// A path ending in `.wav`.
     Wav(PathBuf),
 }
 
 impl OutputSpec {
     /// The accepted forms, for help texts and error messages.
-    pub const HELP: &'static str = "FILE.wav, null, or device";
+    pub const HELP: &'static str = "FILE.wav, null, device, or device:ID";
 
     /// Parses `FILE.wav`, `null`, or `device`/`default`; anything else is
     /// [`EngineError::InvalidMedia`]. The file is not created here.
@@ -191,6 +193,9 @@ impl OutputSpec {
         match lower.as_str() {
             "null" | "none" => Ok(Self::Null),
             "device" | "default" | "speaker" => Ok(Self::Device),
+            _ if lower.starts_with("device:") && s.len() > "device:".len() => {
+                Ok(Self::NamedDevice(s["device:".len()..].trim().to_owned()))
+            }
             _ if lower.ends_with(".wav") && lower.len() > 4 => Ok(Self::Wav(PathBuf::from(s))),
             _ => Err(EngineError::InvalidMedia(format!(
                 "output {spec:?}: unknown output kind; expected {}",
@@ -206,6 +211,7 @@ impl OutputSpec {
             Self::Null => Box::new(NullSink),
             Self::Wav(path) => Box::new(WavSink::create(path)?),
             Self::Device => Box::new(super::device::AudioDevices::open_default_output()?),
+            Self::NamedDevice(id) => Box::new(super::device::AudioDevices::open_output(id)?),
         })
     }
 }

@@ -257,14 +257,15 @@ pub enum InputSpec {
     Silence,
     /// `device` or `default`: the default capture device.
     Device,
+    /// `device:ID`: the capture device with this id (see [`super::device::AudioDevices::list`]).
+    NamedDevice(String),
     /// A path ending in `.wav`.
     Wav(PathBuf),
 }
 
 impl InputSpec {
     /// The accepted forms, for help texts and error messages.
-    pub const HELP: &'static str =
-        "tone:FREQ[:AMPLITUDE] (e.g. tone:440 or tone:440:0.3), silence, device, or FILE.wav";
+    pub const HELP: &'static str = "tone:FREQ[:AMPLITUDE] (e.g. tone:440 or tone:440:0.3), silence, device, device:ID, or FILE.wav";
 
     /// Parses `tone:440`, `tone:440:0.3`, `silence`, `device`/`default`, or `FILE.wav`.
     /// Unknown forms and out-of-range values are [`EngineError::InvalidMedia`] with a message
@@ -283,6 +284,13 @@ impl InputSpec {
         }
         if lower == "device" || lower == "default" || lower == "mic" {
             return Ok(Self::Device);
+        }
+        if lower.starts_with("device:") {
+            let id = s["device:".len()..].trim();
+            if id.is_empty() {
+                return Err(invalid("missing device id after \"device:\""));
+            }
+            return Ok(Self::NamedDevice(id.to_owned()));
         }
         if let Some(rest) = lower.strip_prefix("tone") {
             if rest.is_empty() {
@@ -328,6 +336,7 @@ impl InputSpec {
             Self::Silence => Box::new(SilenceSource),
             Self::Wav(path) => Box::new(WavSource::open(path)?),
             Self::Device => Box::new(super::device::AudioDevices::open_default_input()?),
+            Self::NamedDevice(id) => Box::new(super::device::AudioDevices::open_input(id)?),
         })
     }
 }
