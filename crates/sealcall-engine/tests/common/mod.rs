@@ -20,7 +20,7 @@ pub const ANA: &str = "ana@contoso.onmicrosoft.com";
 
 pub struct TestServer {
     pub dir: tempfile::TempDir,
-    pub handle: ServerHandle,
+    pub handle: Option<ServerHandle>,
     pub url: String,
     admin_token: String,
 }
@@ -55,9 +55,16 @@ impl TestServer {
         let admin_token = resp.body["token"].as_str().unwrap().to_owned();
         Self {
             dir,
-            handle,
+            handle: Some(handle),
             url,
             admin_token,
+        }
+    }
+
+    /// Stops the server (the database file stays).
+    pub async fn stop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await.unwrap();
         }
     }
 

@@ -1,0 +1,53 @@
+//! Server loss: the server stops and starts again on the same address and database file; a
+//! signed-in engine reconnects with backoff, keeps its session, and settings sync resumes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use sealcall_engine::{ConnectionState, EngineEvent};
+use sealcall_server::{Config, PasswordCost, Server};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_reconnects_after_a_server_restart_and_sync_resumes() {
+    let mut server = TestServer::start().await;
+    server
+        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
+        .await;
+    let (ken, mut ken_ev) = engine(server.config(KEN, "silence", &server.wav("k.wav"))).await;
+    let (ken2, _ken2_ev) = engine(server.config(KEN, "silence", &server.wav("k2.wav"))).await;
+
+    // Stop the server: the engine notices and starts reconnecting.
+    let addr = server.handle.as_ref().unwrap().addr();
+    let db = server.dir.path().join("sealcall.db");
+    server.stop().await;
+    wait_for(&mut ken_ev, 10, |e| {
+        matches!(e, EngineEvent::Connection(ConnectionState::Reconnecting(_))).then_some(())
+    })
+    .await;
+
+    // Start it again on the same address and file.
+    let mut config = Config::new(&db);
+    config.password_cost = PasswordCost::insecure_for_tests();
+    config.turn = None;
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    server.handle = Some(Server::start(config, listener).await.unwrap());
+    wait_for(&mut ken_ev, 20, |e| {
+        matches!(e, EngineEvent::Connection(ConnectionState::Connected)).then_some(())
+    })
+    .await;
+
+    // The session survived the restart, and a change on the other device reaches this one.
+    let view = ken2.set_e2ee(true).await.unwrap();
+    assert!(view.effective);
+    let synced = wait_for(&mut ken_ev, 10, |e| match e {
+        EngineEvent::Setting(v) if v.effective => Some(v.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(synced.stored_choice);
+    assert!(ken.e2ee_setting().await.unwrap().effective);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
