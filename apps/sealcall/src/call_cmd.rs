@@ -394,10 +394,17 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         bail!("the test call did not complete: {}", describe_end(&end));
     }
     let (freq, snr) = analyse(&heard)?;
-    println!(
-        "echo heard back: {freq:.1} Hz at {snr:.1} dB SNR (recording: {})",
-        heard.display()
-    );
+    if args.data_dir.is_some() {
+        println!(
+            "echo heard back: {freq:.1} Hz at {snr:.1} dB SNR (recording: {})",
+            heard.display()
+        );
+    } else {
+        println!(
+            "echo heard back: {freq:.1} Hz at {snr:.1} dB SNR (--data-dir DIR keeps the database and the recording)"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
     if (freq - 440.0).abs() > 5.0 {
         bail!("the echo did not carry the tone");
     }
