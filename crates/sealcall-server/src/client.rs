@@ -1,10 +1,8 @@
-//! A minimal HTTP/1.1 JSON client over plain TCP, for `sealcall admin` and tests. One request
-//! per connection (`Connection: close`). For TLS, put the server behind a TLS-terminating proxy
-//! and run the client on the same host or through a tunnel.
+//! A small JSON client for the server's HTTP API, for `sealcall admin` and tests (reqwest).
+//! Plain `http://` only: for TLS, put the server behind a TLS-terminating proxy and run the
+//! client on the same host or through a tunnel.
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::error::{Result, ServerError};
 
@@ -14,7 +12,8 @@ const MAX_RESPONSE: usize = 4 * 1024 * 1024;
 /// A client for one server (`http://host:port`).
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    authority: String,
+    base: String,
+    http: reqwest::Client,
 }
 
 /// A response: status and JSON body (`Value::Null` when empty or not JSON).
@@ -63,8 +62,13 @@ impl HttpClient {
                 reason: "expected http://host:port".to_owned(),
             });
         }
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| ServerError::Client(format!("HTTP client: {e}")))?;
         Ok(Self {
-            authority: authority.to_owned(),
+            base: format!("http://{authority}"),
+            http,
         })
     }
 
@@ -93,78 +97,48 @@ impl HttpClient {
         token: Option<&str>,
         body: Option<&[u8]>,
     ) -> Result<HttpResponse> {
-        let mut stream = TcpStream::connect(&self.authority).await.map_err(|e| {
-            ServerError::Client(format!("could not connect to {}: {e}", self.authority))
-        })?;
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/json\r\n",
-            self.authority
-        );
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| ServerError::Client(format!("not an HTTP method: {method:?}")))?;
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("accept", "application/json");
         if let Some(token) = token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+            req = req.bearer_auth(token);
         }
         let body = body.unwrap_or_default();
-        if !body.is_empty() || matches!(method, "POST" | "PUT") {
-            head.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
+        if !body.is_empty() || method == reqwest::Method::POST || method == reqwest::Method::PUT {
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_vec());
         }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body).await?;
-        let mut buf = Vec::new();
-        (&mut stream)
-            .take(u64::try_from(MAX_RESPONSE).unwrap_or(u64::MAX))
-            .read_to_end(&mut buf)
-            .await?;
-        parse_response(&buf)
-    }
-}
-
-fn parse_response(buf: &[u8]) -> Result<HttpResponse> {
-    let bad = || ServerError::Client("malformed HTTP response".to_owned());
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(bad)?;
-    let head = std::str::from_utf8(buf.get(..split).ok_or_else(bad)?).map_err(|_| bad())?;
-    let mut body = buf.get(split + 4..).ok_or_else(bad)?.to_vec();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    if chunked {
-        body = dechunk(&body).ok_or_else(bad)?;
-    }
-    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(data.get(..line_end)?).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        data = data.get(line_end + 2..)?;
-        if size == 0 {
-            return Some(out);
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ServerError::Client(format!("could not reach {}: {e}", self.base)))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_ascii_lowercase(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ServerError::Client(format!("reading the response: {e}")))?;
+        if bytes.len() > MAX_RESPONSE {
+            return Err(ServerError::Client("response too large".to_owned()));
         }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
     }
 }
