@@ -24,9 +24,7 @@ fn main() {
 
 async fn run() {
     let server = TestServer::start().await;
-    server
-        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
-        .await;
+    server.cmdlet(ALLOW_E2EE).await;
     let (ken, mut ken_ev) = engine(server.config(KEN, "tone:440", &server.wav("k.wav"))).await;
     let mut bot = server.config(ANA, "tone:880", &server.wav("a.wav"));
     bot.auto_answer = true;

@@ -17,16 +17,14 @@ const SNR_DB: f64 = 15.0;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_e2ee_call_carries_both_tones_and_both_sides_show_the_same_code() {
     let server = TestServer::start().await;
-    server
-        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
+    let Pair {
+        ken,
+        mut ken_ev,
+        ana: _ana,
+        mut ana_ev,
+    } = server
+        .pair(("ken-hears.wav", "ana-hears.wav"), |_, _| {}, (true, true))
         .await;
-    let (ken, mut ken_ev) =
-        engine(server.config(KEN, "tone:440", &server.wav("ken-hears.wav"))).await;
-    let mut ana_cfg = server.config(ANA, "tone:880", &server.wav("ana-hears.wav"));
-    ana_cfg.auto_answer = true;
-    let (ana, mut ana_ev) = engine(ana_cfg).await;
-    ken.set_e2ee(true).await.unwrap();
-    ana.set_e2ee(true).await.unwrap();
 
     ken.call(ANA).unwrap();
     let ken_code = wait_for(&mut ken_ev, 15, |e| match e {
@@ -84,14 +82,14 @@ async fn an_e2ee_call_carries_both_tones_and_both_sides_show_the_same_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_is_standard_with_the_reason_when_the_other_person_has_not_turned_it_on() {
     let server = TestServer::start().await;
-    server
-        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
+    let Pair {
+        ken,
+        mut ken_ev,
+        ana: _ana,
+        mut ana_ev,
+    } = server
+        .pair(("k.wav", "a.wav"), |_, _| {}, (true, false))
         .await;
-    let (ken, mut ken_ev) = engine(server.config(KEN, "tone:440", &server.wav("k.wav"))).await;
-    let mut ana_cfg = server.config(ANA, "tone:880", &server.wav("a.wav"));
-    ana_cfg.auto_answer = true;
-    let (_ana, mut ana_ev) = engine(ana_cfg).await;
-    ken.set_e2ee(true).await.unwrap();
 
     ken.call(ANA).unwrap();
     let mode = wait_for(&mut ken_ev, 15, |e| match e {
@@ -157,9 +155,6 @@ async fn the_setting_is_refused_under_disabled_and_a_required_party_refuses_a_st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_echo_bot_echoes_across_three_rekeys_in_each_direction_with_no_frame_lost() {
     let server = TestServer::start().await;
-    server
-        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
-        .await;
     let short_rekey = sealcall_e2ee::StreamConfig {
         rekey: sealcall_e2ee::RekeySchedule {
             every_frames: Some(40),
@@ -167,16 +162,23 @@ async fn the_echo_bot_echoes_across_three_rekeys_in_each_direction_with_no_frame
         },
         ..sealcall_e2ee::StreamConfig::default()
     };
-    let mut ken_cfg = server.config(KEN, "tone:440", &server.wav("ken-echo.wav"));
-    ken_cfg.stream = short_rekey;
-    let mut bot_cfg = server.config(ANA, "silence", &server.wav("unused.wav"));
-    bot_cfg.audio = sealcall_engine::AudioRoute::Echo;
-    bot_cfg.auto_answer = true;
-    bot_cfg.stream = short_rekey;
-    let (ken, mut ken_ev) = engine(ken_cfg).await;
-    let (bot, mut bot_ev) = engine(bot_cfg).await;
-    ken.set_e2ee(true).await.unwrap();
-    bot.set_e2ee(true).await.unwrap();
+    // Ana is the echo bot here.
+    let Pair {
+        ken,
+        mut ken_ev,
+        ana: _bot,
+        ana_ev: mut bot_ev,
+    } = server
+        .pair(
+            ("ken-echo.wav", "unused.wav"),
+            |ken, bot| {
+                ken.stream = short_rekey;
+                bot.stream = short_rekey;
+                bot.audio = sealcall_engine::AudioRoute::Echo;
+            },
+            (true, true),
+        )
+        .await;
     ken.call(ANA).unwrap();
     assert!(connected(&mut ken_ev).await);
     // 40 frames per epoch at 50 frames/s: three rekeys each way take a little over 2.4 s.
@@ -224,18 +226,21 @@ async fn the_echo_bot_echoes_across_three_rekeys_in_each_direction_with_no_frame
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_only_call_connects_through_the_servers_turn_relay() {
     let server = TestServer::start().await;
-    server
-        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
+    let Pair {
+        ken,
+        mut ken_ev,
+        ana: _ana,
+        mut ana_ev,
+    } = server
+        .pair(
+            ("ken-relay.wav", "ana-relay.wav"),
+            |ken, ana| {
+                ken.transport.relay_only = true;
+                ana.transport.relay_only = true;
+            },
+            (true, true),
+        )
         .await;
-    let mut ken_cfg = server.config(KEN, "tone:440", &server.wav("ken-relay.wav"));
-    ken_cfg.transport.relay_only = true;
-    let mut ana_cfg = server.config(ANA, "tone:880", &server.wav("ana-relay.wav"));
-    ana_cfg.transport.relay_only = true;
-    ana_cfg.auto_answer = true;
-    let (ken, mut ken_ev) = engine(ken_cfg).await;
-    let (ana, mut ana_ev) = engine(ana_cfg).await;
-    ken.set_e2ee(true).await.unwrap();
-    ana.set_e2ee(true).await.unwrap();
     ken.call(ANA).unwrap();
     assert!(connected(&mut ken_ev).await);
     assert!(connected(&mut ana_ev).await);
@@ -271,15 +276,14 @@ async fn input_and_output_can_be_switched_during_a_call() {
     use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
 
     let server = TestServer::start().await;
-    server
-        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
+    let Pair {
+        ken,
+        mut ken_ev,
+        ana: _ana,
+        mut ana_ev,
+    } = server
+        .pair(("ken-1.wav", "ana-hears.wav"), |_, _| {}, (true, true))
         .await;
-    let (ken, mut ken_ev) = engine(server.config(KEN, "tone:440", &server.wav("ken-1.wav"))).await;
-    let mut ana_cfg = server.config(ANA, "tone:880", &server.wav("ana-hears.wav"));
-    ana_cfg.auto_answer = true;
-    let (ana, mut ana_ev) = engine(ana_cfg).await;
-    ken.set_e2ee(true).await.unwrap();
-    ana.set_e2ee(true).await.unwrap();
     ken.call(ANA).unwrap();
     assert!(connected(&mut ken_ev).await);
     wait_for(&mut ana_ev, 10, |e| {

@@ -118,9 +118,7 @@ fn observe(seen: &mut Seen, e: &EngineEvent) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_swapping_handshake_keys_never_gets_a_silent_e2ee_call() {
     let server = TestServer::start().await;
-    server
-        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
-        .await;
+    server.cmdlet(ALLOW_E2EE).await;
     let (proxy, swapped) = tampering_proxy(&server.url).await;
     let mut ken_cfg = server.config(KEN, "tone:440", &server.wav("k.wav"));
     ken_cfg.signaling = Some(proxy);

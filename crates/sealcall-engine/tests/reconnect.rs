@@ -13,9 +13,7 @@ use sealcall_server::{Config, PasswordCost, Server};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engine_reconnects_after_a_server_restart_and_sync_resumes() {
     let mut server = TestServer::start().await;
-    server
-        .cmdlet("Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride")
-        .await;
+    server.cmdlet(ALLOW_E2EE).await;
     let (ken, mut ken_ev) = engine(server.config(KEN, "silence", &server.wav("k.wav"))).await;
     let (ken2, _ken2_ev) = engine(server.config(KEN, "silence", &server.wav("k2.wav"))).await;
 

@@ -158,3 +158,46 @@ pub fn analyse(path: &Path, expect_hz: f64) -> (f64, f64, usize) {
         samples.len(),
     )
 }
+
+/// The cmdlet that lets users turn on end-to-end encrypted calls tenant-wide.
+pub const ALLOW_E2EE: &str = "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride";
+
+/// Ken (the caller, tone 440 Hz) and Ana (answers automatically, tone 880 Hz), signed in.
+pub struct Pair {
+    pub ken: Engine,
+    pub ken_ev: EngineEvents,
+    pub ana: Engine,
+    pub ana_ev: EngineEvents,
+}
+
+impl TestServer {
+    /// Allows E2EE tenant-wide, signs in Ken and Ana (their received audio written to
+    /// `ken_wav`/`ana_wav`, configs adjusted by `adjust`), and turns "End-to-end encrypted calls"
+    /// on for each user whose flag in `e2ee` is set.
+    pub async fn pair(
+        &self,
+        (ken_wav, ana_wav): (&str, &str),
+        adjust: impl FnOnce(&mut EngineConfig, &mut EngineConfig),
+        (ken_on, ana_on): (bool, bool),
+    ) -> Pair {
+        self.cmdlet(ALLOW_E2EE).await;
+        let mut ken_cfg = self.config(KEN, "tone:440", &self.wav(ken_wav));
+        let mut ana_cfg = self.config(ANA, "tone:880", &self.wav(ana_wav));
+        ana_cfg.auto_answer = true;
+        adjust(&mut ken_cfg, &mut ana_cfg);
+        let (ken, ken_ev) = engine(ken_cfg).await;
+        let (ana, ana_ev) = engine(ana_cfg).await;
+        if ken_on {
+            ken.set_e2ee(true).await.unwrap();
+        }
+        if ana_on {
+            ana.set_e2ee(true).await.unwrap();
+        }
+        Pair {
+            ken,
+            ken_ev,
+            ana,
+            ana_ev,
+        }
+    }
+}
