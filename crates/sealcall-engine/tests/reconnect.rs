@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use common::*;
 use sealcall_engine::{ConnectionState, EngineEvent};
-use sealcall_server::{Config, PasswordCost, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engine_reconnects_after_a_server_restart_and_sync_resumes() {
@@ -18,8 +17,7 @@ async fn an_engine_reconnects_after_a_server_restart_and_sync_resumes() {
     let (ken2, _ken2_ev) = engine(server.config(KEN, "silence", &server.wav("k2.wav"))).await;
 
     // Stop the server: the engine notices and starts reconnecting.
-    let addr = server.handle.as_ref().unwrap().addr();
-    let db = server.dir.path().join("sealcall.db");
+    let addr = server.addr();
     server.stop().await;
     wait_for(&mut ken_ev, 10, |e| {
         matches!(e, EngineEvent::Connection(ConnectionState::Reconnecting(_))).then_some(())
@@ -27,11 +25,8 @@ async fn an_engine_reconnects_after_a_server_restart_and_sync_resumes() {
     .await;
 
     // Start it again on the same address and file.
-    let mut config = Config::new(&db);
-    config.password_cost = PasswordCost::insecure_for_tests();
-    config.turn = None;
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    server.handle = Some(Server::start(config, listener).await.unwrap());
+    server.restart(listener).await;
     wait_for(&mut ken_ev, 20, |e| {
         matches!(e, EngineEvent::Connection(ConnectionState::Connected)).then_some(())
     })

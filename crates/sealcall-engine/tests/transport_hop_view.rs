@@ -3,9 +3,12 @@
 //! exactly what a relay or media server with the DTLS-SRTP keys would see.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::wait_connected;
 use sealcall_e2ee::*;
 use sealcall_engine::frames::{InboundFrames, OutboundFrames};
 use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
@@ -14,25 +17,11 @@ use sealcall_engine::media::{
     ReceivePipeline, SAMPLE_RATE, SendPipeline, ToneSource,
 };
 use sealcall_engine::transport::{CallTransport, RtpAudio, TransportConfig, TransportEvent};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 const FRAMES: usize = 100;
 
 fn sessions() -> (Session, Session) {
     sealcall_e2ee::testing::session_pair(b"hop view", StreamConfig::default()).unwrap()
-}
-
-async fn wait_connected(events: &mut UnboundedReceiver<TransportEvent>) {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(e) = events.recv().await {
-            if matches!(e, TransportEvent::Connected) {
-                return;
-            }
-        }
-        panic!("transport closed before connecting");
-    })
-    .await
-    .expect("connected in time");
 }
 
 struct Sent {

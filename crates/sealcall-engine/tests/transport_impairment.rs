@@ -8,12 +8,15 @@
 //! could: SRTP accepts those, the end-to-end replay window must refuse them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::wait_connected;
 use sealcall_e2ee::*;
 use sealcall_engine::frames::{InboundFrames, OutboundFrames};
 use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
@@ -23,7 +26,6 @@ use sealcall_engine::media::{
 };
 use sealcall_engine::transport::{CallTransport, TransportConfig, TransportEvent};
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 const FRAMES: u32 = 150;
 
@@ -139,19 +141,6 @@ async fn route_through_proxies(sdp: &str, seed: u64, counters: &Arc<Counters>) -
 
 fn sessions() -> (Session, Session) {
     sealcall_e2ee::testing::session_pair(b"impairment", StreamConfig::default()).unwrap()
-}
-
-async fn wait_connected(events: &mut UnboundedReceiver<TransportEvent>) {
-    tokio::time::timeout(Duration::from_secs(15), async {
-        while let Some(e) = events.recv().await {
-            if matches!(e, TransportEvent::Connected) {
-                return;
-            }
-        }
-        panic!("transport closed before connecting");
-    })
-    .await
-    .expect("connected in time through the proxies");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,6 +28,8 @@ mod relay;
 mod routing;
 mod sqlite;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod ws;
 
 use std::future::Future;

@@ -284,14 +284,7 @@ impl Storage for SqliteStore {
 
     fn set_role(&self, user: &UserId, role: Role, granted: bool) -> Result<bool> {
         let conn = self.lock();
-        let exists: bool = conn
-            .query_row(
-                "SELECT 1 FROM users WHERE key = ?1",
-                params![user.key()],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
+        let exists: bool = row_exists(&conn, "SELECT 1 FROM users WHERE key = ?1", &user.key())?;
         if !exists {
             return Ok(false);
         }
@@ -324,25 +317,11 @@ impl Storage for SqliteStore {
 
     fn add_member(&self, group: &GroupId, user: &UserId) -> Result<()> {
         let conn = self.lock();
-        let group_ok = conn
-            .query_row(
-                "SELECT 1 FROM groups WHERE key = ?1",
-                params![group.key()],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
+        let group_ok = row_exists(&conn, "SELECT 1 FROM groups WHERE key = ?1", &group.key())?;
         if !group_ok {
             return Err(ServerError::GroupNotFound(group.to_string()));
         }
-        let user_ok = conn
-            .query_row(
-                "SELECT 1 FROM users WHERE key = ?1",
-                params![user.key()],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
+        let user_ok = row_exists(&conn, "SELECT 1 FROM users WHERE key = ?1", &user.key())?;
         if !user_ok {
             return Err(ServerError::UserNotFound(user.to_string()));
         }
@@ -582,14 +561,17 @@ fn audit_name<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_else(|| "Unknown".to_owned())
 }
 
+/// Whether `sql` (a `SELECT 1 … WHERE … = ?1`) finds a row for `key`.
+fn row_exists(conn: &Connection, sql: &str, key: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .query_row(sql, params![key], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 impl SqlPolicy<'_> {
     fn exists(&self, sql: &str, key: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .query_row(sql, params![key], |_| Ok(()))
-            .optional()
-            .map_err(se)?
-            .is_some())
+        row_exists(self.conn, sql, key).map_err(se)
     }
 
     fn apply(&self, change: &Change) -> Result<(), StoreError> {

@@ -12,11 +12,10 @@ use sealcall_engine::call::CallEvent;
 use sealcall_engine::media::device::DeviceList;
 use sealcall_engine::transport::TransportConfig;
 use sealcall_engine::{AudioRoute, Engine, EngineConfig, EngineEvent, EngineEvents};
-use sealcall_server::{Config, HttpClient, PasswordCost, Server, ServerHandle, TurnConfig, cli};
-use serde_json::json;
+use sealcall_server::testing::LocalServer;
+pub use sealcall_server::testing::PASSWORD;
 use tokio::runtime::Runtime;
 
-pub const PASSWORD: &str = "correct horse battery";
 pub const ADMIN: &str = "admin@contoso.example";
 pub const ALEX: &str = "alex@contoso.example";
 pub const SAM: &str = "sam@contoso.example";
@@ -34,66 +33,31 @@ pub fn runtime() -> Runtime {
 }
 
 pub struct TestServer {
-    pub dir: tempfile::TempDir,
-    pub handle: ServerHandle,
+    server: LocalServer,
     pub url: String,
-    admin_token: String,
 }
 
 impl TestServer {
+    /// The shared fixture (`sealcall_server::testing`) with Alex, Sam and the echo bot.
     pub fn start(rt: &Runtime) -> Self {
-        rt.block_on(async {
-            let dir = tempfile::tempdir().unwrap();
-            let db = dir.path().join("sealcall.db");
-            let cost = PasswordCost::insecure_for_tests();
-            cli::server_init(&db, "Contoso", ADMIN, "Admin", PASSWORD, cost).unwrap();
-            cli::user_add(&db, ALEX, "Alex Ruiz", PASSWORD, &[], cost).unwrap();
-            cli::user_add(&db, SAM, "Sam Meyer", PASSWORD, &[], cost).unwrap();
-            cli::user_add(&db, ECHO, "Echo Bot", PASSWORD, &[], cost).unwrap();
-            let mut config = Config::new(&db);
-            config.password_cost = cost;
-            config.turn = Some(TurnConfig {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                ..TurnConfig::default()
-            });
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let handle = Server::start(config, listener).await.unwrap();
-            let url = format!("http://{}", handle.addr());
-            let http = HttpClient::new(&url).unwrap();
-            let resp = http
-                .request(
-                    "POST",
-                    "/sign-in",
-                    None,
-                    Some(&json!({"user": ADMIN, "password": PASSWORD})),
-                )
-                .await
-                .unwrap();
-            let admin_token = resp.body["token"].as_str().unwrap().to_owned();
-            Self {
-                dir,
-                handle,
-                url,
-                admin_token,
-            }
-        })
+        let server = rt
+            .block_on(LocalServer::start(
+                ADMIN,
+                &[(ALEX, "Alex Ruiz"), (SAM, "Sam Meyer"), (ECHO, "Echo Bot")],
+            ))
+            .unwrap();
+        let url = server.url.clone();
+        Self { server, url }
     }
 
     /// Runs one cmdlet line as the administrator.
     pub fn cmdlet(&self, rt: &Runtime, line: &str) {
-        rt.block_on(async {
-            let http = HttpClient::new(&self.url).unwrap();
-            let resp = http
-                .request(
-                    "POST",
-                    "/admin/cmdlet",
-                    Some(&self.admin_token),
-                    Some(&json!({ "line": line })),
-                )
-                .await
-                .unwrap();
-            assert_eq!(resp.status, 200, "{line}: {:?}", resp.body);
-        });
+        rt.block_on(self.server.cmdlet(line)).unwrap();
+    }
+
+    /// The temporary folder of this server.
+    pub fn dir(&self) -> &std::path::Path {
+        self.server.dir.path()
     }
 
     pub fn policy(&self, rt: &Runtime, kind: &str) {
@@ -139,7 +103,7 @@ impl TestServer {
 
     /// The app, not signed in, with the form filled for `user` unless `user` is empty.
     pub fn app(&self, rt: &Runtime, user: &str) -> Harness<'static, SealcallApp> {
-        let identities: PathBuf = self.dir.path().join(format!("identities-{}", unique()));
+        let identities: PathBuf = self.dir().join(format!("identities-{}", unique()));
         let settings = EngineSettings {
             identity_dir: Some(identities),
             audio: AudioRoute::Specs {
@@ -163,7 +127,7 @@ impl TestServer {
             Bridge::new(rt.handle().clone(), settings),
             AppOptions {
                 form,
-                prefs_path: Some(self.dir.path().join(format!("prefs-{}.json", unique()))),
+                prefs_path: Some(self.dir().join(format!("prefs-{}.json", unique()))),
                 // No sound card here (nor in CI): the app must say so and use a test tone.
                 devices: Some(DeviceList::default()),
                 ..AppOptions::default()

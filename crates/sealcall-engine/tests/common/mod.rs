@@ -9,82 +9,59 @@ use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
 use sealcall_engine::media::{AudioSource, FRAME_SAMPLES, SAMPLE_RATE, WavSource};
 use sealcall_engine::transport::TransportConfig;
 use sealcall_engine::{AudioRoute, Engine, EngineConfig, EngineEvent, EngineEvents};
-use sealcall_policy::Role;
-use sealcall_server::{Config, HttpClient, PasswordCost, Server, ServerHandle, TurnConfig, cli};
-use serde_json::json;
+use sealcall_server::testing::LocalServer;
+pub use sealcall_server::testing::PASSWORD;
+use sealcall_server::{Config, PasswordCost, Server};
 
-pub const PASSWORD: &str = "correct horse battery";
 pub const ADMIN: &str = "admin@contoso.onmicrosoft.com";
 pub const KEN: &str = "kenmeyer@contoso.onmicrosoft.com";
 pub const ANA: &str = "ana@contoso.onmicrosoft.com";
 
 pub struct TestServer {
-    pub dir: tempfile::TempDir,
-    pub handle: Option<ServerHandle>,
+    server: LocalServer,
     pub url: String,
-    admin_token: String,
 }
 
 impl TestServer {
+    /// The shared fixture (`sealcall_server::testing`) with Ken and Ana.
     pub async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("sealcall.db");
-        let cost = PasswordCost::insecure_for_tests();
-        cli::server_init(&db, "Contoso", ADMIN, "Admin", PASSWORD, cost).unwrap();
-        cli::user_add(&db, KEN, "Ken Meyer", PASSWORD, &[], cost).unwrap();
-        cli::user_add(&db, ANA, "Ana Ruiz", PASSWORD, &[Role::User], cost).unwrap();
-        let mut config = Config::new(&db);
-        config.password_cost = cost;
-        config.turn = Some(TurnConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            ..TurnConfig::default()
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let handle = Server::start(config, listener).await.unwrap();
-        let url = format!("http://{}", handle.addr());
-        let http = HttpClient::new(&url).unwrap();
-        let resp = http
-            .request(
-                "POST",
-                "/sign-in",
-                None,
-                Some(&json!({"user": ADMIN, "password": PASSWORD})),
-            )
+        let server = LocalServer::start(ADMIN, &[(KEN, "Ken Meyer"), (ANA, "Ana Ruiz")])
             .await
             .unwrap();
-        let admin_token = resp.body["token"].as_str().unwrap().to_owned();
-        Self {
-            dir,
-            handle: Some(handle),
-            url,
-            admin_token,
-        }
-    }
-
-    /// Stops the server (the database file stays).
-    pub async fn stop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            h.shutdown().await.unwrap();
-        }
+        let url = server.url.clone();
+        Self { server, url }
     }
 
     /// Runs one cmdlet line as the administrator.
     pub async fn cmdlet(&self, line: &str) {
-        let http = HttpClient::new(&self.url).unwrap();
-        let resp = http
-            .request(
-                "POST",
-                "/admin/cmdlet",
-                Some(&self.admin_token),
-                Some(&json!({ "line": line })),
-            )
-            .await
-            .unwrap();
-        assert_eq!(resp.status, 200, "{line}: {:?}", resp.body);
+        self.server.cmdlet(line).await.unwrap();
+    }
+
+    /// The folder holding the database.
+    pub fn dir(&self) -> &Path {
+        self.server.dir.path()
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.handle.as_ref().unwrap().addr()
+    }
+
+    /// Stops the server (the database file stays).
+    pub async fn stop(&mut self) {
+        self.server.stop().await.unwrap();
+    }
+
+    /// Starts a server again on `listener` with the same database.
+    pub async fn restart(&mut self, listener: tokio::net::TcpListener) {
+        let mut config = Config::new(self.server.db());
+        config.password_cost = PasswordCost::insecure_for_tests();
+        config.turn = None;
+        self.server.handle = Some(Server::start(config, listener).await.unwrap());
     }
 
     pub fn wav(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.server.dir.path().join(name)
     }
 
     pub fn config(&self, user: &str, input: &str, output: &Path) -> EngineConfig {
@@ -200,4 +177,21 @@ impl TestServer {
             ana_ev,
         }
     }
+}
+
+/// Waits (up to 15 s) until a transport reports that DTLS-SRTP is up.
+pub async fn wait_connected(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<sealcall_engine::transport::TransportEvent>,
+) {
+    use sealcall_engine::transport::TransportEvent;
+    tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(e) = events.recv().await {
+            if matches!(e, TransportEvent::Connected) {
+                return;
+            }
+        }
+        panic!("transport closed before connecting");
+    })
+    .await
+    .expect("connected in time");
 }

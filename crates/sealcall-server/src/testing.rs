@@ -1,0 +1,97 @@
+//! A real server for the tests of the layers above it (engine, apps): a SQLite file in a fresh
+//! temporary folder, a tenant with an administrator and the given users, cheap password hashing,
+//! an embedded TURN relay on 127.0.0.1:0, and an administrator session for cmdlets.
+//! Behind the `testing` cargo feature; not for production use.
+
+use serde_json::json;
+
+use crate::{
+    Config, HttpClient, PasswordCost, Result, Server, ServerError, ServerHandle, TurnConfig, cli,
+};
+
+/// The password of every user of a [`LocalServer`].
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A running server on 127.0.0.1 with its database in a temporary folder (removed on drop).
+pub struct LocalServer {
+    /// The temporary folder holding the database (and anything a test writes next to it).
+    pub dir: tempfile::TempDir,
+    /// The running server; `None` after [`LocalServer::stop`].
+    pub handle: Option<ServerHandle>,
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    admin_token: String,
+}
+
+impl LocalServer {
+    /// Creates the tenant with `admin` as its administrator and `users` as (sign-in name,
+    /// display name), all with [`PASSWORD`], and starts the server.
+    pub async fn start(admin: &str, users: &[(&str, &str)]) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let db = dir.path().join("sealcall.db");
+        let cost = PasswordCost::insecure_for_tests();
+        cli::server_init(&db, "Contoso", admin, "Admin", PASSWORD, cost)?;
+        for (user, name) in users {
+            cli::user_add(&db, user, name, PASSWORD, &[], cost)?;
+        }
+        let mut config = Config::new(&db);
+        config.password_cost = cost;
+        config.turn = Some(TurnConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..TurnConfig::default()
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let handle = Server::start(config, listener).await?;
+        let url = format!("http://{}", handle.addr());
+        let resp = HttpClient::new(&url)?
+            .request(
+                "POST",
+                "/sign-in",
+                None,
+                Some(&json!({ "user": admin, "password": PASSWORD })),
+            )
+            .await?;
+        let admin_token = resp
+            .body
+            .get("token")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| ServerError::Client(format!("administrator sign-in: {}", resp.error())))?
+            .to_owned();
+        Ok(Self {
+            dir,
+            handle: Some(handle),
+            url,
+            admin_token,
+        })
+    }
+
+    /// Runs one cmdlet line as the administrator; an error carries the cmdlet's message.
+    pub async fn cmdlet(&self, line: &str) -> Result<()> {
+        let resp = HttpClient::new(&self.url)?
+            .request(
+                "POST",
+                "/admin/cmdlet",
+                Some(&self.admin_token),
+                Some(&json!({ "line": line })),
+            )
+            .await?;
+        if resp.status == 200 {
+            Ok(())
+        } else {
+            Err(ServerError::Client(format!("{line}: {}", resp.error())))
+        }
+    }
+
+    /// The database file.
+    pub fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("sealcall.db")
+    }
+
+    /// Stops the server (the database file stays).
+    pub async fn stop(&mut self) -> Result<()> {
+        match self.handle.take() {
+            Some(h) => h.shutdown().await,
+            None => Ok(()),
+        }
+    }
+}
