@@ -30,8 +30,17 @@ const WORKSPACE_FEATURES: &str = "sealcall-e2ee/aws-lc";
 
 /// Debian packages the workspace needs to build and test. Grows with the workspace.
 /// `cmake` builds the bundled libopus; `libasound2-dev` and `pkg-config` are for `cpal` (ALSA);
-/// `nasm` is for assembly in native crates.
-const DEBIAN_PACKAGES: &[&str] = &["cmake", "pkg-config", "libasound2-dev", "nasm"];
+/// `nasm` is for assembly in native crates; `libvpx-dev` is VP8 for `sealcall-vpx` (linked
+/// through pkg-config); `xvfb` and `xauth` give the screen-share tests an X server.
+const DEBIAN_PACKAGES: &[&str] = &[
+    "cmake",
+    "pkg-config",
+    "libasound2-dev",
+    "nasm",
+    "libvpx-dev",
+    "xvfb",
+    "xauth",
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

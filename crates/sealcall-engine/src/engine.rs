@@ -32,10 +32,15 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::api::{ApiClient, DirectoryEntry};
 use crate::call::{Action, CallEvent, CallMachine, CallTimers, Command, MediaMode, State};
+use crate::call_video::{VideoPicture, VideoReport, VideoSwitch};
 use crate::error::{EngineError, Result};
 use crate::identity::IdentityStore;
+use crate::media::video::{
+    Content, FedSource, FrameFeed, ScreenSpec, VideoSource, VideoSpec, VideoStream, open_camera,
+    open_screen,
+};
 use crate::media::{AudioSink, AudioSource, Frame};
-use crate::media_task::{self, CallStats, FromMedia, MediaParams};
+use crate::media_task::{self, CallStats, FromMedia, MediaParams, VideoParams};
 use crate::transport::TransportConfig;
 
 /// Where call audio comes from and goes to.
@@ -72,6 +77,12 @@ pub struct EngineConfig {
     pub transport: TransportConfig,
     /// Audio routing for calls.
     pub audio: AudioRoute,
+    /// What the camera stream sends in calls (none by default). With [`AudioRoute::Echo`] the
+    /// camera stream sends back the camera pictures received instead.
+    pub video: VideoSpec,
+    /// What the screen-share stream sends when a call starts (none by default; start and stop
+    /// it during a call with [`Engine::share_screen`]).
+    pub screen: ScreenSpec,
     /// Call timers.
     pub timers: CallTimers,
     /// Frame protection settings (rekey schedule, limits, AEAD backend).
@@ -93,6 +104,8 @@ impl fmt::Debug for EngineConfig {
             .field("platform", &self.platform)
             .field("client_version", &self.client_version)
             .field("audio", &self.audio)
+            .field("video", &self.video)
+            .field("screen", &self.screen)
             .field("auto_answer", &self.auto_answer)
             .finish_non_exhaustive()
     }
@@ -113,6 +126,8 @@ impl EngineConfig {
                 input: "tone:440".to_owned(),
                 output: "null".to_owned(),
             },
+            video: VideoSpec::None,
+            screen: ScreenSpec::None,
             timers: CallTimers::default(),
             stream: StreamConfig::default(),
             auto_answer: false,
@@ -160,6 +175,20 @@ pub enum EngineEvent {
     Setting(SettingView),
     /// The signaling connection changed state.
     Connection(ConnectionState),
+    /// A decoded picture of the peer's camera or screen share: show it (the newest one wins).
+    Video {
+        /// The call.
+        call_id: CallId,
+        /// The picture.
+        picture: VideoPicture,
+    },
+    /// The peer's camera or screen share stopped (no picture for 1.5 s): stop showing it.
+    VideoStopped {
+        /// The call.
+        call_id: CallId,
+        /// Which stream.
+        stream: VideoStream,
+    },
     /// Something worth telling the user (e.g. "no audio device: using test tone").
     Notice(String),
 }
@@ -180,6 +209,8 @@ pub struct SessionInfo {
 enum EngineCommand {
     Call(Command),
     Audio(AudioRoute),
+    Camera(VideoSpec),
+    Screen(ScreenSpec),
 }
 
 /// Shared view of the current call, for synchronous queries.
@@ -324,6 +355,24 @@ impl Engine {
             .map_err(|_| EngineError::Stopped)
     }
 
+    /// Turns the camera stream on (`VideoSpec::TestPattern`, `VideoSpec::Camera`) or off
+    /// (`VideoSpec::None`), in the call in progress and for later calls.
+    pub fn set_camera(&self, spec: VideoSpec) -> Result<()> {
+        self.commands
+            .send(EngineCommand::Camera(spec))
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// Starts sharing the screen or a window (see [`ScreenSpec`]; the window list for a picker
+    /// is [`crate::media::video::screen::list_windows`]) in the call in progress, or stops
+    /// with `ScreenSpec::None`. A screen that cannot be captured is reported as an
+    /// [`EngineEvent::Notice`] and nothing is shared.
+    pub fn share_screen(&self, spec: ScreenSpec) -> Result<()> {
+        self.commands
+            .send(EngineCommand::Screen(spec))
+            .map_err(|_| EngineError::Stopped)
+    }
+
     /// Whether the microphone is muted.
     pub fn is_muted(&self) -> bool {
         self.muted.load(Ordering::Relaxed)
@@ -411,6 +460,7 @@ struct ActiveMedia {
     inbox: mpsc::UnboundedSender<ServerMessage>,
     stop: watch::Sender<bool>,
     switch: media_task::AudioSwitch,
+    video: VideoSwitch,
 }
 
 struct Core {
@@ -490,6 +540,28 @@ impl Core {
         }
     }
 
+    /// The camera source for a call: the echo of what is received (echo bot), or the spec.
+    fn camera(&self, echo: &Option<FrameFeed>) -> Option<Box<dyn VideoSource>> {
+        if let Some(feed) = echo {
+            return Some(Box::new(FedSource::new(feed.clone(), 30, Content::Camera)));
+        }
+        let (source, notice) = open_camera(&self.config.video);
+        if let Some(n) = notice {
+            self.emit(EngineEvent::Notice(n));
+        }
+        source
+    }
+
+    fn screen(&self, spec: &ScreenSpec) -> Option<Box<dyn VideoSource>> {
+        match open_screen(spec) {
+            Ok(source) => source,
+            Err(e) => {
+                self.emit(EngineEvent::Notice(format!("screen share: {e}")));
+                None
+            }
+        }
+    }
+
     fn set_mode(&self, mode: Option<MediaMode>) {
         if let Ok(mut s) = self.shared.lock() {
             s.mode = mode;
@@ -534,11 +606,20 @@ impl Core {
                     let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
                     let (stop_tx, stop_rx) = watch::channel(false);
                     let switch = media_task::AudioSwitch::default();
+                    let video_switch = VideoSwitch::default();
+                    let echo = (self.config.audio == AudioRoute::Echo).then(FrameFeed::default);
+                    let video = VideoParams {
+                        camera: self.camera(&echo),
+                        screen: self.screen(&self.config.screen),
+                        switch: video_switch.clone(),
+                        echo,
+                    };
                     self.media = Some(ActiveMedia {
                         call_id: start.call_id.clone(),
                         inbox: inbox_tx,
                         stop: stop_tx,
                         switch: switch.clone(),
+                        video: video_switch,
                     });
                     let params = MediaParams {
                         start: *start,
@@ -550,6 +631,7 @@ impl Core {
                         sink,
                         muted: Arc::clone(&self.muted),
                         switch,
+                        video,
                     };
                     tokio::spawn(media_task::run(params, inbox_rx, media_tx.clone(), stop_rx));
                 }
@@ -613,6 +695,18 @@ impl Core {
                             }
                         }
                     }
+                    Some(EngineCommand::Camera(spec)) => {
+                        self.config.video = spec;
+                        if let Some(switch) = self.media.as_ref().map(|m| m.video.clone()) {
+                            switch.set(VideoStream::Camera, self.camera(&None));
+                        }
+                    }
+                    Some(EngineCommand::Screen(spec)) => {
+                        if let Some(switch) = self.media.as_ref().map(|m| m.video.clone()) {
+                            switch.set(VideoStream::Screen, self.screen(&spec));
+                        }
+                        self.config.screen = spec;
+                    }
                     None => {}
                 },
                 msg = next_message(&mut ws) => {
@@ -644,6 +738,11 @@ impl Core {
                         FromMedia::SecurityCode(call_id, code) => self.emit(EngineEvent::SecurityCode { call_id, code }),
                         FromMedia::FirstAudio(call_id) => self.emit(EngineEvent::FirstAudio { call_id }),
                         FromMedia::Stats(call_id, stats) => self.emit(EngineEvent::Stats { call_id, stats }),
+                        FromMedia::Video(call_id, report) => match report {
+                            VideoReport::Picture(picture) => self.emit(EngineEvent::Video { call_id, picture }),
+                            VideoReport::Stopped(stream) => self.emit(EngineEvent::VideoStopped { call_id, stream }),
+                            VideoReport::Notice(n) => self.emit(EngineEvent::Notice(n)),
+                        },
                     }
                 }
                 _ = tick.tick() => {

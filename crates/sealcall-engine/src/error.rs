@@ -20,6 +20,15 @@ pub enum EngineError {
     /// A media argument is out of range (e.g. a frequency above Nyquist or a wrong frame size).
     #[error("invalid media parameter: {0}")]
     InvalidMedia(String),
+    /// The VP8 codec refused an operation.
+    #[error("vp8: {0}")]
+    Video(String),
+    /// A video file could not be written or read.
+    #[error("video file: {0}")]
+    VideoFile(String),
+    /// A video source (camera, screen capture) is unavailable or failed.
+    #[error("video source: {0}")]
+    VideoSource(String),
 
     // ── Transport (WebRTC) ───────────────────────────────────────────────────────────────
     /// The WebRTC transport failed (set-up, negotiation or sending).

@@ -18,8 +18,11 @@ use sealcall_e2ee::{
 
 use crate::error::{EngineError, Result};
 
-/// Largest media frame the engine protects (a 128 KiB screen-share frame plus room).
-pub const MAX_FRAME_LEN: usize = 256 * 1024;
+/// Largest media frame the engine protects: a video frame up to
+/// [`MAX_VIDEO_FRAME_LEN`](crate::media::video::MAX_VIDEO_FRAME_LEN) (1080p screen-share
+/// keyframes reach about 270 KB) less the SFrame header and tag.
+pub const MAX_FRAME_LEN: usize =
+    crate::media::video::MAX_VIDEO_FRAME_LEN - sealcall_e2ee::MAX_HEADER_LEN - TAG_LEN;
 
 /// Counters of one direction's frame protection, safe to show in a stats panel.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

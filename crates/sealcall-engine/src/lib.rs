@@ -1,12 +1,14 @@
 //! # sealcall-engine
 //!
 //! The call engine behind Sealcall's desktop app and command line: it signs in, rings the other
-//! person, negotiates end-to-end encryption when both may and want it, and carries Opus audio over
-//! WebRTC with every frame protected by `sealcall-e2ee` inside the hop-by-hop DTLS-SRTP.
+//! person, negotiates end-to-end encryption when both may and want it, and carries Opus audio,
+//! VP8 camera video and a VP8 screen share over WebRTC, with every frame protected by
+//! `sealcall-e2ee` inside the hop-by-hop DTLS-SRTP.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
 pub mod call;
+mod call_video;
 mod engine;
 mod error;
 pub mod frames;
@@ -15,8 +17,10 @@ pub mod media;
 mod media_task;
 pub mod transport;
 
+pub use call_video::{VideoPicture, VideoStreamStats};
 pub use engine::{
     AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents, SessionInfo,
 };
 pub use error::{EngineError, Result};
+pub use media::video::{ScreenSpec, VideoSpec, VideoStream};
 pub use media_task::CallStats;

@@ -1,4 +1,5 @@
-//! The media of one answered call: transport, E2EE handshake, audio send and receive loops.
+//! The media of one answered call: transport, E2EE handshake, the 20 ms audio loop, and the
+//! video streams (see [`crate::call_video`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,9 @@ use sealcall_signaling::{CallId, ClientMessage, HandshakeBytes, SdpKind, SdpText
 use tokio::sync::{mpsc, watch};
 
 use crate::call::{MediaMode, MediaProgress, MediaStart};
+use crate::call_video::{CallVideo, VideoReport, VideoStreamStats, VideoSwitch};
 use crate::frames::{FrameStats, InboundFrames, OutboundFrames};
+use crate::media::video::{FrameFeed, VideoSource};
 use crate::media::{
     AudioSink, AudioSource, FRAME_DURATION, JitterConfig, MAX_PACKET_BYTES, MediaStats,
     OpusEncoder, ReceivePipeline, SendPipeline,
@@ -38,6 +41,10 @@ pub struct CallStats {
     pub receive_epoch: Option<u64>,
     /// Whether the call is end-to-end encrypted.
     pub end_to_end: bool,
+    /// The camera stream, both directions.
+    pub camera: VideoStreamStats,
+    /// The screen share, both directions.
+    pub screen: VideoStreamStats,
 }
 
 /// What the media task tells the engine.
@@ -48,6 +55,16 @@ pub(crate) enum FromMedia {
     SecurityCode(CallId, String),
     FirstAudio(CallId),
     Stats(CallId, Box<CallStats>),
+    Video(CallId, VideoReport),
+}
+
+/// A call's video: sources to start once the call is ready, the switch for changes during the
+/// call, and the echo feed (the echo bot sends back the camera pictures it receives).
+pub(crate) struct VideoParams {
+    pub camera: Option<Box<dyn VideoSource>>,
+    pub screen: Option<Box<dyn VideoSource>>,
+    pub switch: VideoSwitch,
+    pub echo: Option<FrameFeed>,
 }
 
 pub(crate) struct MediaParams {
@@ -60,6 +77,7 @@ pub(crate) struct MediaParams {
     pub sink: Box<dyn AudioSink + Send>,
     pub muted: Arc<AtomicBool>,
     pub switch: AudioSwitch,
+    pub video: VideoParams,
 }
 
 enum Handshake {
@@ -228,7 +246,13 @@ impl Task {
         }
     }
 
-    fn stats(&self, send: &SendPipeline, recv: &ReceivePipeline) -> CallStats {
+    fn stats(
+        &self,
+        send: &SendPipeline,
+        recv: &ReceivePipeline,
+        video: &mut CallVideo,
+    ) -> CallStats {
+        let [camera, screen] = video.stats(&self.outbound, &self.inbound);
         CallStats {
             media: send.stats().combine(&recv.stats()),
             outbound: self.outbound.stats(),
@@ -236,7 +260,15 @@ impl Task {
             send_epoch: self.outbound.epoch(MediaKind::Audio),
             receive_epoch: self.inbound.epoch(MediaKind::Audio),
             end_to_end: self.outbound.is_end_to_end(),
+            camera,
+            screen,
         }
+    }
+
+    fn report_video(&self, report: VideoReport) {
+        let _ = self
+            .out
+            .send(FromMedia::Video(self.p.start.call_id.clone(), report));
     }
 }
 
@@ -374,6 +406,12 @@ pub(crate) async fn run(
         Ok(r) => r,
         Err(e) => return task.fail(e.to_string()),
     };
+    let mut video = CallVideo::new(
+        task.p.video.camera.take(),
+        task.p.video.screen.take(),
+        task.p.video.switch.clone(),
+        task.p.video.echo.take(),
+    );
 
     // The caller opens the handshake and the WebRTC offer.
     if task.p.start.side == Side::Caller {
@@ -411,6 +449,7 @@ pub(crate) async fn run(
     let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
     let mut packet = [0u8; MAX_PACKET_BYTES];
     let mut first_audio = false;
+    let mut video_started = false;
     loop {
         tokio::select! {
             changed = stop.changed() => {
@@ -425,12 +464,42 @@ pub(crate) async fn run(
                     break;
                 }
                 task.maybe_ready();
+                if task.reported_ready && !video_started {
+                    video_started = true;
+                    video.on_ready();
+                }
+            }
+            Some(out) = video.encoded_rx.recv() => {
+                match video.on_encoded(task.now(), out, &mut task.outbound, &task.transport).await {
+                    Ok(Some(report)) => task.report_video(report),
+                    Ok(None) => {}
+                    Err(e) => {
+                        task.fail(e);
+                        break;
+                    }
+                }
+            }
+            Some(out) = video.decoded_rx.recv() => {
+                if let Some(report) = video.on_decoded(task.now(), out) {
+                    task.report_video(report);
+                }
             }
             event = events.recv() => {
                 match event {
                     Some(TransportEvent::Connected) => {
                         task.connected = true;
                         task.maybe_ready();
+                        if task.reported_ready && !video_started {
+                            video_started = true;
+                            video.on_ready();
+                        }
+                    }
+                    Some(TransportEvent::Video(rtp)) => {
+                        let now = task.now();
+                        video.on_packet(now, rtp, &mut task.inbound, &task.transport).await;
+                    }
+                    Some(TransportEvent::KeyframeRequest(stream)) => {
+                        video.on_keyframe_request(stream);
                     }
                     Some(TransportEvent::Failed) => {
                         task.fail(if task.reported_ready {
@@ -456,6 +525,10 @@ pub(crate) async fn run(
             }
             _ = frame_tick.tick() => {
                 let now = task.now();
+                video.apply_switch();
+                for report in video.on_tick(now, &mut task.inbound, &task.transport).await {
+                    task.report_video(report);
+                }
                 if task.connected {
                     if let Err(e) = recv.tick(now) {
                         task.fail(e.to_string());
@@ -490,7 +563,7 @@ pub(crate) async fn run(
                 }
             }
             _ = stats_tick.tick() => {
-                let stats = task.stats(&send, &recv);
+                let stats = task.stats(&send, &recv, &mut video);
                 let _ = task.out.send(FromMedia::Stats(call_id.clone(), Box::new(stats)));
             }
         }

@@ -1,26 +1,41 @@
-//! The WebRTC transport of one call: one peer connection, an Opus audio track, DTLS-SRTP.
+//! The WebRTC transport of one call: one peer connection with an Opus audio track and two video
+//! tracks (camera and screen share), DTLS-SRTP, NACK retransmissions and keyframe requests.
 //!
 //! This module is the only place in Sealcall that touches the `webrtc` crate. It moves opaque
-//! audio payloads: in an end-to-end encrypted call each payload is an SFrame frame (see
-//! [`crate::frames`]), in a standard call it is a plain Opus packet. The Opus payloader passes a
-//! payload through unchanged (one frame per RTP packet), so ciphertext is never parsed by a codec
-//! packetizer. Received RTP payloads arrive as [`TransportEvent::Audio`] exactly as any relay
-//! holding the hop-by-hop keys would see them.
+//! payloads: in an end-to-end encrypted call each audio payload and each video frame is an SFrame
+//! frame (see [`crate::frames`]), in a standard call a plain Opus packet or VP8 frame. The Opus
+//! payloader passes a payload through unchanged (one frame per RTP packet); video frames are split
+//! by Sealcall's own packetizer ([`crate::media::video::packet`]) and sent as RTP packets of a
+//! codec of Sealcall's own ([`VIDEO_MIME_TYPE`]), so ciphertext is never parsed by a codec
+//! packetizer. Received RTP payloads arrive as [`TransportEvent::Audio`] and
+//! [`TransportEvent::Video`] exactly as any relay holding the hop-by-hop keys would see them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicU16;
+
 use bytes::Bytes;
+use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::media::Sample;
-use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_nack, configure_rtcp_reports,
 };
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
+};
+use rtc::sansio::Protocol;
 use tokio::sync::{Mutex, mpsc, watch};
 use webrtc::media_stream::MediaStreamTrack;
-use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
@@ -30,6 +45,21 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::RtpSender;
 
 use crate::error::{EngineError, Result};
+use crate::media::video::VideoStream;
+use crate::media::video::packet::{MAX_RTP_PAYLOAD, packetize};
+
+/// The RTP codec of Sealcall's video tracks: whole frames (VP8, SFrame-protected in an E2EE
+/// call) split by Sealcall's packetizer. Both video m-lines carry it.
+pub const VIDEO_MIME_TYPE: &str = "video/x-sealcall-frame";
+/// The payload type offered for [`VIDEO_MIME_TYPE`].
+pub const VIDEO_PAYLOAD_TYPE: u8 = 98;
+/// The payload type offered for Opus.
+pub const OPUS_PAYLOAD_TYPE: u8 = 111;
+/// RTP clock of the video tracks.
+pub const VIDEO_CLOCK_RATE: u32 = 90_000;
+/// The SRTP replay window, in packets: large enough that NACK retransmissions of a 1080p
+/// keyframe (over 200 packets) are not refused as replays.
+pub const SRTP_REPLAY_WINDOW: usize = 1024;
 
 /// A STUN or TURN server for ICE, e.g. the server's embedded TURN relay with per-call credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -91,8 +121,24 @@ pub struct RtpAudio {
     pub payload: Bytes,
 }
 
+/// One received RTP packet of a video track, after DTLS-SRTP: what a hop sees.
+#[derive(Debug, Clone)]
+pub struct RtpVideo {
+    /// Which of the peer's video tracks it came on.
+    pub stream: VideoStream,
+    /// RTP sequence number.
+    pub seq: u16,
+    /// RTP timestamp (90 kHz clock).
+    pub timestamp: u32,
+    /// RTP marker bit (last packet of a frame).
+    pub marker: bool,
+    /// The RTP payload (descriptor and a slice of the frame).
+    pub payload: Bytes,
+}
+
 /// What the transport reports.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum TransportEvent {
     /// DTLS-SRTP is up; media can flow.
     Connected,
@@ -102,11 +148,45 @@ pub enum TransportEvent {
     Closed,
     /// An audio packet arrived.
     Audio(RtpAudio),
+    /// A video packet arrived.
+    Video(RtpVideo),
+    /// The peer asked for a keyframe (PLI or FIR) on one of our video streams.
+    KeyframeRequest(VideoStream),
+}
+
+/// Track ids are `camera-<hex>` / `screen-<hex>`: the prefix says which stream a remote track
+/// is, and the random part keeps local and remote ids apart (the `webrtc` crate routes RTCP
+/// by track id).
+fn video_track_id(stream: VideoStream) -> String {
+    format!("{}-{:08x}", stream.label(), random_u32())
+}
+
+fn stream_of_track(track_id: &str) -> Option<VideoStream> {
+    [VideoStream::Camera, VideoStream::Screen]
+        .into_iter()
+        .find(|s| track_id.starts_with(&format!("{}-", s.label())))
+}
+
+/// Remote video tracks by stream, to send keyframe requests on.
+#[derive(Default)]
+struct RemoteVideo {
+    camera: Option<(Arc<dyn TrackRemote>, u32)>,
+    screen: Option<(Arc<dyn TrackRemote>, u32)>,
+}
+
+impl RemoteVideo {
+    fn slot(&mut self, stream: VideoStream) -> &mut Option<(Arc<dyn TrackRemote>, u32)> {
+        match stream {
+            VideoStream::Camera => &mut self.camera,
+            VideoStream::Screen => &mut self.screen,
+        }
+    }
 }
 
 struct Handler {
     gathered: watch::Sender<bool>,
     events: mpsc::UnboundedSender<TransportEvent>,
+    remote_video: Arc<Mutex<RemoteVideo>>,
 }
 
 #[async_trait::async_trait]
@@ -130,7 +210,37 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        if track.kind().await != RtpCodecKind::Audio {
+        let kind = track.kind().await;
+        if kind == RtpCodecKind::Video {
+            let Some(stream) = stream_of_track(&track.track_id().await) else {
+                return;
+            };
+            let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
+            *self.remote_video.lock().await.slot(stream) = Some((Arc::clone(&track), ssrc));
+            let events = self.events.clone();
+            tokio::spawn(async move {
+                while let Some(evt) = track.poll().await {
+                    match evt {
+                        TrackRemoteEvent::OnRtpPacket(packet) => {
+                            let video = RtpVideo {
+                                stream,
+                                seq: packet.header.sequence_number,
+                                timestamp: packet.header.timestamp,
+                                marker: packet.header.marker,
+                                payload: packet.payload.clone(),
+                            };
+                            if events.send(TransportEvent::Video(video)).is_err() {
+                                break;
+                            }
+                        }
+                        TrackRemoteEvent::OnEnded => break,
+                        _ => {}
+                    }
+                }
+            });
+            return;
+        }
+        if kind != RtpCodecKind::Audio {
             return;
         }
         let events = self.events.clone();
@@ -155,6 +265,70 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
+/// Marks PLI and FIR packets for the application, so a sender learns that its peer needs a
+/// keyframe (the `webrtc` crate delivers inbound RTCP only when an interceptor asks).
+struct KeyframeRequestForwarder {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> std::result::Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
+                .iter()
+                .filter(|p| {
+                    let any = p.as_any();
+                    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+                })
+                .cloned()
+                .collect();
+            if requests.is_empty() {
+                // Other RTCP has been handled by the interceptors nearer the wire.
+                return Ok(());
+            }
+            msg.message.packet = Packet::Rtcp(requests);
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> std::result::Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequestForwarder {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+/// One of our video tracks.
+struct VideoTrack {
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    seq: AtomicU16,
+    packets: AtomicU64,
+}
+
 /// The transport of one call.
 pub struct CallTransport {
     pc: Arc<dyn PeerConnection>,
@@ -162,6 +336,9 @@ pub struct CallTransport {
     audio_sender: Arc<dyn RtpSender>,
     audio_ssrc: u32,
     audio_pt: Mutex<Option<u8>>,
+    camera: VideoTrack,
+    screen: VideoTrack,
+    remote_video: Arc<Mutex<RemoteVideo>>,
     gathered: watch::Receiver<bool>,
     config: TransportConfig,
     sent: AtomicU64,
@@ -172,17 +349,41 @@ fn webrtc_err(what: &'static str) -> impl Fn(webrtc::error::Error) -> EngineErro
 }
 
 impl CallTransport {
-    /// Builds a peer connection with one send-and-receive Opus audio track. Events arrive on the
-    /// returned channel.
+    /// Builds a peer connection with one send-and-receive Opus audio track and two
+    /// send-and-receive video tracks (camera, screen), all in the first offer so that starting
+    /// video later needs no renegotiation. Events arrive on the returned channel.
     pub async fn new(
         config: TransportConfig,
     ) -> Result<(Self, mpsc::UnboundedReceiver<TransportEvent>)> {
         let mut media = MediaEngine::default();
         media
-            .register_default_codecs()
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: opus_codec(),
+                    payload_type: OPUS_PAYLOAD_TYPE,
+                },
+                RtpCodecKind::Audio,
+            )
             .map_err(webrtc_err("codecs"))?;
+        media
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: video_codec(),
+                    payload_type: VIDEO_PAYLOAD_TYPE,
+                },
+                RtpCodecKind::Video,
+            )
+            .map_err(webrtc_err("codecs"))?;
+        let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut media)).with(
+            Slot::from(14_000),
+            KeyframeRequestForwarder {
+                read: VecDeque::new(),
+                write: VecDeque::new(),
+            },
+        );
         let settings = SettingEngineBuilder::new()
             .with_ice_connection_attempts(Some(config.ice_check_interval), None)
+            .with_srtp_replay_protection_window(SRTP_REPLAY_WINDOW)
             .build();
         let ice_servers = config
             .ice_servers
@@ -204,6 +405,7 @@ impl CallTransport {
             .build();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (gathered_tx, gathered_rx) = watch::channel(false);
+        let remote_video = Arc::new(Mutex::new(RemoteVideo::default()));
         let runtime = webrtc::runtime::default_runtime()
             .ok_or_else(|| EngineError::Transport("no async runtime".into()))?;
         let pc = PeerConnectionBuilder::new()
@@ -212,8 +414,10 @@ impl CallTransport {
             .with_setting_engine(settings)
             .with_handler(Arc::new(Handler {
                 gathered: gathered_tx,
-                events: events_tx,
+                events: events_tx.clone(),
+                remote_video: Arc::clone(&remote_video),
             }))
+            .with_interceptor_registry(registry)
             .with_runtime(runtime)
             .with_udp_addrs(config.udp_addrs.clone())
             .build()
@@ -234,13 +438,7 @@ impl CallTransport {
                             ssrc: Some(audio_ssrc),
                             ..Default::default()
                         },
-                        codec: RTCRtpCodec {
-                            mime_type: MIME_TYPE_OPUS.to_owned(),
-                            clock_rate: 48_000,
-                            channels: 2,
-                            sdp_fmtp_line: String::new(),
-                            rtcp_feedback: vec![],
-                        },
+                        codec: opus_codec(),
                         ..Default::default()
                     }],
                 ),
@@ -251,6 +449,8 @@ impl CallTransport {
             .add_track(Arc::clone(&audio) as Arc<dyn TrackLocal>)
             .await
             .map_err(webrtc_err("add track"))?;
+        let camera = add_video_track(&pc, VideoStream::Camera, &events_tx).await?;
+        let screen = add_video_track(&pc, VideoStream::Screen, &events_tx).await?;
         Ok((
             Self {
                 pc,
@@ -258,6 +458,9 @@ impl CallTransport {
                 audio_sender,
                 audio_ssrc,
                 audio_pt: Mutex::new(None),
+                camera,
+                screen,
+                remote_video,
                 gathered: gathered_rx,
                 config,
                 sent: AtomicU64::new(0),
@@ -361,6 +564,71 @@ impl CallTransport {
         Ok(())
     }
 
+    fn video(&self, stream: VideoStream) -> &VideoTrack {
+        match stream {
+            VideoStream::Camera => &self.camera,
+            VideoStream::Screen => &self.screen,
+        }
+    }
+
+    /// Sends one whole video frame (an SFrame frame in an E2EE call, a VP8 frame otherwise) on
+    /// a video track: split into RTP packets of at most [`MAX_RTP_PAYLOAD`] bytes, marker on
+    /// the last. Returns the number of packets.
+    pub async fn send_video_frame(
+        &self,
+        stream: VideoStream,
+        frame: &[u8],
+        timestamp: u32,
+    ) -> Result<usize> {
+        let track = self.video(stream);
+        let mut count = 0;
+        for part in packetize(frame, MAX_RTP_PAYLOAD) {
+            let mut payload = Vec::new();
+            part.write_to(&mut payload);
+            let packet = rtc::rtp::Packet {
+                header: rtc::rtp::Header {
+                    version: 2,
+                    marker: part.marker(),
+                    payload_type: VIDEO_PAYLOAD_TYPE,
+                    sequence_number: track.seq.fetch_add(1, Ordering::Relaxed),
+                    timestamp,
+                    ssrc: track.ssrc,
+                    ..Default::default()
+                },
+                payload: Bytes::from(payload),
+            };
+            track
+                .track
+                .write_rtp(packet)
+                .await
+                .map_err(webrtc_err("send video"))?;
+            count += 1;
+        }
+        track.packets.fetch_add(count as u64, Ordering::Relaxed);
+        Ok(count)
+    }
+
+    /// Asks the peer for a keyframe on its video stream (an RTCP PLI). Does nothing until the
+    /// peer's track is known.
+    pub async fn request_keyframe(&self, stream: VideoStream) -> Result<()> {
+        let remote = self.remote_video.lock().await.slot(stream).clone();
+        let Some((track, media_ssrc)) = remote else {
+            return Ok(());
+        };
+        track
+            .write_rtcp(vec![Box::new(PictureLossIndication {
+                sender_ssrc: self.video(stream).ssrc,
+                media_ssrc,
+            })])
+            .await
+            .map_err(webrtc_err("keyframe request"))
+    }
+
+    /// Video packets of a stream handed to the transport so far.
+    pub fn video_packets_sent(&self, stream: VideoStream) -> u64 {
+        self.video(stream).packets.load(Ordering::Relaxed)
+    }
+
     /// Audio packets handed to the transport so far.
     pub fn packets_sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
@@ -370,6 +638,77 @@ impl CallTransport {
     pub async fn close(&self) -> Result<()> {
         self.pc.close().await.map_err(webrtc_err("close"))
     }
+}
+
+fn opus_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn video_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: VIDEO_MIME_TYPE.to_owned(),
+        clock_rate: VIDEO_CLOCK_RATE,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![],
+    }
+}
+
+async fn add_video_track(
+    pc: &Arc<dyn PeerConnection>,
+    stream: VideoStream,
+    events: &mpsc::UnboundedSender<TransportEvent>,
+) -> Result<VideoTrack> {
+    let ssrc = random_u32();
+    let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        "sealcall".to_owned(),
+        video_track_id(stream),
+        stream.label().to_owned(),
+        RtpCodecKind::Video,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec: video_codec(),
+            ..Default::default()
+        }],
+    )));
+    pc.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
+        .await
+        .map_err(webrtc_err("add video track"))?;
+    // Keyframe requests about this track, marked for us by `KeyframeRequestForwarder`.
+    let polled = Arc::clone(&track);
+    let events = events.clone();
+    tokio::spawn(async move {
+        // `poll` answers `None` until the track is bound by negotiation and after it is unbound.
+        while !events.is_closed() {
+            match polled.poll().await {
+                Some(TrackLocalEvent::OnRtcpPacket(_)) => {
+                    if events
+                        .send(TransportEvent::KeyframeRequest(stream))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                Some(_) => {}
+                None => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    });
+    Ok(VideoTrack {
+        track,
+        ssrc,
+        seq: AtomicU16::new(random_u32() as u16),
+        packets: AtomicU64::new(0),
+    })
 }
 
 fn random_u32() -> u32 {

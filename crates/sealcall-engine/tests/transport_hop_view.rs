@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::wait_connected;
+use common::transport_pair;
 use sealcall_e2ee::*;
 use sealcall_engine::frames::{InboundFrames, OutboundFrames};
 use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
@@ -16,7 +16,7 @@ use sealcall_engine::media::{
     FRAME_DURATION, JitterConfig, MAX_PACKET_BYTES, MemorySink, OpusDecoder, OpusEncoder,
     ReceivePipeline, SAMPLE_RATE, SendPipeline, ToneSource,
 };
-use sealcall_engine::transport::{CallTransport, RtpAudio, TransportConfig, TransportEvent};
+use sealcall_engine::transport::{RtpAudio, TransportEvent};
 
 const FRAMES: usize = 100;
 
@@ -32,17 +32,7 @@ struct Sent {
 /// Connects two real peer connections on loopback, sends FRAMES tone frames from A to B through
 /// `outbound`, and returns the plain Opus packets A encoded and the RTP payloads B received.
 async fn call(mut outbound: OutboundFrames) -> Sent {
-    let (a, mut a_events) = CallTransport::new(TransportConfig::loopback())
-        .await
-        .unwrap();
-    let (b, mut b_events) = CallTransport::new(TransportConfig::loopback())
-        .await
-        .unwrap();
-    let offer = a.create_offer().await.unwrap();
-    let answer = b.accept_offer(&offer).await.unwrap();
-    a.accept_answer(&answer).await.unwrap();
-    wait_connected(&mut a_events).await;
-    wait_connected(&mut b_events).await;
+    let (a, _a_events, b, mut b_events) = transport_pair().await;
 
     let mut send = SendPipeline::new(
         ToneSource::new(440.0, 0.3).unwrap(),

@@ -195,3 +195,25 @@ pub async fn wait_connected(
     .await
     .expect("connected in time");
 }
+
+/// Two real peer connections on loopback, offer/answer exchanged and DTLS-SRTP up.
+pub async fn transport_pair() -> (
+    sealcall_engine::transport::CallTransport,
+    tokio::sync::mpsc::UnboundedReceiver<sealcall_engine::transport::TransportEvent>,
+    sealcall_engine::transport::CallTransport,
+    tokio::sync::mpsc::UnboundedReceiver<sealcall_engine::transport::TransportEvent>,
+) {
+    use sealcall_engine::transport::CallTransport;
+    let (a, mut a_events) = CallTransport::new(TransportConfig::loopback())
+        .await
+        .unwrap();
+    let (b, mut b_events) = CallTransport::new(TransportConfig::loopback())
+        .await
+        .unwrap();
+    let offer = a.create_offer().await.unwrap();
+    let answer = b.accept_offer(&offer).await.unwrap();
+    a.accept_answer(&answer).await.unwrap();
+    wait_connected(&mut a_events).await;
+    wait_connected(&mut b_events).await;
+    (a, a_events, b, b_events)
+}
