@@ -101,6 +101,7 @@ pub struct VideoPicture {
 #[derive(Debug)]
 pub(crate) enum VideoReport {
     Picture(VideoPicture),
+    Local(VideoPicture),
     Stopped(VideoStream),
     Notice(String),
 }
@@ -163,6 +164,7 @@ struct Send {
     requests: u64,
     encode_total: Duration,
     size: Option<(u32, u32)>,
+    previews: Vec<Arc<VideoFrame>>,
 }
 
 struct Recv {
@@ -181,6 +183,18 @@ struct Recv {
     stopped_reported: bool,
     in_flight: Vec<Arc<VideoFrame>>,
     skipped: u64,
+}
+
+/// Hands out pictures while the embedder keeps up: at most [`MAX_PICTURES_IN_FLIGHT`] may be
+/// held at once, a new one past that is skipped (`None`).
+fn hand_out(in_flight: &mut Vec<Arc<VideoFrame>>, frame: VideoFrame) -> Option<Arc<VideoFrame>> {
+    in_flight.retain(|f| Arc::strong_count(f) > 1);
+    if in_flight.len() >= MAX_PICTURES_IN_FLIGHT {
+        return None;
+    }
+    let frame = Arc::new(frame);
+    in_flight.push(Arc::clone(&frame));
+    Some(frame)
 }
 
 struct Stream {
@@ -224,6 +238,7 @@ impl CallVideo {
                 requests: 0,
                 encode_total: Duration::ZERO,
                 size: None,
+                previews: Vec::new(),
             },
             recv: Recv {
                 reassembler: Reassembler::new(ReassemblyConfig::default()),
@@ -385,6 +400,17 @@ impl CallVideo {
         let mut reports = Vec::new();
         for id in VideoStream::ALL {
             self.drain(now, id, inbound, transport).await;
+            let send = &mut self.stream(id).send;
+            if let Some(preview) = send.encoder.as_ref().and_then(|e| e.take_preview())
+                && let Some(frame) = hand_out(&mut send.previews, preview)
+            {
+                reports.push(VideoReport::Local(VideoPicture {
+                    stream: id,
+                    frame,
+                    timestamp: 0,
+                    keyframe: false,
+                }));
+            }
             let r = &mut self.stream(id).recv;
             if let Some(at) = r.last_picture
                 && at.elapsed() > STOPPED_AFTER
@@ -449,13 +475,10 @@ impl CallVideo {
                 {
                     feed.put(d.frame.clone());
                 }
-                r.in_flight.retain(|f| Arc::strong_count(f) > 1);
-                if r.in_flight.len() >= MAX_PICTURES_IN_FLIGHT {
+                let Some(frame) = hand_out(&mut r.in_flight, d.frame) else {
                     r.skipped += 1;
                     return None;
-                }
-                let frame = Arc::new(d.frame);
-                r.in_flight.push(Arc::clone(&frame));
+                };
                 Some(VideoReport::Picture(VideoPicture {
                     stream: d.stream,
                     frame,

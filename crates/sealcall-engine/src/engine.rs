@@ -182,6 +182,14 @@ pub enum EngineEvent {
         /// The picture.
         picture: VideoPicture,
     },
+    /// The newest picture this device is sending on its camera or screen-share stream, for a
+    /// self-view (at most the stream's frame rate).
+    LocalVideo {
+        /// The call.
+        call_id: CallId,
+        /// The picture (its `timestamp` is 0).
+        picture: VideoPicture,
+    },
     /// The peer's camera or screen share stopped (no picture for 1.5 s): stop showing it.
     VideoStopped {
         /// The call.
@@ -740,6 +748,7 @@ impl Core {
                         FromMedia::Stats(call_id, stats) => self.emit(EngineEvent::Stats { call_id, stats }),
                         FromMedia::Video(call_id, report) => match report {
                             VideoReport::Picture(picture) => self.emit(EngineEvent::Video { call_id, picture }),
+                            VideoReport::Local(picture) => self.emit(EngineEvent::LocalVideo { call_id, picture }),
                             VideoReport::Stopped(stream) => self.emit(EngineEvent::VideoStopped { call_id, stream }),
                             VideoReport::Notice(n) => self.emit(EngineEvent::Notice(n)),
                         },

@@ -7,8 +7,8 @@
 //! authenticated, in order, keyframe first) and hands back pictures. Both talk through bounded
 //! channels: a slow consumer never makes memory grow.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,8 @@ pub enum EncoderOutput {
 }
 
 struct EncoderControl {
+    /// The newest picture from the source, for a self-view.
+    preview: Mutex<Option<I420Frame>>,
     stop: AtomicBool,
     keyframe_requests: AtomicU64,
     target_kbps: AtomicU32,
@@ -73,6 +75,7 @@ impl VideoEncoderThread {
         out: mpsc::Sender<EncoderOutput>,
     ) -> Self {
         let control = Arc::new(EncoderControl {
+            preview: Mutex::new(None),
             stop: AtomicBool::new(false),
             keyframe_requests: AtomicU64::new(0),
             target_kbps: AtomicU32::new(kbps),
@@ -101,6 +104,11 @@ impl VideoEncoderThread {
     /// Changes the target bitrate from the next frame on.
     pub fn set_bitrate(&self, kbps: u32) {
         self.control.target_kbps.store(kbps, Ordering::Relaxed);
+    }
+
+    /// The newest picture the source gave since the last call (a self-view shows it).
+    pub fn take_preview(&self) -> Option<I420Frame> {
+        self.control.preview.lock().ok().and_then(|mut p| p.take())
     }
 
     /// The current target bitrate, kbit/s.
@@ -178,6 +186,9 @@ fn encode_loop(
         let captured = Instant::now();
         let frame = match source.next_frame() {
             Ok(Some(f)) => {
+                if let Ok(mut p) = control.preview.lock() {
+                    *p = Some(f.clone());
+                }
                 last = Some(f);
                 match &last {
                     Some(f) => f,
