@@ -9,10 +9,13 @@ use clap::Args;
 use sealcall_engine::call::{CallEvent, Ended, MediaMode};
 use sealcall_engine::identity::IdentityStore;
 use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
+use sealcall_engine::media::video::y4m::{Y4mWriter, read_y4m};
+use sealcall_engine::media::video::{TestPattern, psnr_y};
 use sealcall_engine::media::{AudioSource, FRAME_SAMPLES, SAMPLE_RATE, WavSource};
 use sealcall_engine::transport::TransportConfig;
 use sealcall_engine::{
-    AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents,
+    AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents, ScreenSpec,
+    VideoSpec, VideoStream, VideoStreamStats,
 };
 
 use crate::server_cmd::password;
@@ -41,6 +44,71 @@ pub struct ClientArgs {
     /// Local UDP address for media (`0.0.0.0:0` for all interfaces).
     #[arg(long, default_value = "0.0.0.0:0")]
     bind: String,
+    /// Camera video: `none`, `test-pattern` (a moving picture, 640x480 at 30 fps) or `camera`
+    /// (falls back to the test pattern, with a note, where there is no camera).
+    #[arg(long, default_value = "none", value_parser = parse_video)]
+    video: VideoSpec,
+    /// Screen share: `none`, `test-pattern`, `x11` (the whole X screen), or `x11:WINDOW` (a
+    /// window id such as 0x1e00007, or text of its title).
+    #[arg(long, default_value = "none", value_parser = parse_screen)]
+    screen: ScreenSpec,
+    /// Write the received camera video, decoded, to this YUV4MPEG2 file (`.y4m`).
+    #[arg(long)]
+    video_output: Option<PathBuf>,
+}
+
+fn parse_video(s: &str) -> std::result::Result<VideoSpec, String> {
+    VideoSpec::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_screen(s: &str) -> std::result::Result<ScreenSpec, String> {
+    ScreenSpec::parse(s).map_err(|e| e.to_string())
+}
+
+/// Where received video goes: the `--video-output` file.
+pub struct VideoOutput {
+    writer: Option<(Y4mWriter, PathBuf)>,
+}
+
+impl VideoOutput {
+    fn open(path: Option<&Path>) -> Result<Self> {
+        let writer = match path {
+            Some(p) => Some((
+                Y4mWriter::create(p, 30)
+                    .with_context(|| format!("--video-output {}", p.display()))?,
+                p.to_owned(),
+            )),
+            None => None,
+        };
+        Ok(Self { writer })
+    }
+
+    /// Writes a received camera picture.
+    fn on_event(&mut self, event: &EngineEvent) -> Result<()> {
+        if let (EngineEvent::Video { picture, .. }, Some((w, _))) = (event, self.writer.as_mut())
+            && picture.stream == VideoStream::Camera
+        {
+            w.write(&picture.frame)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some((w, path)) = self.writer.as_mut() {
+            w.finish()?;
+            println!(
+                "wrote {} received video frames to {}{}",
+                w.written(),
+                path.display(),
+                if w.skipped() > 0 {
+                    format!(" ({} of another size skipped)", w.skipped())
+                } else {
+                    String::new()
+                }
+            );
+        }
+        Ok(())
+    }
 }
 
 fn data_dir() -> PathBuf {
@@ -62,6 +130,8 @@ impl ClientArgs {
             ..TransportConfig::default()
         };
         c.audio = audio;
+        c.video = self.video.clone();
+        c.screen = self.screen.clone();
         c.auto_answer = auto_answer;
         Ok(c)
     }
@@ -138,26 +208,34 @@ pub fn print_event(event: &EngineEvent) -> Option<Ended> {
         EngineEvent::SecurityCode { code, .. } => {
             println!("security code: {code}  (read it aloud; if it differs, hang up)")
         }
-        EngineEvent::Stats { stats, .. } => println!(
-            "  {} | sent {} recv {} lost {} | {:.0} kbit/s | frames protected {} unprotected {} auth failures {} | epoch {}/{} | {}",
-            stats.media.codec,
-            stats.media.packets_sent,
-            stats.media.packets_received,
-            stats.media.packets_lost,
-            f64::from(stats.media.send_bitrate_bps) / 1000.0,
-            stats.outbound.frames,
-            stats.inbound.frames,
-            stats.inbound.auth_failures,
-            stats.send_epoch.map_or("-".into(), |e| e.to_string()),
-            stats.receive_epoch.map_or("-".into(), |e| e.to_string()),
-            stats
-                .outbound
-                .average_cost()
-                .map_or("no E2EE cost".into(), |d| format!(
-                    "{} ns/frame",
-                    d.as_nanos()
-                )),
-        ),
+        EngineEvent::Stats { stats, .. } => {
+            println!(
+                "  {} | sent {} recv {} lost {} | {:.0} kbit/s | frames protected {} unprotected {} auth failures {} | epoch {}/{} | {}",
+                stats.media.codec,
+                stats.media.packets_sent,
+                stats.media.packets_received,
+                stats.media.packets_lost,
+                f64::from(stats.media.send_bitrate_bps) / 1000.0,
+                stats.outbound.frames,
+                stats.inbound.frames,
+                stats.inbound.auth_failures,
+                stats.send_epoch.map_or("-".into(), |e| e.to_string()),
+                stats.receive_epoch.map_or("-".into(), |e| e.to_string()),
+                stats
+                    .outbound
+                    .average_cost()
+                    .map_or("no E2EE cost".into(), |d| format!(
+                        "{} ns/frame",
+                        d.as_nanos()
+                    )),
+            );
+            for (name, v) in [("camera", &stats.camera), ("screen", &stats.screen)] {
+                print_video_stats(name, v);
+            }
+        }
+        EngineEvent::VideoStopped { stream, .. } => {
+            println!("the other side's {} stopped", stream.label())
+        }
         EngineEvent::Setting(view) => println!(
             "end-to-end encrypted calls setting: {}{}",
             if view.effective { "on" } else { "off" },
@@ -173,6 +251,37 @@ pub fn print_event(event: &EngineEvent) -> Option<Ended> {
         _ => {}
     }
     None
+}
+
+/// One line per direction of a video stream that is flowing.
+fn print_video_stats(name: &str, v: &VideoStreamStats) {
+    let res = |r: Option<(u32, u32)>| r.map_or("-".to_owned(), |(w, h)| format!("{w}x{h}"));
+    let epoch = |e: Option<u64>| e.map_or("-".to_owned(), |e| e.to_string());
+    if v.sending {
+        println!(
+            "  {name} out {} {:.0} fps {:.0} kbit/s (target {}) | keyframes {} (asked {}) | epoch {}",
+            res(v.sent_resolution),
+            v.sent_fps,
+            v.sent_kbps,
+            v.target_kbps,
+            v.keyframes_sent,
+            v.keyframe_requests_received,
+            epoch(v.send_epoch),
+        );
+    }
+    if v.frames_received > 0 {
+        println!(
+            "  {name} in  {} {:.0} fps {:.0} kbit/s | decoded {} refused {} gaps {} keyframe requests {} | epoch {}",
+            res(v.received_resolution),
+            v.received_fps,
+            v.received_kbps,
+            v.frames_decoded,
+            v.frames_refused,
+            v.gaps,
+            v.keyframe_requests_sent,
+            epoch(v.receive_epoch),
+        );
+    }
 }
 
 fn describe_end(reason: &Ended) -> String {
@@ -204,6 +313,7 @@ async fn run_call(
     events: &mut EngineEvents,
     callee: &str,
     duration: Duration,
+    video: &mut VideoOutput,
 ) -> Result<Ended> {
     engine.call(callee)?;
     let mut hangup_at: Option<tokio::time::Instant> = None;
@@ -220,6 +330,7 @@ async fn run_call(
                 if matches!(e, EngineEvent::Call(CallEvent::Connected { .. })) {
                     hangup_at = Some(tokio::time::Instant::now() + duration);
                 }
+                video.on_event(&e)?;
                 if let Some(end) = print_event(&e) {
                     return Ok(end);
                 }
@@ -237,15 +348,18 @@ async fn run_call(
 
 /// Runs `sealcall call`.
 pub async fn call(args: CallArgs) -> Result<()> {
+    let mut video = VideoOutput::open(args.client.video_output.as_deref())?;
     let (engine, mut events) = args.client.connect(false, args.client.route()).await?;
     let end = run_call(
         &engine,
         &mut events,
         &args.callee,
         Duration::from_secs_f64(args.duration.max(0.0)),
+        &mut video,
     )
     .await?;
     engine.shutdown().await?;
+    video.finish()?;
     match end {
         Ended::Local | Ended::Remote(_) => Ok(()),
         other => bail!("{}", describe_end(&other)),
@@ -269,11 +383,12 @@ pub async fn answer(args: AnswerArgs, echo: bool) -> Result<()> {
     } else {
         args.client.route()
     };
+    let mut video = VideoOutput::open(args.client.video_output.as_deref())?;
     let (engine, mut events) = args.client.connect(true, route).await?;
     println!(
         "{}",
         if echo {
-            "echo bot ready: answering every call and playing back what it hears"
+            "echo bot ready: answering every call and playing back what it hears and sees"
         } else {
             "waiting for a call…"
         }
@@ -283,6 +398,7 @@ pub async fn answer(args: AnswerArgs, echo: bool) -> Result<()> {
         tokio::select! {
             e = events.recv() => {
                 let Some(e) = e else { bail!("the engine stopped") };
+                video.on_event(&e)?;
                 if print_event(&e).is_some() && once {
                     break;
                 }
@@ -291,6 +407,7 @@ pub async fn answer(args: AnswerArgs, echo: bool) -> Result<()> {
         }
     }
     engine.shutdown().await?;
+    video.finish()?;
     Ok(())
 }
 
@@ -374,18 +491,24 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         input: "tone:440".into(),
         output: heard.display().to_string(),
     };
-    let (engine, mut events) = Engine::connect(engine_config(me, route, false)).await?;
+    let mut config = engine_config(me, route, false);
+    config.video = VideoSpec::TestPattern;
+    let (engine, mut events) = Engine::connect(config).await?;
     engine.set_e2ee(true).await?;
     println!(
-        "signed in as {me}; \"End-to-end encrypted calls\" turned on for both users; sending a 440 Hz tone"
+        "signed in as {me}; \"End-to-end encrypted calls\" turned on for both users; sending a 440 Hz tone and the video test pattern"
     );
+    let seen = dir.join("demo-seen.y4m");
+    let mut video = VideoOutput::open(Some(&seen))?;
     let end = run_call(
         &engine,
         &mut events,
         bot,
         Duration::from_secs_f64(args.duration.clamp(1.0, 600.0)),
+        &mut video,
     )
     .await?;
+    video.finish()?;
     engine.shutdown().await?;
     echo.shutdown().await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -394,6 +517,8 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         bail!("the test call did not complete: {}", describe_end(&end));
     }
     let (freq, snr) = analyse(&heard)?;
+    let (pictures, psnr) = analyse_video(&seen)?;
+    println!("echo seen back: {pictures} video frames of the test pattern, PSNR-Y {psnr:.1} dB");
     if args.data_dir.is_some() {
         println!(
             "echo heard back: {freq:.1} Hz at {snr:.1} dB SNR (recording: {})",
@@ -407,6 +532,9 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     }
     if (freq - 440.0).abs() > 5.0 {
         bail!("the echo did not carry the tone");
+    }
+    if pictures == 0 {
+        bail!("the echo did not carry the video");
     }
     println!(
         "demo complete: an end-to-end encrypted call, both sides showing the same security code"
@@ -428,6 +556,24 @@ fn analyse(path: &Path) -> Result<(f64, f64)> {
     let window = &samples[start..(start + SAMPLE_RATE as usize).min(samples.len())];
     let (freq, _) = dominant_frequency(window, SAMPLE_RATE, 100.0, 4000.0);
     Ok((freq, tone_snr_db(window, SAMPLE_RATE, freq)))
+}
+
+/// Frames of the test pattern in a received `.y4m`, and their mean PSNR-Y against what was sent.
+fn analyse_video(path: &Path) -> Result<(usize, f64)> {
+    let frames = read_y4m(path).context("reading the received video")?;
+    let Some(first) = frames.first() else {
+        return Ok((0, 0.0));
+    };
+    let pattern = TestPattern::new(first.width(), first.height())?;
+    let scores: Vec<f64> = frames
+        .iter()
+        .filter_map(|f| {
+            let n = pattern.read_counter(f)?;
+            psnr_y(&pattern.frame(u64::from(n)), f)
+        })
+        .collect();
+    let mean = scores.iter().sum::<f64>() / scores.len().max(1) as f64;
+    Ok((scores.len(), mean))
 }
 
 fn random_password() -> String {

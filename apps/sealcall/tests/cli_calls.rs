@@ -101,6 +101,7 @@ async fn admin_echo_bot_and_call_through_the_binary() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let heard = dir.path().join("heard.wav");
+    let seen = dir.path().join("seen.y4m");
     let call = sealcall()
         .args([
             "call",
@@ -120,6 +121,10 @@ async fn admin_echo_bot_and_call_through_the_binary() {
             heard.to_str().unwrap(),
             "--duration",
             "2",
+            "--video",
+            "test-pattern",
+            "--video-output",
+            seen.to_str().unwrap(),
         ])
         .args(["--identity-dir", dir.path().join("ken").to_str().unwrap()])
         .arg("echo@contoso.onmicrosoft.com")
@@ -146,6 +151,34 @@ async fn admin_echo_bot_and_call_through_the_binary() {
         bot_text.contains(&format!("security code: {code}")),
         "both sides show the same code:\n{bot_text}"
     );
+    // The echo bot sent the test pattern back; the call wrote what it received as YUV4MPEG2.
+    assert!(text.contains("received video frames to"), "{text}");
+    let frames = sealcall_engine::media::video::y4m::read_y4m(&seen).unwrap();
+    let pattern = sealcall_engine::media::video::TestPattern::new(640, 480).unwrap();
+    let readable = frames
+        .iter()
+        .filter(|f| pattern.read_counter(f).is_some())
+        .count();
+    eprintln!(
+        "{} frames echoed, {readable} with a readable counter",
+        frames.len()
+    );
+    assert!(frames.len() >= 20 && readable * 10 >= frames.len() * 9);
+    // A bad video spec is refused with the choices.
+    let bad = sealcall()
+        .args([
+            "call",
+            "--user",
+            "ken@contoso.onmicrosoft.com",
+            "--video",
+            "webcam",
+            "x@y.z",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("test-pattern"));
+
     // The identity was created and stored on first use.
     assert!(std::fs::read_dir(dir.path().join("ken")).unwrap().count() == 1);
     server.shutdown().await.unwrap();

@@ -217,3 +217,57 @@ pub async fn transport_pair() -> (
     wait_connected(&mut b_events).await;
     (a, a_events, b, b_events)
 }
+
+/// A virtual X server (Xvfb) on a free display, stopped on drop. `None` (with a message) when
+/// Xvfb is not installed outside CI; with `CI=true` a missing Xvfb fails the test.
+pub struct Xvfb {
+    child: std::process::Child,
+    pub display: String,
+}
+
+impl Xvfb {
+    pub fn start() -> Option<Self> {
+        let installed = std::process::Command::new("Xvfb")
+            .arg("-help")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok();
+        if !installed {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "Xvfb is not installed (cargo xtask test installs it)"
+            );
+            eprintln!("skipping: Xvfb is not installed (apt-get install xvfb)");
+            return None;
+        }
+        let n = (90..400)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            })
+            .expect("a free X display number");
+        let display = format!(":{n}");
+        let child = std::process::Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1280x720x24", "-nolisten", "tcp"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        let socket = format!("/tmp/.X11-unix/X{n}");
+        for _ in 0..100 {
+            if Path::new(&socket).exists() {
+                return Some(Self { child, display });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("Xvfb did not start on {display}");
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
