@@ -10,70 +10,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use common::signaling_proxy::signaling_proxy;
 use common::*;
-use futures_util::{SinkExt, StreamExt};
 use sealcall_e2ee::HandshakeMessage;
 use sealcall_engine::EngineEvent;
 use sealcall_engine::call::CallEvent;
 use sealcall_signaling::{HandshakeBytes, ServerMessage, encode_server, parse_server_message};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 
 /// Starts a WebSocket proxy to `server` that replaces the ephemeral key in every handshake
 /// `Response` it delivers. Returns its `ws://` base and a counter of swapped messages.
 async fn tampering_proxy(server: &str) -> (String, Arc<AtomicU32>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("ws://{}", listener.local_addr().unwrap());
-    let upstream = server.replacen("http://", "ws://", 1);
     let swapped = Arc::new(AtomicU32::new(0));
     let counter = swapped.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let upstream = upstream.clone();
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let mut path = String::new();
-                let mut auth = String::new();
-                let callback = |req: &Request, resp: Response| {
-                    path = req.uri().to_string();
-                    auth = req
-                        .headers()
-                        .get("authorization")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned();
-                    Ok(resp)
-                };
-                let client = tokio_tungstenite::accept_hdr_async(stream, callback)
-                    .await
-                    .unwrap();
-                let mut request = format!("{upstream}{path}").into_client_request().unwrap();
-                request
-                    .headers_mut()
-                    .insert("authorization", auth.parse().unwrap());
-                let (server, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-                let (mut to_client, mut from_client) = client.split();
-                let (mut to_server, mut from_server) = server.split();
-                tokio::spawn(async move {
-                    while let Some(Ok(m)) = from_client.next().await {
-                        if to_server.send(m).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-                while let Some(Ok(m)) = from_server.next().await {
-                    let m = match m {
-                        Message::Text(text) => Message::text(tamper(text.as_str(), &counter)),
-                        other => other,
-                    };
-                    if to_client.send(m).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    let base = signaling_proxy(
+        server,
+        Arc::new(move |text: String| {
+            let out = tamper(&text, &counter);
+            Box::pin(async move { out })
+        }),
+    )
+    .await;
     (base, swapped)
 }
 

@@ -3,19 +3,16 @@
 //! of the media packets, duplicate 10% and hold some back so they arrive out of order. STUN and
 //! DTLS pass untouched, so the connection forms; then audio is end-to-end encrypted Opus. On top,
 //! the sending side re-sends some frames in fresh RTP packets, as a hop holding the DTLS-SRTP keys
-//! could: SRTP accepts those, the end-to-end replay window must refuse them. On top,
-//! the sending side re-sends some frames in fresh RTP packets, as a hop holding the DTLS-SRTP keys
 //! could: SRTP accepts those, the end-to-end replay window must refuse them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
+use common::impair::{Counters, route_through_proxies};
 use common::wait_connected;
 use sealcall_e2ee::*;
 use sealcall_engine::frames::{InboundFrames, OutboundFrames};
@@ -25,119 +22,8 @@ use sealcall_engine::media::{
     SAMPLE_RATE, SendPipeline, ToneSource,
 };
 use sealcall_engine::transport::{CallTransport, TransportConfig, TransportEvent};
-use tokio::net::UdpSocket;
 
 const FRAMES: u32 = 150;
-
-#[derive(Default)]
-struct Counters {
-    media: AtomicU64,
-    dropped: AtomicU64,
-    duplicated: AtomicU64,
-    delayed: AtomicU64,
-}
-
-/// A deterministic xorshift for the impairment decisions.
-struct Dice(u64);
-
-impl Dice {
-    fn roll(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % 100
-    }
-}
-
-/// A UDP proxy in front of `target`: returns the address peers should send to. Packets from the
-/// target go back to whoever last sent to the proxy. RTP/RTCP (first byte 128..=191) is impaired.
-async fn impairment_proxy(target: SocketAddr, seed: u64, counters: Arc<Counters>) -> SocketAddr {
-    let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
-    let back = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
-    let addr = front.local_addr().unwrap();
-    let client: Arc<tokio::sync::Mutex<Option<SocketAddr>>> = Arc::default();
-    // Peer -> target, impaired.
-    {
-        let (front, back, client, counters) = (
-            front.clone(),
-            back.clone(),
-            client.clone(),
-            counters.clone(),
-        );
-        tokio::spawn(async move {
-            let mut dice = Dice(seed | 1);
-            let mut buf = vec![0u8; 2048];
-            while let Ok((n, from)) = front.recv_from(&mut buf).await {
-                *client.lock().await = Some(from);
-                let packet = buf[..n].to_vec();
-                if !(128..=191).contains(&packet[0]) {
-                    let _ = back.send_to(&packet, target).await;
-                    continue;
-                }
-                counters.media.fetch_add(1, Ordering::Relaxed);
-                match dice.roll() {
-                    0..=9 => {
-                        counters.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                    10..=19 => {
-                        counters.duplicated.fetch_add(1, Ordering::Relaxed);
-                        let _ = back.send_to(&packet, target).await;
-                        let _ = back.send_to(&packet, target).await;
-                    }
-                    20..=34 => {
-                        // Held back 30-70 ms: overtaken by later packets.
-                        counters.delayed.fetch_add(1, Ordering::Relaxed);
-                        let back = back.clone();
-                        let delay = 30 + dice.roll() % 40;
-                        tokio::spawn(async move {
-                            tokio::time::sleep(Duration::from_millis(delay)).await;
-                            let _ = back.send_to(&packet, target).await;
-                        });
-                    }
-                    _ => {
-                        let _ = back.send_to(&packet, target).await;
-                    }
-                }
-            }
-        });
-    }
-    // Target -> peer, untouched.
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 2048];
-        while let Ok((n, _)) = back.recv_from(&mut buf).await {
-            if let Some(to) = *client.lock().await {
-                let _ = front.send_to(&buf[..n], to).await;
-            }
-        }
-    });
-    addr
-}
-
-/// Rewrites every `127.0.0.1 PORT typ host` candidate to go through a new impairment proxy.
-async fn route_through_proxies(sdp: &str, seed: u64, counters: &Arc<Counters>) -> String {
-    let mut out = String::with_capacity(sdp.len());
-    for line in sdp.split_inclusive('\n') {
-        if line.starts_with("a=candidate:") && line.contains(" 127.0.0.1 ") {
-            let words: Vec<&str> = line.trim_end().split(' ').collect();
-            if let Some(i) = words.iter().position(|w| *w == "127.0.0.1") {
-                let port: u16 = words[i + 1].parse().unwrap();
-                let proxy = impairment_proxy(
-                    SocketAddr::from(([127, 0, 0, 1], port)),
-                    seed + u64::from(port),
-                    counters.clone(),
-                )
-                .await;
-                let mut w: Vec<String> = words.iter().map(|s| s.to_string()).collect();
-                w[i + 1] = proxy.port().to_string();
-                out.push_str(&w.join(" "));
-                out.push_str("\r\n");
-                continue;
-            }
-        }
-        out.push_str(line);
-    }
-    out
-}
 
 fn sessions() -> (Session, Session) {
     sealcall_e2ee::testing::session_pair(b"impairment", StreamConfig::default()).unwrap()

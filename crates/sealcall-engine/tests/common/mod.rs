@@ -1,6 +1,9 @@
 //! A real server on 127.0.0.1:0 (real SQLite file, embedded TURN relay) and real engines.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod impair;
+pub mod signaling_proxy;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -254,14 +257,16 @@ impl Xvfb {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start Xvfb");
+        // From here on, dropping `xvfb` stops the server, also when it fails to come up.
+        let xvfb = Self { child, display };
         let socket = format!("/tmp/.X11-unix/X{n}");
         for _ in 0..100 {
             if Path::new(&socket).exists() {
-                return Some(Self { child, display });
+                return Some(xvfb);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("Xvfb did not start on {display}");
+        panic!("Xvfb did not start on {}", xvfb.display);
     }
 }
 

@@ -1,0 +1,142 @@
+//! An end-to-end encrypted video call through a lossy network: both engines' signaling passes a
+//! proxy that routes every ICE candidate they are given through UDP impairment proxies (10% of
+//! media packets dropped, 10% duplicated, 15% delayed 30-70 ms), so everything either sends —
+//! Ana's camera, Ken's NACKs and keyframe requests — crosses them. NACK repairs most losses; what it cannot repair must never reach
+//! the decoder as a delta frame: after every gap the next picture shown is a keyframe, and the
+//! picture comes back quickly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::impair::{Counters, route_through_proxies};
+use common::signaling_proxy::signaling_proxy;
+use common::*;
+use sealcall_engine::media::video::{TestPattern, psnr_y};
+use sealcall_engine::{EngineEvent, VideoSpec, VideoStream};
+use sealcall_signaling::{SdpText, ServerMessage, encode_server, parse_server_message};
+
+/// The stated bound: from the last picture before a gap to the keyframe after it.
+const MAX_FREEZE: Duration = Duration::from_millis(650);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_video_packets_never_let_a_delta_frame_through_and_recover_quickly() {
+    let server = TestServer::start().await;
+    let counters = Arc::new(Counters::default());
+    counters.both_ways.store(true, Ordering::Relaxed);
+    let c = counters.clone();
+    let proxy = signaling_proxy(
+        &server.url,
+        Arc::new(move |text: String| {
+            let counters = c.clone();
+            Box::pin(async move {
+                let Ok(ServerMessage::Sdp { call_id, kind, sdp }) =
+                    parse_server_message(text.as_bytes())
+                else {
+                    return text;
+                };
+                let routed = route_through_proxies(sdp.as_str(), 7, &counters).await;
+                encode_server(&ServerMessage::Sdp {
+                    call_id,
+                    kind,
+                    sdp: SdpText::new(routed).unwrap(),
+                })
+                .unwrap()
+            })
+        }),
+    )
+    .await;
+    let Pair {
+        ken,
+        mut ken_ev,
+        ana: _ana,
+        mut ana_ev,
+    } = server
+        .pair(
+            ("ken-hears.wav", "ana-hears.wav"),
+            |k, a| {
+                a.video = VideoSpec::TestPattern;
+                k.signaling = Some(proxy.clone());
+                a.signaling = Some(proxy);
+            },
+            (true, true),
+        )
+        .await;
+    ken.call(ANA).unwrap();
+    assert!(connected(&mut ana_ev).await);
+    tokio::spawn(async move { while ana_ev.recv().await.is_some() {} });
+
+    let pattern = TestPattern::new(640, 480).unwrap();
+    let mut last: Option<(u16, Instant)> = None;
+    let (mut pictures, mut discontinuities, mut worst_psnr) = (0u64, 0u64, f64::MAX);
+    let mut freezes = Vec::new();
+    let mut stats = None;
+    let end = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < end {
+        let Ok(Some(e)) = tokio::time::timeout_at(end, ken_ev.recv()).await else {
+            break;
+        };
+        match e {
+            EngineEvent::Video { picture, .. } if picture.stream == VideoStream::Camera => {
+                let n = pattern
+                    .read_counter(&picture.frame)
+                    .expect("every picture shown is a whole test-pattern frame");
+                let psnr = psnr_y(&pattern.frame(u64::from(n)), &picture.frame).unwrap();
+                worst_psnr = worst_psnr.min(psnr);
+                pictures += 1;
+                let now = Instant::now();
+                if let Some((prev, at)) = last
+                    && n != prev.wrapping_add(1)
+                {
+                    discontinuities += 1;
+                    assert!(
+                        picture.keyframe,
+                        "frame {n} after {prev}: a delta frame was decoded after a gap"
+                    );
+                    freezes.push(now - at);
+                }
+                last = Some((n, now));
+            }
+            EngineEvent::Stats { stats: s, .. } => stats = Some(s),
+            _ => {}
+        }
+    }
+    ken.hangup().unwrap();
+    let stats = stats.unwrap();
+    let cam = &stats.camera;
+    freezes.sort();
+    eprintln!(
+        "proxies: {} media packets, {} dropped, {} duplicated, {} delayed; ken: {pictures} \
+         pictures, {discontinuities} gaps shown, freezes {:?}, worst PSNR-Y {worst_psnr:.1} dB; \
+         camera stats {cam:?}",
+        counters.media.load(Ordering::Relaxed),
+        counters.dropped.load(Ordering::Relaxed),
+        counters.duplicated.load(Ordering::Relaxed),
+        counters.delayed.load(Ordering::Relaxed),
+        freezes,
+    );
+    assert!(
+        counters.dropped.load(Ordering::Relaxed) > 100,
+        "the network did lose packets"
+    );
+    assert!(
+        pictures >= 150,
+        "video kept flowing: {pictures} pictures in 10 s"
+    );
+    assert_eq!(cam.pictures_skipped, 0);
+    assert_eq!(
+        cam.decode_errors, 0,
+        "nothing undecodable reached the decoder"
+    );
+    assert_eq!(
+        cam.frames_refused, 0,
+        "loss is not an authentication failure"
+    );
+    assert!(worst_psnr >= 25.0, "no damaged picture was shown");
+    if let Some(worst) = freezes.last() {
+        assert!(*worst <= MAX_FREEZE, "recovery took {worst:?}");
+    }
+}
