@@ -1,25 +1,29 @@
-//! The UI state machine and its views.
+//! The UI state machine.
 //!
 //! [`SealcallApp`] holds everything the user sees: the sign-in form, the signed-in session
-//! (people, history, settings) and the current call. Each frame it drains the [`Bridge`]'s
-//! events, updates its state, and draws. Every control carries an accessible label, which is
-//! also what the UI tests query.
+//! (people, history, settings) and the current call with its video. Each frame it drains the
+//! [`Bridge`]'s events, updates its state, uploads the newest video pictures, and draws through
+//! the views (`crate::views`, one file per view). Every control carries an accessible label,
+//! which is also what the UI tests query.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use egui::{Color32, RichText, Ui};
+use egui::Ui;
 use sealcall_engine::api::DirectoryEntry;
 use sealcall_engine::call::{CallEvent, Ended, MediaMode};
 use sealcall_engine::media::device::{AudioDevices, DeviceList};
-use sealcall_engine::{AudioRoute, CallStats, ConnectionState, EngineEvent, SessionInfo};
-use sealcall_policy::{Feature, SettingLock, Side};
+use sealcall_engine::{
+    CallStats, ConnectionState, EngineEvent, ScreenSpec, SessionInfo, VideoSpec, VideoStream,
+};
+use sealcall_policy::Side;
 use sealcall_signaling::SettingView;
 
 use crate::bridge::{Bridge, UiEvent};
 use crate::prefs::Prefs;
 use crate::text;
-use crate::widgets;
+use crate::video::{CallVideo, ScreenPicker};
+use crate::views::{self, Request};
 
 /// Labels shared by the views and the tests.
 pub mod labels {
@@ -73,6 +77,38 @@ pub mod labels {
     pub const INPUT_DEVICE: &str = "Input device";
     /// The output chooser.
     pub const OUTPUT_DEVICE: &str = "Output device";
+    /// Turns the camera on in a call.
+    pub const CAMERA_ON: &str = "Turn camera on";
+    /// Turns the camera off in a call.
+    pub const CAMERA_OFF: &str = "Turn camera off";
+    /// Opens the screen-share picker.
+    pub const SHARE_SCREEN: &str = "Share screen";
+    /// Stops the screen share.
+    pub const STOP_SHARING: &str = "Stop sharing";
+    /// Shown while this device shares its screen.
+    pub const SHARING: &str = "You are sharing your screen";
+    /// Heading of the screen-share picker.
+    pub const SHARE_PICKER: &str = "Choose what to share";
+    /// The picker's choice of the whole screen.
+    pub const SHARE_ENTIRE_SCREEN: &str = "Entire screen";
+    /// The picker's choice of the test pattern (works without a display to capture).
+    pub const SHARE_TEST_PATTERN: &str = "Test pattern";
+    /// Closes the picker without sharing.
+    pub const SHARE_CANCEL: &str = "Cancel";
+    /// The peer's camera picture.
+    pub const REMOTE_VIDEO: &str = "Remote video";
+    /// The peer's shared screen.
+    pub const SHARED_SCREEN: &str = "Shared screen";
+    /// The self-view of this device's camera.
+    pub const YOUR_CAMERA: &str = "Your camera";
+    /// The preview of what this device shares.
+    pub const YOUR_SCREEN: &str = "Your shared screen";
+    /// Settings > Video: start each call with the camera on.
+    pub const CAMERA_AT_START: &str = "Turn on my camera when a call starts";
+    /// Heading of the camera stream's statistics.
+    pub const STATS_CAMERA: &str = "Camera stream";
+    /// Heading of the screen share's statistics.
+    pub const STATS_SCREEN: &str = "Screen share stream";
     /// The label of a call button for a person.
     pub fn call(display_name: &str) -> String {
         format!("Call {display_name}")
@@ -86,7 +122,7 @@ pub enum Tab {
     People,
     /// This session's calls.
     History,
-    /// Settings > Privacy and Audio.
+    /// Settings > Privacy, Audio and Video.
     Settings,
 }
 
@@ -106,7 +142,7 @@ pub enum CallPhase {
 }
 
 /// The current call.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CallView {
     /// The other person's sign-in name.
     pub peer: String,
@@ -136,10 +172,22 @@ pub struct CallView {
     pub show_security: bool,
     /// The answer to the last "More" request.
     pub feature_note: Option<String>,
+    /// Whether this device sends its camera.
+    pub camera_on: bool,
+    /// What the engine said about the camera (it sends the test pattern when there is none).
+    pub camera_note: Option<String>,
+    /// What this device shares, while it shares.
+    pub sharing: Option<ScreenSpec>,
+    /// Why the last screen share did not start or stopped.
+    pub screen_note: Option<String>,
+    /// The screen-share picker, while open.
+    pub picker: Option<ScreenPicker>,
+    /// The call's pictures: the peer's camera and screen, this device's self-views.
+    pub video: CallVideo,
 }
 
 impl CallView {
-    fn new(peer: &str, peer_name: &str, outgoing: bool, phase: CallPhase) -> Self {
+    fn new(peer: &str, peer_name: &str, outgoing: bool, phase: CallPhase, camera: bool) -> Self {
         Self {
             peer: peer.to_owned(),
             peer_name: peer_name.to_owned(),
@@ -155,6 +203,12 @@ impl CallView {
             muted: false,
             show_security: false,
             feature_note: None,
+            camera_on: camera,
+            camera_note: None,
+            sharing: None,
+            screen_note: None,
+            picker: None,
+            video: CallVideo::default(),
         }
     }
 
@@ -240,6 +294,8 @@ pub struct Session {
     pub input_fallback: bool,
     /// The engine found no playout device and discards received audio.
     pub output_fallback: bool,
+    /// Why the last Settings > Video change failed.
+    pub video_error: Option<String>,
 }
 
 impl Session {
@@ -260,10 +316,12 @@ impl Session {
             notices: Vec::new(),
             input_fallback: false,
             output_fallback: false,
+            video_error: None,
         }
     }
 
-    fn display_name_of(&self, user: &str) -> String {
+    /// The display name of a person in the directory (the sign-in name when not listed).
+    pub fn display_name_of(&self, user: &str) -> String {
         self.people
             .iter()
             .find(|p| p.user == user)
@@ -317,8 +375,12 @@ pub struct AutoPilot {
     pub sign_in: bool,
     /// Call this user as soon as signed in.
     pub call: Option<String>,
-    /// Once the call is connected with its security code and statistics, open the security
-    /// panel, save a screenshot here (binary PPM) and close the window.
+    /// Once the call is connected, turn the camera on and share the screen, both with the test
+    /// pattern (the screenshot's video call; no camera or display needed).
+    pub video: bool,
+    /// Once the call is connected with its security code and statistics (and, with `video`,
+    /// its pictures), open the security panel, save a screenshot here (binary PPM) and close
+    /// the window.
     pub screenshot: Option<PathBuf>,
 }
 
@@ -327,7 +389,8 @@ pub struct AutoPilot {
 pub struct AppOptions {
     /// Pre-filled sign-in form (the remembered server and name, or the command line's).
     pub form: SignInForm,
-    /// Where to remember the server and name (`None`: nowhere).
+    /// Where to remember the server, the name and the camera choice (`None`: nowhere). A
+    /// remembered "Turn on my camera when a call starts" applies at once.
     pub prefs_path: Option<PathBuf>,
     /// Automatic actions.
     pub autopilot: AutoPilot,
@@ -343,6 +406,8 @@ pub struct SealcallApp {
     session: Option<Session>,
     prefs_path: Option<PathBuf>,
     autopilot: AutoPilot,
+    /// The autopilot turned the video on in this call.
+    autopilot_video_started: bool,
     devices: DeviceList,
     screenshot_state: ScreenshotState,
     screenshot_done: std::sync::Arc<std::sync::Mutex<Option<Result<(), String>>>>,
@@ -361,16 +426,22 @@ enum ScreenshotState {
 
 impl SealcallApp {
     /// An app over `bridge`.
-    pub fn new(bridge: Bridge, options: AppOptions) -> Self {
+    pub fn new(mut bridge: Bridge, options: AppOptions) -> Self {
         let devices = options
             .devices
             .unwrap_or_else(|| AudioDevices::list().unwrap_or_default());
+        if let Some(path) = &options.prefs_path
+            && Prefs::load(path).camera_at_start
+        {
+            bridge.settings_mut().video = VideoSpec::Camera;
+        }
         Self {
             bridge,
             form: options.form,
             session: None,
             prefs_path: options.prefs_path,
             autopilot: options.autopilot,
+            autopilot_video_started: false,
             devices,
             screenshot_state: ScreenshotState::Waiting,
             screenshot_done: Default::default(),
@@ -393,9 +464,14 @@ impl SealcallApp {
         &mut self.form
     }
 
-    /// Where the server and name are remembered.
+    /// Where the server, the name and the camera choice are remembered.
     pub fn prefs_path(&self) -> Option<&std::path::Path> {
         self.prefs_path.as_deref()
+    }
+
+    /// Whether calls start with the camera on (Settings > Video).
+    pub fn camera_at_start(&self) -> bool {
+        self.bridge.settings().video != VideoSpec::None
     }
 
     /// Draws one frame (call from `eframe::App::ui` or a test harness).
@@ -405,14 +481,33 @@ impl SealcallApp {
             self.handle(event);
         }
         self.run_autopilot();
+        if let Some(c) = self.session.as_mut().and_then(|s| s.call.as_mut()) {
+            // The newest picture of each stream only; older ones were dropped on arrival.
+            c.video.upload(ui.ctx());
+        }
+        let mut request = None;
         egui::Frame::central_panel(ui.style()).show(ui, |ui| {
             ui.set_min_size(ui.available_size());
-            if self.session.is_some() {
-                self.signed_in_view(ui);
-            } else {
-                self.sign_in_view(ui);
+            match &mut self.session {
+                Some(s) => request = views::session::show(ui, s, &mut self.bridge, &self.devices),
+                None => {
+                    if views::sign_in::show(ui, &mut self.form, self.banner.as_deref())
+                        && !self.form.busy
+                    {
+                        self.submit_sign_in();
+                    }
+                }
             }
         });
+        match request {
+            Some(Request::SignOut) => {
+                self.bridge.sign_out();
+                self.session = None;
+                self.banner = Some("You are signed out.".into());
+            }
+            Some(Request::CameraAtStart(on)) => self.set_camera_at_start(on),
+            None => {}
+        }
         if self.session.as_ref().is_some_and(|s| s.call.is_some()) {
             // The call timer.
             ui.ctx().request_repaint_after(Duration::from_millis(250));
@@ -431,6 +526,7 @@ impl SealcallApp {
                     let prefs = Prefs {
                         server: self.form.server.trim().to_owned(),
                         user: self.form.user.trim().to_owned(),
+                        camera_at_start: self.camera_at_start(),
                     };
                     let _ = prefs.save(path);
                 }
@@ -473,14 +569,84 @@ impl SealcallApp {
                     s.setting_error = Some(message);
                 }
             }
+            UiEvent::Windows(windows) => {
+                if let Some(picker) = self
+                    .session
+                    .as_mut()
+                    .and_then(|s| s.call.as_mut())
+                    .and_then(|c| c.picker.as_mut())
+                {
+                    picker.windows = Some(windows);
+                }
+            }
             UiEvent::Engine(event) => self.handle_engine(event),
         }
     }
 
+    /// Settings > Video: remembers the choice and applies it to later calls.
+    fn set_camera_at_start(&mut self, on: bool) {
+        let spec = if on {
+            VideoSpec::Camera
+        } else {
+            VideoSpec::None
+        };
+        let result = self.bridge.set_camera_at_start(spec);
+        if let Some(s) = &mut self.session {
+            s.video_error = result.err();
+            // A call that rings now starts with the new choice.
+            if let Some(c) = &mut s.call
+                && c.phase == CallPhase::Incoming
+            {
+                c.camera_on = on;
+            }
+        }
+        if let Some(path) = &self.prefs_path {
+            let mut prefs = Prefs::load(path);
+            prefs.camera_at_start = on;
+            if let Err(e) = prefs.save(path)
+                && let Some(s) = &mut self.session
+            {
+                s.video_error = Some(format!("Could not remember this choice: {e}"));
+            }
+        }
+    }
+
     fn handle_engine(&mut self, event: EngineEvent) {
+        let camera_at_start = self.camera_at_start();
         let Some(s) = &mut self.session else { return };
         match event {
-            EngineEvent::Call(call) => handle_call(s, call),
+            EngineEvent::Call(call) => {
+                let ended = matches!(call, CallEvent::Ended { .. });
+                handle_call(s, call, camera_at_start);
+                if ended {
+                    // The engine keeps the last camera and screen choice for later calls: back
+                    // to the Settings choice, and no screen share until asked for.
+                    let _ = self.bridge.set_camera(self.bridge.settings().video.clone());
+                    let _ = self.bridge.share_screen(ScreenSpec::None);
+                }
+            }
+            EngineEvent::Video { picture, .. } => {
+                if let Some(c) = &mut s.call {
+                    c.video.remote(picture.stream).receive(picture.frame);
+                }
+            }
+            EngineEvent::LocalVideo { picture, .. } => {
+                // A picture still on its way after the stream was turned off is not shown.
+                if let Some(c) = &mut s.call {
+                    let on = match picture.stream {
+                        VideoStream::Camera => c.camera_on,
+                        VideoStream::Screen => c.sharing.is_some(),
+                    };
+                    if on {
+                        c.video.local(picture.stream).receive(picture.frame);
+                    }
+                }
+            }
+            EngineEvent::VideoStopped { stream, .. } => {
+                if let Some(c) = &mut s.call {
+                    c.video.remote(stream).clear();
+                }
+            }
             EngineEvent::SecurityCode { code, .. } => {
                 if let Some(c) = &mut s.call {
                     c.code = Some(code);
@@ -504,6 +670,26 @@ impl SealcallApp {
                 } else {
                     s.output_fallback = true;
                 }
+            }
+            EngineEvent::Notice(notice)
+                if notice.starts_with("no camera support") && s.call.is_some() =>
+            {
+                // Shown beside the camera button.
+                if let Some(c) = &mut s.call {
+                    c.camera_note = Some(notice);
+                }
+            }
+            EngineEvent::Notice(notice)
+                if notice.starts_with("screen share:") && s.call.is_some() =>
+            {
+                // Nothing is shared: say why beside the share button, and make sure the engine
+                // does not try again at the next call.
+                if let Some(c) = &mut s.call {
+                    c.sharing = None;
+                    c.video.local_screen.clear();
+                    c.screen_note = Some(notice);
+                }
+                let _ = self.bridge.share_screen(ScreenSpec::None);
             }
             EngineEvent::Notice(notice) => {
                 s.notices.push(notice);
@@ -529,6 +715,22 @@ impl SealcallApp {
         {
             s.last_end = Some(e);
         }
+        // Video once connected: the test pattern on both streams.
+        if self.autopilot.video
+            && !self.autopilot_video_started
+            && let Some(c) = self.session.as_mut().and_then(|s| s.call.as_mut())
+            && c.phase == CallPhase::Connected
+        {
+            self.autopilot_video_started = true;
+            match self.bridge.set_camera(VideoSpec::TestPattern) {
+                Ok(()) => c.camera_on = true,
+                Err(e) => c.camera_note = Some(e),
+            }
+            match self.bridge.share_screen(ScreenSpec::TestPattern) {
+                Ok(()) => c.sharing = Some(ScreenSpec::TestPattern),
+                Err(e) => c.screen_note = Some(e),
+            }
+        }
     }
 
     fn take_screenshot(&mut self, ui: &mut Ui) {
@@ -540,7 +742,8 @@ impl SealcallApp {
             .as_ref()
             .and_then(|s| s.call.as_ref())
             .is_some_and(|c| {
-                c.phase == CallPhase::Connected && c.code.is_some() && c.stats_reports >= 3
+                let video = !self.autopilot.video || screenshot_video_ready(c);
+                c.phase == CallPhase::Connected && c.code.is_some() && c.stats_reports >= 3 && video
             });
         match self.screenshot_state {
             ScreenshotState::Waiting if ready => {
@@ -595,135 +798,24 @@ impl SealcallApp {
         self.bridge
             .sign_in(&self.form.server, &self.form.user, &self.form.password);
     }
-
-    fn sign_in_view(&mut self, ui: &mut Ui) {
-        ui.vertical_centered(|ui| {
-            ui.add_space(24.0);
-            ui.heading("Sealcall");
-            ui.label("End-to-end encrypted calls");
-            ui.add_space(16.0);
-        });
-        if let Some(banner) = &self.banner {
-            ui.colored_label(ui.visuals().warn_fg_color, banner);
-        }
-        let mut submit = false;
-        egui::Grid::new("sign-in")
-            .num_columns(2)
-            .spacing([12.0, 8.0])
-            .show(ui, |ui| {
-                let l = ui.label(labels::SERVER);
-                ui.add_enabled(
-                    !self.form.busy,
-                    egui::TextEdit::singleline(&mut self.form.server)
-                        .hint_text("http://127.0.0.1:7878")
-                        .desired_width(280.0),
-                )
-                .labelled_by(l.id);
-                ui.end_row();
-                let l = ui.label(labels::USER);
-                ui.add_enabled(
-                    !self.form.busy,
-                    egui::TextEdit::singleline(&mut self.form.user)
-                        .hint_text("you@example.com")
-                        .desired_width(280.0),
-                )
-                .labelled_by(l.id);
-                ui.end_row();
-                let l = ui.label(labels::PASSWORD);
-                let r = ui
-                    .add_enabled(
-                        !self.form.busy,
-                        egui::TextEdit::singleline(&mut self.form.password)
-                            .password(true)
-                            .desired_width(280.0),
-                    )
-                    .labelled_by(l.id);
-                if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                    submit = true;
-                }
-                ui.end_row();
-            });
-        ui.add_space(8.0);
-        if ui
-            .add_enabled(!self.form.busy, egui::Button::new(labels::SIGN_IN))
-            .clicked()
-        {
-            submit = true;
-        }
-        if self.form.busy {
-            ui.label("Signing in…");
-        }
-        if let Some(error) = &self.form.error {
-            ui.colored_label(ui.visuals().error_fg_color, error);
-        }
-        ui.add_space(8.0);
-        ui.small("The first sign-in on this computer creates its device identity.");
-        if submit && !self.form.busy {
-            self.submit_sign_in();
-        }
-    }
-
-    fn signed_in_view(&mut self, ui: &mut Ui) {
-        let mut sign_out = false;
-        let Some(s) = &mut self.session else { return };
-        ui.horizontal(|ui| {
-            ui.heading("Sealcall");
-            ui.separator();
-            ui.label(format!(
-                "Signed in as {} ({})",
-                s.info.display_name, s.info.user
-            ));
-            if let ConnectionState::Reconnecting(n) = s.connection {
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    format!("Reconnecting to the server (attempt {n})…"),
-                );
-            }
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.button(labels::SIGN_OUT).clicked() {
-                    sign_out = true;
-                }
-            });
-        });
-        ui.separator();
-        incoming_banner(ui, s, &self.bridge);
-        let in_call = s
-            .call
-            .as_ref()
-            .is_some_and(|c| c.phase != CallPhase::Incoming);
-        if in_call {
-            call_view(ui, s, &mut self.bridge, &self.devices);
-        } else {
-            ui.horizontal(|ui| {
-                ui.selectable_value(&mut s.tab, Tab::People, labels::PEOPLE);
-                ui.selectable_value(&mut s.tab, Tab::History, labels::HISTORY);
-                ui.selectable_value(&mut s.tab, Tab::Settings, labels::SETTINGS);
-            });
-            ui.separator();
-            if let Some(end) = &s.last_end {
-                ui.label(format!("Last call: {end}"));
-            }
-            match s.tab {
-                Tab::People => people_view(ui, s, &self.bridge),
-                Tab::History => history_view(ui, s),
-                Tab::Settings => settings_view(ui, s, &mut self.bridge, &self.devices),
-            }
-        }
-        if !s.notices.is_empty() {
-            ui.separator();
-            for n in &s.notices {
-                ui.small(format!("Note: {n}"));
-            }
-        }
-        if sign_out {
-            self.bridge.sign_out();
-            self.session = None;
-            self.banner = Some("You are signed out.".into());
-        }
-    }
 }
 
-fn handle_call(s: &mut Session, event: CallEvent) {
+/// The screenshot's video call is ready: the echoed camera, the self-view and the shared screen
+/// are shown, and the statistics have counted the camera both ways.
+fn screenshot_video_ready(c: &CallView) -> bool {
+    let v = &c.video;
+    let counted = c.stats.as_ref().is_some_and(|st| {
+        st.camera.frames_decoded > 0 && st.screen.frames_sent > 0 && st.camera.sent_fps > 0.0
+    });
+    v.remote_camera.is_shown()
+        && v.local_camera.is_shown()
+        && v.local_screen.is_shown()
+        && v.remote_camera.uploads() > 30
+        && counted
+}
+
+/// Call progress; `camera` says whether a new call starts with the camera on.
+fn handle_call(s: &mut Session, event: CallEvent, camera: bool) {
     match event {
         CallEvent::Placing { callee } => {
             let name = s.display_name_of(callee.as_str());
@@ -732,6 +824,7 @@ fn handle_call(s: &mut Session, event: CallEvent) {
                 &name,
                 true,
                 CallPhase::Placing,
+                camera,
             ));
             s.last_end = None;
         }
@@ -746,7 +839,13 @@ fn handle_call(s: &mut Session, event: CallEvent) {
             decision,
             ..
         } => {
-            let mut c = CallView::new(caller.as_str(), &display_name, false, CallPhase::Incoming);
+            let mut c = CallView::new(
+                caller.as_str(),
+                &display_name,
+                false,
+                CallPhase::Incoming,
+                camera,
+            );
             c.incoming_notes = decision.user_messages(Side::Callee);
             s.call = Some(c);
             s.last_end = None;
@@ -797,425 +896,6 @@ fn handle_call(s: &mut Session, event: CallEvent) {
             }
         }
     }
-}
-
-fn incoming_banner(ui: &mut Ui, s: &mut Session, bridge: &Bridge) {
-    let Some(c) = &s.call else { return };
-    if c.phase != CallPhase::Incoming {
-        return;
-    }
-    let (name, peer, notes) = (
-        c.peer_name.clone(),
-        c.peer.clone(),
-        c.incoming_notes.clone(),
-    );
-    egui::Frame::group(ui.style())
-        .fill(ui.visuals().faint_bg_color)
-        .show(ui, |ui| {
-            ui.heading(format!("Incoming call from {name}"));
-            ui.label(&peer);
-            for n in &notes {
-                ui.small(n);
-            }
-            ui.horizontal(|ui| {
-                if ui
-                    .add(egui::Button::new(labels::ACCEPT).fill(Color32::from_rgb(40, 130, 60)))
-                    .clicked()
-                    && let Err(e) = bridge.accept()
-                {
-                    s.last_end = Some(e);
-                }
-                if ui.button(labels::DECLINE).clicked()
-                    && let Err(e) = bridge.decline()
-                {
-                    s.last_end = Some(e);
-                }
-            });
-        });
-    ui.separator();
-}
-
-fn people_view(ui: &mut Ui, s: &mut Session, bridge: &Bridge) {
-    ui.horizontal(|ui| {
-        let l = ui.label(labels::SEARCH);
-        let r = ui
-            .add(egui::TextEdit::singleline(&mut s.search).hint_text("name or address"))
-            .labelled_by(l.id);
-        if r.changed() {
-            bridge.search(&s.search);
-        }
-        if ui.button("Refresh").clicked() {
-            bridge.search(&s.search);
-        }
-    });
-    if let Some(e) = &s.people_error {
-        ui.colored_label(ui.visuals().error_fg_color, e);
-    }
-    let me = s.info.user.clone();
-    let others: Vec<&DirectoryEntry> = s.people.iter().filter(|p| p.user != me).collect();
-    if others.is_empty() {
-        ui.label("No one found.");
-    }
-    let mut call = None;
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        egui::Grid::new("people")
-            .num_columns(3)
-            .striped(true)
-            .spacing([16.0, 6.0])
-            .show(ui, |ui| {
-                for p in others {
-                    ui.vertical(|ui| {
-                        ui.strong(&p.display_name);
-                        ui.small(&p.user);
-                    });
-                    ui.label(if p.online { "online" } else { "offline" });
-                    if ui.button(labels::call(&p.display_name)).clicked() {
-                        call = Some(p.user.clone());
-                    }
-                    ui.end_row();
-                }
-            });
-    });
-    if let Some(user) = call
-        && let Err(e) = bridge.call(&user)
-    {
-        s.last_end = Some(e);
-    }
-}
-
-fn history_view(ui: &mut Ui, s: &Session) {
-    if s.history.is_empty() {
-        ui.label("No calls yet in this session.");
-        return;
-    }
-    for h in &s.history {
-        ui.label(h.summary()).on_hover_text(&h.outcome);
-    }
-}
-
-fn settings_view(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceList) {
-    ui.heading("Privacy");
-    match &s.setting {
-        None => {
-            ui.label("Loading…");
-        }
-        Some(view) => {
-            let mut on = s.setting_pending.unwrap_or(view.effective);
-            let enabled = view.lock.is_none() && s.setting_pending.is_none();
-            let r = ui.add_enabled(enabled, egui::Checkbox::new(&mut on, labels::E2EE_TOGGLE));
-            if r.changed() {
-                s.setting_pending = Some(on);
-                s.setting_error = None;
-                bridge.set_e2ee(on);
-            }
-            match view.lock {
-                Some(SettingLock::OffByPolicy) => {
-                    ui.label(labels::TURNED_OFF);
-                    ui.small(SettingLock::OffByPolicy.user_message());
-                }
-                Some(SettingLock::OnByPolicy) => {
-                    ui.label(labels::REQUIRED);
-                    ui.small(SettingLock::OnByPolicy.user_message());
-                }
-                None => {
-                    ui.small(
-                        "Calls between people who both have this on are encrypted so that \
-                         only the two of you can hear them. Some call features (recording, \
-                         captions, transfer) are not available in these calls. The setting \
-                         applies to all your devices.",
-                    );
-                }
-            }
-        }
-    }
-    if let Some(e) = &s.setting_error {
-        ui.colored_label(ui.visuals().error_fg_color, e);
-    }
-    ui.add_space(12.0);
-    ui.heading("Audio");
-    if devices.inputs.is_empty() {
-        ui.label(labels::NO_AUDIO_DEVICE);
-    }
-    if let Err(e) = audio_picker(ui, "settings", bridge, devices, (false, false)) {
-        ui.colored_label(ui.visuals().error_fg_color, e);
-    }
-    ui.small("Audio choices apply at once, in a call too, and to later calls.");
-}
-
-fn input_choices(devices: &DeviceList) -> Vec<(String, String)> {
-    let mut out = vec![(
-        "device".to_owned(),
-        default_device_name(&devices.inputs, "Microphone"),
-    )];
-    out.extend(
-        devices
-            .inputs
-            .iter()
-            .map(|d| (format!("device:{}", d.id), d.name.clone())),
-    );
-    out.push(("tone:440".to_owned(), "Test tone (440 Hz)".to_owned()));
-    out.push(("silence".to_owned(), "Silence".to_owned()));
-    out
-}
-
-fn output_choices(devices: &DeviceList) -> Vec<(String, String)> {
-    let mut out = vec![(
-        "device".to_owned(),
-        default_device_name(&devices.outputs, "Speaker"),
-    )];
-    out.extend(
-        devices
-            .outputs
-            .iter()
-            .map(|d| (format!("device:{}", d.id), d.name.clone())),
-    );
-    out.push(("null".to_owned(), "No output".to_owned()));
-    out
-}
-
-/// Input and output choosers (combo boxes labelled "Input device" and "Output device"). A change
-/// goes to the engine at once: the call in progress switches at the next frame.
-fn audio_picker(
-    ui: &mut Ui,
-    id: &str,
-    bridge: &mut Bridge,
-    devices: &DeviceList,
-    fallback: (bool, bool),
-) -> Result<(), String> {
-    let (input, output) = match &bridge.settings().audio {
-        AudioRoute::Specs { input, output } => (input.clone(), output.clone()),
-        AudioRoute::Echo => ("device".to_owned(), "device".to_owned()),
-    };
-    let shown = |choices: &[(String, String)], current: &str| {
-        choices
-            .iter()
-            .find(|(spec, _)| spec == current)
-            .map(|(_, name)| name.clone())
-            .unwrap_or_else(|| current.to_owned())
-    };
-    let (mut new_input, mut new_output) = (input.clone(), output.clone());
-    let inputs = input_choices(devices);
-    let outputs = output_choices(devices);
-    let input_fallback = input == "device" && (devices.inputs.is_empty() || fallback.0);
-    let output_fallback = output == "device" && (devices.outputs.is_empty() || fallback.1);
-    ui.horizontal(|ui| {
-        egui::ComboBox::new(format!("{id}-input"), labels::INPUT_DEVICE)
-            .selected_text(shown(&inputs, &input))
-            .show_ui(ui, |ui| {
-                for (spec, name) in &inputs {
-                    ui.selectable_value(&mut new_input, spec.clone(), name);
-                }
-            });
-        ui.separator();
-        egui::ComboBox::new(format!("{id}-output"), labels::OUTPUT_DEVICE)
-            .selected_text(shown(&outputs, &output))
-            .show_ui(ui, |ui| {
-                for (spec, name) in &outputs {
-                    ui.selectable_value(&mut new_output, spec.clone(), name);
-                }
-            });
-    });
-    if input_fallback {
-        ui.label(labels::NO_AUDIO_DEVICE);
-    }
-    if output_fallback {
-        ui.label("no audio device: received audio is discarded");
-    }
-    if (&new_input, &new_output) != (&input, &output) {
-        bridge.set_audio_route(AudioRoute::Specs {
-            input: new_input,
-            output: new_output,
-        })?;
-    }
-    Ok(())
-}
-
-fn default_device_name(list: &[sealcall_engine::media::device::DeviceInfo], kind: &str) -> String {
-    match list.first() {
-        Some(d) => format!("{kind}: {}", d.name),
-        None => format!("{kind} (none found)"),
-    }
-}
-
-fn call_view(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceList) {
-    let Some(c) = &mut s.call else { return };
-    ui.vertical_centered(|ui| {
-        ui.heading(&c.peer_name);
-        ui.label(&c.peer);
-        let status = match c.phase {
-            CallPhase::Placing => "Calling…".to_owned(),
-            CallPhase::Ringing => "Ringing…".to_owned(),
-            CallPhase::Incoming => "Incoming call".to_owned(),
-            CallPhase::Connecting => "Connecting…".to_owned(),
-            CallPhase::Connected => {
-                let elapsed = c.connected_at.map(|t| t.elapsed()).unwrap_or_default();
-                format!("Call time {}", text::clock(elapsed))
-            }
-        };
-        ui.label(RichText::new(status).size(18.0));
-    });
-    ui.add_space(8.0);
-    if matches!(c.phase, CallPhase::Placing | CallPhase::Ringing) {
-        ui.vertical_centered(|ui| {
-            if ui
-                .add(egui::Button::new(labels::CANCEL).fill(Color32::from_rgb(170, 40, 40)))
-                .clicked()
-                && let Err(e) = bridge.cancel()
-            {
-                c.feature_note = Some(e);
-            }
-        });
-        return;
-    }
-    // Answered: shield, controls, security, stats.
-    let e2ee = c.end_to_end();
-    ui.horizontal(|ui| {
-        if c.mode.is_some() && widgets::shield_button(ui, e2ee).clicked() {
-            c.show_security = !c.show_security;
-        }
-        ui.separator();
-        if ui.toggle_value(&mut c.muted, labels::MUTE).changed() {
-            bridge.set_muted(c.muted);
-        }
-        if ui
-            .add(egui::Button::new(labels::HANG_UP).fill(Color32::from_rgb(170, 40, 40)))
-            .clicked()
-            && let Err(e) = bridge.hangup()
-        {
-            c.feature_note = Some(e);
-        }
-        ui.menu_button(labels::MORE, |ui| {
-            for feature in Feature::ALL {
-                if e2ee {
-                    ui.add_enabled(false, egui::Button::new(feature.display_name()))
-                        .on_disabled_hover_text(feature.user_message());
-                } else if ui.button(feature.display_name()).clicked() {
-                    c.feature_note = Some(match bridge.request_feature(feature) {
-                        Ok(()) => format!(
-                            "{} is allowed in this call (this app does not offer it yet).",
-                            feature.display_name()
-                        ),
-                        Err(e) => e,
-                    });
-                    ui.close();
-                }
-            }
-        });
-    });
-    if let Some(note) = &c.feature_note {
-        ui.label(note);
-    }
-    if c.show_security {
-        security_panel(ui, c);
-    }
-    ui.add_space(6.0);
-    if let Err(e) = audio_picker(
-        ui,
-        "call",
-        bridge,
-        devices,
-        (s.input_fallback, s.output_fallback),
-    ) {
-        ui.colored_label(ui.visuals().error_fg_color, e);
-    }
-    ui.add_space(6.0);
-    stats_panel(ui, c);
-}
-
-fn security_panel(ui: &mut Ui, c: &CallView) {
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        match &c.mode {
-            Some(MediaMode::EndToEnd) => {
-                ui.strong(labels::SECURITY_CODE);
-                match &c.code {
-                    Some(code) => {
-                        ui.label(RichText::new(code).monospace().size(26.0).strong());
-                    }
-                    None => {
-                        ui.label("Waiting for the security code…");
-                    }
-                }
-                ui.label(format!(
-                    "Read this code aloud with {}. If the codes are the same, only the two of \
-                     you can hear this call. If they differ, hang up: someone may be \
-                     intercepting it.",
-                    c.peer_name
-                ));
-            }
-            Some(MediaMode::Standard { reasons }) => {
-                ui.strong("This call is not end-to-end encrypted");
-                if reasons.is_empty() {
-                    ui.label("End-to-end encryption was not used for this call.");
-                }
-                for r in reasons {
-                    ui.label(format!("• {r}"));
-                }
-                ui.label(
-                    "It is still encrypted between each device and the server (standard \
-                     encryption).",
-                );
-            }
-            None => {
-                ui.label("Connecting…");
-            }
-        }
-    });
-}
-
-fn stats_panel(ui: &mut Ui, c: &CallView) {
-    egui::CollapsingHeader::new(labels::STATS)
-        .default_open(true)
-        .show(ui, |ui| {
-            let Some(st) = &c.stats else {
-                ui.label("Waiting for the first report…");
-                return;
-            };
-            egui::Grid::new("stats")
-                .num_columns(2)
-                .spacing([16.0, 2.0])
-                .show(ui, |ui| {
-                    let mut row = |k: &str, v: String| {
-                        ui.label(k);
-                        ui.label(v);
-                        ui.end_row();
-                    };
-                    row("Codec", st.media.codec.to_owned());
-                    row(
-                        "Bitrate",
-                        format!(
-                            "{} sent, {} received",
-                            text::kbits(st.media.send_bitrate_bps),
-                            text::kbits(st.media.receive_bitrate_bps)
-                        ),
-                    );
-                    row(
-                        "Packet loss",
-                        format!(
-                            "{:.1} % ({} packets)",
-                            st.media.loss_fraction * 100.0,
-                            st.media.packets_lost
-                        ),
-                    );
-                    row("Frames protected", st.outbound.frames.to_string());
-                    row("Frames unprotected", st.inbound.frames.to_string());
-                    row(
-                        "Authentication failures",
-                        st.inbound.auth_failures.to_string(),
-                    );
-                    row(
-                        "Average encryption cost",
-                        if st.end_to_end {
-                            st.outbound.average_cost().map_or_else(
-                                || "–".to_owned(),
-                                |d| format!("{:.1} µs per frame", d.as_secs_f64() * 1e6),
-                            )
-                        } else {
-                            "none (not end-to-end encrypted)".to_owned()
-                        },
-                    );
-                });
-        });
 }
 
 impl eframe::App for SealcallApp {

@@ -11,8 +11,11 @@ use std::sync::{Arc, Mutex};
 
 use sealcall_engine::api::DirectoryEntry;
 use sealcall_engine::identity::IdentityStore;
+use sealcall_engine::media::video::screen::{ShareableWindow, list_windows};
 use sealcall_engine::transport::TransportConfig;
-use sealcall_engine::{AudioRoute, Engine, EngineConfig, EngineError, EngineEvent, SessionInfo};
+use sealcall_engine::{
+    AudioRoute, Engine, EngineConfig, EngineError, EngineEvent, ScreenSpec, SessionInfo, VideoSpec,
+};
 use sealcall_policy::Feature;
 use sealcall_signaling::SettingView;
 use tokio::runtime::Handle;
@@ -26,6 +29,8 @@ pub struct EngineSettings {
     pub identity_dir: Option<PathBuf>,
     /// Where call audio comes from and goes to.
     pub audio: AudioRoute,
+    /// What the camera sends when a call starts (Settings > Video; none by default).
+    pub video: VideoSpec,
     /// WebRTC settings.
     pub transport: TransportConfig,
     /// The platform reported to the server (`Linux`, `Mac`, `Windows`).
@@ -40,6 +45,7 @@ impl Default for EngineSettings {
                 input: "device".to_owned(),
                 output: "device".to_owned(),
             },
+            video: VideoSpec::None,
             transport: TransportConfig::default(),
             platform: desktop_platform().to_owned(),
         }
@@ -76,6 +82,8 @@ pub enum UiEvent {
     Setting(SettingView),
     /// Changing the setting failed (the policy's reason or a network error).
     SettingFailed(String),
+    /// The windows that can be shared, for the picker, or why the screen cannot be captured.
+    Windows(Result<Vec<ShareableWindow>, String>),
 }
 
 impl std::fmt::Debug for UiEvent {
@@ -94,6 +102,10 @@ impl std::fmt::Debug for UiEvent {
             ),
             UiEvent::Setting(v) => write!(f, "Setting(effective: {})", v.effective),
             UiEvent::SettingFailed(m) => write!(f, "SettingFailed({m})"),
+            UiEvent::Windows(w) => match w {
+                Ok(list) => write!(f, "Windows({})", list.len()),
+                Err(e) => write!(f, "Windows({e})"),
+            },
         }
     }
 }
@@ -198,6 +210,7 @@ impl Bridge {
     pub fn sign_in(&self, server: &str, user: &str, password: &str) {
         let mut config = EngineConfig::new(server.trim(), user.trim(), password);
         config.audio = self.settings.audio.clone();
+        config.video = self.settings.video.clone();
         config.transport = self.settings.transport.clone();
         config.platform = self.settings.platform.clone();
         if let Some(dir) = &self.settings.identity_dir {
@@ -347,6 +360,45 @@ impl Bridge {
             Some(engine) => engine.set_audio_route(route).map_err(|e| e.to_string()),
             None => Ok(()),
         }
+    }
+
+    /// Turns the camera on (`VideoSpec::Camera`, which sends the test pattern with a notice when
+    /// there is no camera) or off in the call in progress. The engine keeps the choice for later
+    /// calls, so the app puts the Settings choice back when the call ends.
+    pub fn set_camera(&self, spec: VideoSpec) -> Result<(), String> {
+        self.command(|e| e.set_camera(spec))
+    }
+
+    /// Settings > Video: what the camera sends when a call starts, from the next call on (and
+    /// at the next sign-in).
+    pub fn set_camera_at_start(&mut self, spec: VideoSpec) -> Result<(), String> {
+        self.settings.video = spec.clone();
+        match self.engine() {
+            Some(engine) => engine.set_camera(spec).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts sharing the screen, a window or the test pattern in the call in progress, or
+    /// stops with `ScreenSpec::None`. A screen that cannot be captured comes back as an
+    /// [`EngineEvent::Notice`] starting with `screen share:`.
+    pub fn share_screen(&self, spec: ScreenSpec) -> Result<(), String> {
+        self.command(|e| e.share_screen(spec))
+    }
+
+    /// Lists the windows that can be shared (on `DISPLAY`), off the UI thread; reports
+    /// [`UiEvent::Windows`].
+    pub fn list_windows(&self) {
+        let notify = self.sender();
+        let task = self.runtime.spawn_blocking(|| list_windows(None));
+        self.runtime.spawn(async move {
+            let result = match task.await {
+                Ok(Ok(windows)) => Ok(windows),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("could not list the windows: {e}")),
+            };
+            notify.send(UiEvent::Windows(result));
+        });
     }
 
     /// Asks the engine whether `feature` may be used in the current call.

@@ -1,17 +1,21 @@
-//! What the app remembers between runs: the server address and the sign-in name (never the
-//! password).
+//! What the app remembers between runs: the server address, the sign-in name (never the
+//! password) and whether calls start with the camera on.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// The remembered sign-in fields.
+/// The remembered sign-in fields and choices.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prefs {
     /// The last server address that worked.
     pub server: String,
     /// The last sign-in name that worked.
     pub user: String,
+    /// Settings > Video: "Turn on my camera when a call starts" (off in files written before
+    /// the choice existed).
+    #[serde(default)]
+    pub camera_at_start: bool,
 }
 
 impl Prefs {
@@ -55,9 +59,17 @@ mod tests {
         let p = Prefs {
             server: "http://127.0.0.1:7878".into(),
             user: "alex@demo.example".into(),
+            camera_at_start: true,
         };
         p.save(&path).unwrap();
         assert_eq!(Prefs::load(&path), p);
+        // A file from before the camera choice existed still loads, with the camera off.
+        std::fs::write(&path, br#"{"server":"http://h:1","user":"u"}"#).unwrap();
+        let old = Prefs::load(&path);
+        assert_eq!(
+            (old.server.as_str(), old.camera_at_start),
+            ("http://h:1", false)
+        );
         std::fs::write(&path, b"not json").unwrap();
         assert_eq!(Prefs::load(&path), Prefs::default());
     }

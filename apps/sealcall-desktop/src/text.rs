@@ -57,6 +57,38 @@ pub fn kbits(bps: u32) -> String {
     format!("{:.1} kbit/s", f64::from(bps) / 1000.0)
 }
 
+/// Kilobits per second as `512.3 kbit/s`.
+pub fn kbits_f(kbps: f64) -> String {
+    format!("{kbps:.1} kbit/s")
+}
+
+/// A picture size as `640×480`, or `–` when unknown.
+pub fn resolution(size: Option<(u32, u32)>) -> String {
+    size.map_or_else(|| "–".to_owned(), |(w, h)| format!("{w}×{h}"))
+}
+
+/// A frame rate as `29.9 fps`.
+pub fn fps(fps: f64) -> String {
+    format!("{fps:.1} fps")
+}
+
+/// A key epoch, `–` before keys exist, or a note for a call without end-to-end keys.
+pub fn epoch(epoch: Option<u64>, end_to_end: bool) -> String {
+    match (epoch, end_to_end) {
+        (_, false) => "none (standard encryption)".to_owned(),
+        (Some(e), true) => e.to_string(),
+        (None, true) => "–".to_owned(),
+    }
+}
+
+/// A duration as `1.25 ms`, or `–` when unknown.
+pub fn millis(d: Option<Duration>) -> String {
+    d.map_or_else(
+        || "–".to_owned(),
+        |d| format!("{:.2} ms", d.as_secs_f64() * 1000.0),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +104,34 @@ mod tests {
     fn times_of_day() {
         let t = UNIX_EPOCH + Duration::from_secs(86_400 * 3 + 13 * 3600 + 7 * 60 + 9);
         assert_eq!(time_of_day(t), "13:07 UTC");
+    }
+
+    #[test]
+    fn video_numbers() {
+        assert_eq!(resolution(Some((1280, 720))), "1280×720");
+        assert_eq!(resolution(None), "–");
+        assert_eq!(fps(9.96), "10.0 fps");
+        assert_eq!(kbits_f(1234.56), "1234.6 kbit/s");
+        assert_eq!(epoch(Some(2), true), "2");
+        assert_eq!(epoch(None, true), "–");
+        assert_eq!(epoch(Some(2), false), "none (standard encryption)");
+        assert_eq!(millis(Some(Duration::from_micros(1250))), "1.25 ms");
+        assert_eq!(millis(None), "–");
+    }
+
+    #[test]
+    fn the_default_fonts_draw_every_symbol_the_views_use() {
+        // egui draws a box for a missing glyph (and the UI tests panic on one).
+        let ctx = egui::Context::default();
+        let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});
+        output.textures_delta.clear();
+        let font = egui::FontId::proportional(14.0);
+        let symbols = "×–…µ·“”";
+        ctx.fonts_mut(|f| {
+            for c in symbols.chars() {
+                assert!(f.has_glyph(&font, c), "no glyph for {c}");
+            }
+        });
     }
 
     #[test]

@@ -4,8 +4,9 @@ use egui::{Color32, Pos2, Rect, Response, Sense, Shape, Stroke, Ui, Vec2, Widget
 
 use crate::app::labels;
 
-/// The shield button: a shield with a lock for an end-to-end encrypted call, a shield without a
-/// lock for standard encryption, followed by its text. Its accessible name is the text.
+/// The shield button: a shield with a lock for an end-to-end encrypted call (its audio, video and
+/// screen sharing alike), a shield without a lock for standard encryption, followed by its text.
+/// Its accessible name is the text.
 pub fn shield_button(ui: &mut Ui, end_to_end: bool) -> Response {
     let text = if end_to_end {
         labels::SHIELD_E2EE
@@ -23,7 +24,12 @@ pub fn shield_button(ui: &mut Ui, end_to_end: bool) -> Response {
     let inner = Vec2::new(icon.x + 6.0 + galley.size().x, icon.y.max(galley.size().y));
     let (rect, response) = ui.allocate_exact_size(inner + 2.0 * padding, Sense::click());
     response.widget_info(|| WidgetInfo::labeled(egui::Role::Button, ui.is_enabled(), text));
-    let response = response.on_hover_text("Show the security details of this call");
+    let hover = if end_to_end {
+        "Audio, video and screen sharing are end-to-end encrypted. Show the security code."
+    } else {
+        "Not end-to-end encrypted. Show why."
+    };
+    let response = response.on_hover_text(hover);
     if ui.is_rect_visible(rect) {
         let visuals = ui.style().interact(&response);
         ui.painter().rect(

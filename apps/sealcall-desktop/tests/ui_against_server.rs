@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use sealcall_desktop::labels;
 use sealcall_engine::EngineEvent;
 use sealcall_policy::Feature;
@@ -313,4 +313,64 @@ fn an_incoming_call_can_be_accepted_and_declined() {
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert!(entries[0].ends_with("end-to-end encrypted"), "{entries:?}");
     assert!(entries[1].ends_with("not connected"), "{entries:?}");
+}
+
+#[test]
+fn each_person_reads_at_a_glance_on_one_row() {
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    let mut app = server.app(&rt, ALEX);
+    sign_in(&mut app);
+    wait_for_label(&mut app, &labels::call("Echo Bot"));
+    for width in [900.0, 420.0] {
+        app.set_size(egui::vec2(width, 700.0));
+        app.step();
+        app.step();
+        let line = 24.0;
+        for (name, address) in [("Echo Bot", ECHO), ("Sam Meyer", SAM)] {
+            let name_rect = app.get_by_label(name).rect();
+            // The whole address is one label (shortened with "…" on screen when narrow).
+            let address_node = app.get_by_label(address);
+            let ak = address_node.accesskit_node();
+            let text = ak.value().or_else(|| ak.label()).map(|t| t.to_string());
+            assert_eq!(text.as_deref(), Some(address));
+            let address_rect = address_node.rect();
+            let button = app.get_by_label(&labels::call(name)).rect();
+            assert!(
+                name_rect.height() < line && address_rect.height() < line,
+                "at {width}: {name} and {address} are one line each: {name_rect:?} {address_rect:?}"
+            );
+            assert!(
+                address_rect.top() >= name_rect.bottom() - 1.0,
+                "the address is under the name"
+            );
+            assert!(
+                button.left() > name_rect.right() && button.left() > address_rect.right(),
+                "at {width}: the Call button is to the right: {button:?}"
+            );
+            assert!(
+                button.center().y > name_rect.top() && button.center().y < address_rect.bottom(),
+                "at {width}: the Call button is on the person's row"
+            );
+            assert!(
+                button.right() > width - 40.0,
+                "at {width}: the Call button is at the right edge: {button:?}"
+            );
+        }
+        if width > 800.0 {
+            // Wide: the address is laid out at its natural width, not squeezed into a column.
+            let small = app.ctx.global_style().text_styles[&egui::TextStyle::Small].clone();
+            let natural = app.ctx.fonts_mut(|f| {
+                f.layout_no_wrap(SAM.to_owned(), small, egui::Color32::WHITE)
+                    .size()
+                    .x
+            });
+            let sam = app.get_by_label(SAM).rect();
+            assert!(
+                (sam.width() - natural).abs() < 1.0,
+                "the whole address shows: {sam:?}, {natural}"
+            );
+        }
+    }
+    app.check_accessibility();
 }

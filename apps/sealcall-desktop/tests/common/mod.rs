@@ -101,8 +101,34 @@ impl TestServer {
         })
     }
 
+    /// An engine for `user` (tone in, nothing out) with `configure` applied to its config.
+    pub fn engine_with(
+        &self,
+        rt: &Runtime,
+        user: &str,
+        configure: impl FnOnce(&mut EngineConfig),
+    ) -> (Engine, EngineEvents) {
+        rt.block_on(async {
+            let mut c = EngineConfig::new(&self.url, user, PASSWORD);
+            c.transport = TransportConfig::loopback();
+            configure(&mut c);
+            Engine::connect(c).await.unwrap()
+        })
+    }
+
     /// The app, not signed in, with the form filled for `user` unless `user` is empty.
     pub fn app(&self, rt: &Runtime, user: &str) -> Harness<'static, SealcallApp> {
+        let prefs = self.dir().join(format!("prefs-{}.json", unique()));
+        self.app_with_prefs(rt, user, prefs)
+    }
+
+    /// [`TestServer::app`] remembering its choices in `prefs`.
+    pub fn app_with_prefs(
+        &self,
+        rt: &Runtime,
+        user: &str,
+        prefs: PathBuf,
+    ) -> Harness<'static, SealcallApp> {
         let identities: PathBuf = self.dir().join(format!("identities-{}", unique()));
         let settings = EngineSettings {
             identity_dir: Some(identities),
@@ -127,7 +153,7 @@ impl TestServer {
             Bridge::new(rt.handle().clone(), settings),
             AppOptions {
                 form,
-                prefs_path: Some(self.dir().join(format!("prefs-{}.json", unique()))),
+                prefs_path: Some(prefs),
                 // No sound card here (nor in CI): the app must say so and use a test tone.
                 devices: Some(DeviceList::default()),
                 ..AppOptions::default()
@@ -224,6 +250,22 @@ pub fn is_disabled(harness: &Harness<'static, SealcallApp>, label: &str) -> bool
 pub fn is_checked(harness: &Harness<'static, SealcallApp>, label: &str) -> bool {
     use egui::accesskit::Toggled;
     harness.get_by_label(label).accesskit_node().toggled() == Some(Toggled::True)
+}
+
+/// The current call in the app (panics when there is none).
+pub fn call_of<'a>(
+    harness: &'a Harness<'static, SealcallApp>,
+) -> &'a sealcall_desktop::app::CallView {
+    harness
+        .state()
+        .session()
+        .and_then(|s| s.call.as_ref())
+        .expect("a call")
+}
+
+/// Whether a widget with exactly this label is shown.
+pub fn shown(harness: &Harness<'static, SealcallApp>, label: &str) -> bool {
+    harness.query_by_label(label).is_some()
 }
 
 pub fn is_connected(event: &EngineEvent) -> bool {

@@ -1,0 +1,178 @@
+//! The call view: who, the status and the call time; while it rings out, Cancel; once answered,
+//! the shield, Mute, the camera and screen-share buttons, Hang up and More, then the video, the
+//! security panel, the audio choosers and the statistics.
+
+use egui::{Color32, RichText, Ui};
+use sealcall_engine::media::device::DeviceList;
+use sealcall_engine::{ScreenSpec, VideoSpec};
+use sealcall_policy::Feature;
+
+use crate::app::{CallPhase, CallView, Session, labels};
+use crate::bridge::Bridge;
+use crate::video::{ScreenPicker, describe_share};
+use crate::{text, widgets};
+
+/// Draws the current call (not a ringing incoming one: that is the banner).
+pub fn show(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceList) {
+    let fallback = (s.input_fallback, s.output_fallback);
+    let Some(c) = &mut s.call else { return };
+    ui.vertical_centered(|ui| {
+        ui.heading(&c.peer_name);
+        ui.label(&c.peer);
+        let status = match c.phase {
+            CallPhase::Placing => "Calling…".to_owned(),
+            CallPhase::Ringing => "Ringing…".to_owned(),
+            CallPhase::Incoming => "Incoming call".to_owned(),
+            CallPhase::Connecting => "Connecting…".to_owned(),
+            CallPhase::Connected => {
+                let elapsed = c.connected_at.map(|t| t.elapsed()).unwrap_or_default();
+                format!("Call time {}", text::clock(elapsed))
+            }
+        };
+        ui.label(RichText::new(status).size(18.0));
+    });
+    ui.add_space(8.0);
+    if matches!(c.phase, CallPhase::Placing | CallPhase::Ringing) {
+        ui.vertical_centered(|ui| {
+            if ui
+                .add(egui::Button::new(labels::CANCEL).fill(Color32::from_rgb(170, 40, 40)))
+                .clicked()
+                && let Err(e) = bridge.cancel()
+            {
+                c.feature_note = Some(e);
+            }
+        });
+        return;
+    }
+    // Answered: shield, controls, video, security, audio, stats.
+    controls(ui, c, bridge);
+    notes(ui, c);
+    let room = ui.available_height();
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            super::video::show(ui, c, (room * 0.6).clamp(180.0, 480.0));
+            if c.show_security {
+                ui.add_space(6.0);
+                super::security::show(ui, c);
+            }
+            ui.add_space(6.0);
+            if let Err(e) = super::audio::picker(ui, "call", bridge, devices, fallback) {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            ui.add_space(6.0);
+            super::stats::show(ui, c);
+        });
+    super::screen_picker::show(ui, c, bridge);
+}
+
+/// The row of call controls.
+fn controls(ui: &mut Ui, c: &mut CallView, bridge: &mut Bridge) {
+    let e2ee = c.end_to_end();
+    ui.horizontal(|ui| {
+        if c.mode.is_some() && widgets::shield_button(ui, e2ee).clicked() {
+            c.show_security = !c.show_security;
+        }
+        ui.separator();
+        if ui.toggle_value(&mut c.muted, labels::MUTE).changed() {
+            bridge.set_muted(c.muted);
+        }
+        let camera = if c.camera_on {
+            labels::CAMERA_OFF
+        } else {
+            labels::CAMERA_ON
+        };
+        if ui.button(camera).clicked() {
+            toggle_camera(c, bridge);
+        }
+        if c.sharing.is_some() {
+            if ui.button(labels::STOP_SHARING).clicked() {
+                match bridge.share_screen(ScreenSpec::None) {
+                    Ok(()) => {
+                        c.sharing = None;
+                        c.video.local_screen.clear();
+                    }
+                    Err(e) => c.screen_note = Some(e),
+                }
+            }
+        } else if ui.button(labels::SHARE_SCREEN).clicked() {
+            c.picker = Some(ScreenPicker::default());
+            c.screen_note = None;
+            bridge.list_windows();
+        }
+        if ui
+            .add(egui::Button::new(labels::HANG_UP).fill(Color32::from_rgb(170, 40, 40)))
+            .clicked()
+            && let Err(e) = bridge.hangup()
+        {
+            c.feature_note = Some(e);
+        }
+        ui.menu_button(labels::MORE, |ui| {
+            for feature in Feature::ALL {
+                if e2ee {
+                    ui.add_enabled(false, egui::Button::new(feature.display_name()))
+                        .on_disabled_hover_text(feature.user_message());
+                } else if ui.button(feature.display_name()).clicked() {
+                    c.feature_note = Some(match bridge.request_feature(feature) {
+                        Ok(()) => format!(
+                            "{} is allowed in this call (this app does not offer it yet).",
+                            feature.display_name()
+                        ),
+                        Err(e) => e,
+                    });
+                    ui.close();
+                }
+            }
+        });
+    });
+}
+
+/// Turns the camera on (the system camera; the engine sends the test pattern, with a notice,
+/// when there is none) or off.
+fn toggle_camera(c: &mut CallView, bridge: &Bridge) {
+    let on = !c.camera_on;
+    let spec = if on {
+        VideoSpec::Camera
+    } else {
+        VideoSpec::None
+    };
+    match bridge.set_camera(spec) {
+        Ok(()) => {
+            c.camera_on = on;
+            if !on {
+                c.camera_note = None;
+                c.video.local_camera.clear();
+            }
+        }
+        Err(e) => c.camera_note = Some(e),
+    }
+}
+
+/// The answers and notes under the controls, and the "You are sharing" indicator.
+fn notes(ui: &mut Ui, c: &CallView) {
+    if let Some(note) = &c.feature_note {
+        ui.label(note);
+    }
+    if let Some(note) = &c.camera_note {
+        ui.colored_label(ui.visuals().warn_fg_color, format!("Camera: {note}"));
+    }
+    if let Some(note) = &c.screen_note {
+        ui.colored_label(ui.visuals().warn_fg_color, note);
+    }
+    let Some(spec) = &c.sharing else { return };
+    let what = describe_share(spec);
+    egui::Frame::new()
+        .fill(Color32::from_rgb(150, 40, 40))
+        .corner_radius(4.0)
+        .inner_margin(egui::Margin::symmetric(8, 4))
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(
+                    RichText::new(labels::SHARING)
+                        .color(Color32::WHITE)
+                        .strong(),
+                );
+                ui.label(RichText::new(format!("({what})")).color(Color32::WHITE));
+            });
+        });
+}

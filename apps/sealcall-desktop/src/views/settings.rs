@@ -1,0 +1,78 @@
+//! The Settings tab: Privacy (the "End-to-end encrypted calls" toggle and its policy lock),
+//! Audio (the device choosers) and Video (whether calls start with the camera on).
+
+use egui::Ui;
+use sealcall_engine::VideoSpec;
+use sealcall_engine::media::device::DeviceList;
+use sealcall_policy::SettingLock;
+
+use crate::app::{Session, labels};
+use crate::bridge::Bridge;
+
+/// Draws the settings; returns the new "Turn on my camera when a call starts" choice when the
+/// user changed it (the app applies and remembers it).
+pub fn show(
+    ui: &mut Ui,
+    s: &mut Session,
+    bridge: &mut Bridge,
+    devices: &DeviceList,
+) -> Option<bool> {
+    ui.heading("Privacy");
+    match &s.setting {
+        None => {
+            ui.label("Loading…");
+        }
+        Some(view) => {
+            let mut on = s.setting_pending.unwrap_or(view.effective);
+            let enabled = view.lock.is_none() && s.setting_pending.is_none();
+            let r = ui.add_enabled(enabled, egui::Checkbox::new(&mut on, labels::E2EE_TOGGLE));
+            if r.changed() {
+                s.setting_pending = Some(on);
+                s.setting_error = None;
+                bridge.set_e2ee(on);
+            }
+            match view.lock {
+                Some(SettingLock::OffByPolicy) => {
+                    ui.label(labels::TURNED_OFF);
+                    ui.small(SettingLock::OffByPolicy.user_message());
+                }
+                Some(SettingLock::OnByPolicy) => {
+                    ui.label(labels::REQUIRED);
+                    ui.small(SettingLock::OnByPolicy.user_message());
+                }
+                None => {
+                    ui.small(
+                        "Calls between people who both have this on are encrypted so that \
+                         only the two of you can hear and see them: audio, video and screen \
+                         sharing. Some call features (recording, captions, transfer) are not \
+                         available in these calls. The setting applies to all your devices.",
+                    );
+                }
+            }
+        }
+    }
+    if let Some(e) = &s.setting_error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+    ui.add_space(12.0);
+    ui.heading("Audio");
+    if devices.inputs.is_empty() {
+        ui.label(labels::NO_AUDIO_DEVICE);
+    }
+    if let Err(e) = super::audio::picker(ui, "settings", bridge, devices, (false, false)) {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+    ui.small("Audio choices apply at once, in a call too, and to later calls.");
+    ui.add_space(12.0);
+    ui.heading("Video");
+    let mut camera = bridge.settings().video != VideoSpec::None;
+    let changed = ui.checkbox(&mut camera, labels::CAMERA_AT_START).changed();
+    ui.small(
+        "Otherwise calls start with your camera off; turn it on or off in the call at any time. \
+         Without a camera the test pattern is sent instead.",
+    );
+    if let Some(e) = &s.video_error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+    changed.then_some(camera)
+}

@@ -1,0 +1,237 @@
+//! The call statistics: audio (codec, bitrate, loss, frame protection) and one section per video
+//! stream in use (camera, screen share), each with what is sent and what is received.
+
+use egui::Ui;
+use sealcall_engine::{CallStats, VideoStreamStats};
+
+use crate::app::{CallView, labels};
+use crate::text;
+
+/// Draws the collapsible statistics panel.
+pub fn show(ui: &mut Ui, c: &CallView) {
+    egui::CollapsingHeader::new(labels::STATS)
+        .default_open(true)
+        .show(ui, |ui| {
+            let Some(st) = &c.stats else {
+                ui.label("Waiting for the first report…");
+                return;
+            };
+            audio(ui, st);
+            let streams: Vec<(&str, &VideoStreamStats)> = [
+                (labels::STATS_CAMERA, &st.camera),
+                (labels::STATS_SCREEN, &st.screen),
+            ]
+            .into_iter()
+            .filter(|(_, v)| in_use(v))
+            .collect();
+            if streams.is_empty() {
+                return;
+            }
+            ui.add_space(6.0);
+            ui.columns(streams.len(), |columns| {
+                for (ui, (title, v)) in columns.iter_mut().zip(&streams) {
+                    stream(ui, title, v, st.end_to_end);
+                }
+            });
+        });
+}
+
+/// Whether a video stream has been used in this call (sent, or received at least once).
+pub fn in_use(v: &VideoStreamStats) -> bool {
+    v.sending || v.frames_sent > 0 || v.frames_received > 0
+}
+
+fn audio(ui: &mut Ui, st: &CallStats) {
+    egui::Grid::new("stats")
+        .num_columns(2)
+        .spacing([16.0, 2.0])
+        .show(ui, |ui| {
+            let mut row = |k: &str, v: String| {
+                ui.label(k);
+                ui.label(v);
+                ui.end_row();
+            };
+            row("Codec", st.media.codec.to_owned());
+            row(
+                "Bitrate",
+                format!(
+                    "{} sent, {} received",
+                    text::kbits(st.media.send_bitrate_bps),
+                    text::kbits(st.media.receive_bitrate_bps)
+                ),
+            );
+            row(
+                "Packet loss",
+                format!(
+                    "{:.1} % ({} packets)",
+                    st.media.loss_fraction * 100.0,
+                    st.media.packets_lost
+                ),
+            );
+            row("Frames protected", st.outbound.frames.to_string());
+            row("Frames unprotected", st.inbound.frames.to_string());
+            row(
+                "Authentication failures",
+                st.inbound.auth_failures.to_string(),
+            );
+            row(
+                "Average encryption cost",
+                if st.end_to_end {
+                    st.outbound.average_cost().map_or_else(
+                        || "–".to_owned(),
+                        |d| format!("{:.1} µs per frame", d.as_secs_f64() * 1e6),
+                    )
+                } else {
+                    "none (not end-to-end encrypted)".to_owned()
+                },
+            );
+        });
+}
+
+/// One video stream: a row per measure, a column each for this device's side and the peer's.
+fn stream(ui: &mut Ui, title: &str, v: &VideoStreamStats, end_to_end: bool) {
+    ui.strong(title);
+    if let Some(source) = &v.source {
+        ui.small(format!("Sending {source}"));
+    }
+    egui::Grid::new(title)
+        .num_columns(3)
+        .spacing([12.0, 2.0])
+        .striped(true)
+        .show(ui, |ui| {
+            for [measure, sent, received] in stream_rows(v, end_to_end) {
+                ui.label(measure);
+                ui.label(sent);
+                ui.label(received);
+                ui.end_row();
+            }
+        });
+}
+
+/// The rows of a video stream's section: measure, sent, received (the first row is the header).
+pub fn stream_rows(v: &VideoStreamStats, end_to_end: bool) -> Vec<[String; 3]> {
+    let row = |k: &str, sent: String, received: String| [k.to_owned(), sent, received];
+    let dash = || "–".to_owned();
+    vec![
+        row("", "Sent".to_owned(), "Received".to_owned()),
+        row(
+            "Resolution",
+            text::resolution(v.sent_resolution.filter(|_| v.sending)),
+            text::resolution(v.received_resolution),
+        ),
+        row(
+            "Frame rate",
+            text::fps(v.sent_fps),
+            text::fps(v.received_fps),
+        ),
+        row(
+            "Video bitrate",
+            if v.sending {
+                format!(
+                    "{} (target {})",
+                    text::kbits_f(v.sent_kbps),
+                    text::kbits_f(f64::from(v.target_kbps))
+                )
+            } else {
+                text::kbits_f(v.sent_kbps)
+            },
+            text::kbits_f(v.received_kbps),
+        ),
+        row(
+            "Keyframes",
+            format!(
+                "{} ({} requested)",
+                v.keyframes_sent, v.keyframe_requests_received
+            ),
+            format!(
+                "{} ({} requested)",
+                v.keyframes_received, v.keyframe_requests_sent
+            ),
+        ),
+        row(
+            if end_to_end {
+                "Video frames protected"
+            } else {
+                "Video frames"
+            },
+            v.frames_sent.to_string(),
+            format!(
+                "{} received, {} decoded",
+                v.frames_received, v.frames_decoded
+            ),
+        ),
+        row("Video frames refused", dash(), v.frames_refused.to_string()),
+        row(
+            "Key epoch",
+            text::epoch(v.send_epoch, end_to_end),
+            text::epoch(v.receive_epoch, end_to_end),
+        ),
+        row(
+            "Losses",
+            dash(),
+            format!(
+                "{} gaps, {} waiting for a keyframe, {} decode errors, {} skipped",
+                v.gaps, v.frames_waiting_for_keyframe, v.decode_errors, v.pictures_skipped
+            ),
+        ),
+        row(
+            "Time per frame",
+            text::millis(v.encode_time),
+            text::millis(v.decode_time),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sent_and_received_camera_reads_in_rows() {
+        let v = VideoStreamStats {
+            sending: true,
+            sent_resolution: Some((640, 480)),
+            sent_fps: 29.96,
+            sent_kbps: 512.0,
+            target_kbps: 800,
+            frames_sent: 300,
+            keyframes_sent: 2,
+            received_resolution: Some((640, 480)),
+            frames_received: 290,
+            frames_decoded: 288,
+            frames_refused: 1,
+            send_epoch: Some(3),
+            receive_epoch: Some(2),
+            ..VideoStreamStats::default()
+        };
+        let rows = stream_rows(&v, true);
+        let find = |k: &str| rows.iter().find(|r| r[0] == k).cloned().unwrap();
+        assert_eq!(find("Resolution")[1..], ["640×480", "640×480"]);
+        assert_eq!(find("Frame rate")[1], "30.0 fps");
+        assert_eq!(
+            find("Video bitrate")[1],
+            "512.0 kbit/s (target 800.0 kbit/s)"
+        );
+        assert_eq!(
+            find("Video frames protected")[1..],
+            ["300", "290 received, 288 decoded"]
+        );
+        assert_eq!(find("Video frames refused")[2], "1");
+        assert_eq!(find("Key epoch")[1..], ["3", "2"]);
+        assert!(in_use(&v));
+    }
+
+    #[test]
+    fn a_standard_stream_not_sent_shows_dashes() {
+        let v = VideoStreamStats {
+            sent_resolution: Some((1280, 720)),
+            ..VideoStreamStats::default()
+        };
+        let rows = stream_rows(&v, false);
+        let find = |k: &str| rows.iter().find(|r| r[0] == k).cloned().unwrap();
+        assert_eq!(find("Resolution")[1], "–", "not sending any more");
+        assert!(rows.iter().any(|r| r[0] == "Video frames"));
+        assert_eq!(find("Key epoch")[1], "none (standard encryption)");
+        assert!(!in_use(&v));
+    }
+}
