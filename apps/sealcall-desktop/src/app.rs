@@ -105,6 +105,8 @@ pub mod labels {
     pub const YOUR_SCREEN: &str = "Your shared screen";
     /// Settings > Video: start each call with the camera on.
     pub const CAMERA_AT_START: &str = "Turn on my camera when a call starts";
+    /// Heading of the video streams' statistics when they are shown apart from the audio's.
+    pub const VIDEO_STATS: &str = "Video statistics";
     /// Heading of the camera stream's statistics.
     pub const STATS_CAMERA: &str = "Camera stream";
     /// Heading of the screen share's statistics.

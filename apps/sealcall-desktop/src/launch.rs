@@ -35,7 +35,8 @@ pub struct Args {
     /// ~/.local/share/sealcall).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// With --embedded: call the echo bot, save a window capture (PPM) and exit.
+    /// With --embedded: call the echo bot, turn the camera on and share the screen (both with
+    /// the test pattern), save a window capture (PPM) and exit.
     #[arg(long, value_name = "FILE.ppm", requires = "embedded")]
     pub screenshot: Option<PathBuf>,
 }
@@ -60,6 +61,9 @@ Use the command line instead:
   sealcall demo                      # embedded server, demo organisation, echo bot, one E2EE test call
   sealcall call --user NAME PEER     # a call from a terminal (see `sealcall call --help`)
 or run the app under a virtual display: xvfb-run cargo xtask run";
+
+/// The window size of `--screenshot` (the screenshot script's virtual screen is 1280x900).
+pub const SCREENSHOT_SIZE: [f32; 2] = [1200.0, 860.0];
 
 /// Starts the runtime, the demo (with `--embedded`) and the window; returns when the window
 /// closes.
@@ -111,6 +115,7 @@ pub fn run(args: Args) -> Result<()> {
         autopilot.sign_in = true;
         if let Some(path) = &args.screenshot {
             autopilot.call = Some(demo::ECHO.to_owned());
+            autopilot.video = true;
             autopilot.screenshot = Some(path.clone());
         }
         demo = Some(started);
@@ -151,10 +156,16 @@ pub fn run(args: Args) -> Result<()> {
             devices: None,
         },
     );
+    // The screenshot's video call needs more room than the everyday window.
+    let size = if args.screenshot.is_some() {
+        SCREENSHOT_SIZE
+    } else {
+        [860.0, 640.0]
+    };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(title)
-            .with_inner_size([860.0, 640.0]),
+            .with_inner_size(size),
         renderer: eframe::Renderer::Glow,
         ..eframe::NativeOptions::default()
     };

@@ -359,9 +359,9 @@ fn each_person_reads_at_a_glance_on_one_row() {
         }
         if width > 800.0 {
             // Wide: the address is laid out at its natural width, not squeezed into a column.
-            let small = app.ctx.global_style().text_styles[&egui::TextStyle::Small].clone();
+            let body = app.ctx.global_style().text_styles[&egui::TextStyle::Body].clone();
             let natural = app.ctx.fonts_mut(|f| {
-                f.layout_no_wrap(SAM.to_owned(), small, egui::Color32::WHITE)
+                f.layout_no_wrap(SAM.to_owned(), body, egui::Color32::WHITE)
                     .size()
                     .x
             });

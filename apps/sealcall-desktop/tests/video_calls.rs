@@ -104,6 +104,24 @@ fn the_camera_button_sends_video_and_shows_the_echo_and_the_self_view() {
         "audio, video and screen sharing are end-to-end encrypted",
     );
 
+    // In a wide window the security panel and the video statistics go beside the pictures.
+    assert!(!shown(&app, labels::VIDEO_STATS), "one panel when narrow");
+    app.set_size(egui::vec2(1200.0, 860.0));
+    wait_for_label(&mut app, labels::VIDEO_STATS);
+    let picture = app.get_by_label(labels::REMOTE_VIDEO).rect();
+    let code = app.get_by_label(labels::SECURITY_CODE).rect();
+    let camera_stats = app.get_by_label(labels::STATS_CAMERA).rect();
+    assert!(code.left() > picture.right() && camera_stats.left() > picture.right());
+    assert!(
+        code.top() < picture.bottom(),
+        "beside, not under, the pictures"
+    );
+    assert!(shown(&app, labels::STATS), "the audio numbers stay");
+    app.set_size(egui::vec2(900.0, 700.0));
+    wait_until(&mut app, "the narrow layout again", |h| {
+        !shown(h, labels::VIDEO_STATS)
+    });
+
     // Off: the self-view goes at once, and pictures still on their way do not bring it back.
     click(&mut app, labels::CAMERA_OFF);
     wait_for_label(&mut app, labels::CAMERA_ON);

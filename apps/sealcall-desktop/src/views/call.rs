@@ -7,6 +7,7 @@ use sealcall_engine::media::device::DeviceList;
 use sealcall_engine::{ScreenSpec, VideoSpec};
 use sealcall_policy::Feature;
 
+use super::stats::Part;
 use crate::app::{CallPhase, CallView, Session, labels};
 use crate::bridge::Bridge;
 use crate::video::{ScreenPicker, describe_share};
@@ -47,23 +48,73 @@ pub fn show(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceL
     // Answered: shield, controls, video, security, audio, stats.
     controls(ui, c, bridge);
     notes(ui, c);
-    let room = ui.available_height();
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, true])
-        .show(ui, |ui| {
-            super::video::show(ui, c, (room * 0.6).clamp(180.0, 480.0));
-            if c.show_security {
-                ui.add_space(6.0);
-                super::security::show(ui, c);
-            }
-            ui.add_space(6.0);
-            if let Err(e) = super::audio::picker(ui, "call", bridge, devices, fallback) {
-                ui.colored_label(ui.visuals().error_fg_color, e);
-            }
-            ui.add_space(6.0);
-            super::stats::show(ui, c);
+    let room = ui.available_size();
+    if c.video.any_shown() && room.x >= WIDE {
+        // Wide, with video: the pictures, the audio choosers and the call (audio) statistics
+        // on the left; the security panel and the video streams' statistics beside them.
+        let side = (room.x * 0.36).clamp(340.0, 460.0);
+        let gap = ui.spacing().item_spacing.x * 2.0;
+        let left = room.x - side - gap;
+        ui.horizontal_top(|ui| {
+            ui.allocate_ui_with_layout(
+                egui::vec2(left, room.y),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| {
+                    super::video::show(ui, c, (room.y * 0.62).max(180.0));
+                    ui.add_space(6.0);
+                    audio(ui, bridge, devices, fallback);
+                    ui.add_space(6.0);
+                    egui::ScrollArea::vertical()
+                        .id_salt("call-audio-stats")
+                        .auto_shrink([false, true])
+                        .show(ui, |ui| super::stats::show(ui, c, Part::Audio));
+                },
+            );
+            ui.add_space(gap / 2.0);
+            ui.allocate_ui_with_layout(
+                egui::vec2(side, room.y),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("call-side")
+                        .auto_shrink([false, true])
+                        .show(ui, |ui| {
+                            if c.show_security {
+                                super::security::show(ui, c);
+                                ui.add_space(6.0);
+                            }
+                            super::stats::show_video(ui, c);
+                        });
+                },
+            );
         });
+    } else {
+        egui::ScrollArea::vertical()
+            .id_salt("call")
+            .auto_shrink([false, true])
+            .show(ui, |ui| {
+                super::video::show(ui, c, (room.y * 0.6).clamp(180.0, 480.0));
+                if c.show_security {
+                    ui.add_space(6.0);
+                    super::security::show(ui, c);
+                }
+                ui.add_space(6.0);
+                audio(ui, bridge, devices, fallback);
+                ui.add_space(6.0);
+                super::stats::show(ui, c, Part::All);
+            });
+    }
     super::screen_picker::show(ui, c, bridge);
+}
+
+/// From this width on, a call with video shows the security panel and the statistics beside
+/// the pictures instead of under them.
+const WIDE: f32 = 1000.0;
+
+fn audio(ui: &mut Ui, bridge: &mut Bridge, devices: &DeviceList, fallback: (bool, bool)) {
+    if let Err(e) = super::audio::picker(ui, "call", bridge, devices, fallback) {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
 }
 
 /// The row of call controls.

@@ -55,7 +55,7 @@ fn person_row(ui: &mut Ui, p: &DirectoryEntry, striped: bool) -> bool {
         Color32::TRANSPARENT
     };
     let row_height = ui.text_style_height(&egui::TextStyle::Body)
-        + ui.text_style_height(&egui::TextStyle::Small)
+        + ui.text_style_height(&egui::TextStyle::Body)
         + ui.spacing().item_spacing.y
         + 4.0;
     let mut clicked = false;
@@ -87,9 +87,7 @@ fn person_row(ui: &mut Ui, p: &DirectoryEntry, striped: bool) -> bool {
                         );
                         ui.add(
                             egui::Label::new(
-                                RichText::new(&p.user)
-                                    .small()
-                                    .color(ui.visuals().weak_text_color()),
+                                RichText::new(&p.user).color(ui.visuals().weak_text_color()),
                             )
                             .truncate(),
                         );

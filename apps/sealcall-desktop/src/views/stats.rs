@@ -7,8 +7,17 @@ use sealcall_engine::{CallStats, VideoStreamStats};
 use crate::app::{CallView, labels};
 use crate::text;
 
+/// Which statistics a panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Audio, then the video streams in use.
+    All,
+    /// The audio numbers only (the video streams are shown elsewhere).
+    Audio,
+}
+
 /// Draws the collapsible statistics panel.
-pub fn show(ui: &mut Ui, c: &CallView) {
+pub fn show(ui: &mut Ui, c: &CallView, part: Part) {
     egui::CollapsingHeader::new(labels::STATS)
         .default_open(true)
         .show(ui, |ui| {
@@ -17,23 +26,47 @@ pub fn show(ui: &mut Ui, c: &CallView) {
                 return;
             };
             audio(ui, st);
-            let streams: Vec<(&str, &VideoStreamStats)> = [
-                (labels::STATS_CAMERA, &st.camera),
-                (labels::STATS_SCREEN, &st.screen),
-            ]
-            .into_iter()
-            .filter(|(_, v)| in_use(v))
-            .collect();
-            if streams.is_empty() {
-                return;
+            if part == Part::All {
+                ui.add_space(6.0);
+                video_streams(ui, st);
             }
-            ui.add_space(6.0);
-            ui.columns(streams.len(), |columns| {
-                for (ui, (title, v)) in columns.iter_mut().zip(&streams) {
-                    stream(ui, title, v, st.end_to_end);
-                }
-            });
         });
+}
+
+/// Draws the sections of the video streams in use under their own collapsible heading (beside
+/// the pictures in a wide window); nothing when no video stream is in use.
+pub fn show_video(ui: &mut Ui, c: &CallView) {
+    let Some(st) = &c.stats else { return };
+    if !in_use(&st.camera) && !in_use(&st.screen) {
+        return;
+    }
+    egui::CollapsingHeader::new(labels::VIDEO_STATS)
+        .default_open(true)
+        .show(ui, |ui| video_streams(ui, st));
+}
+
+/// One section per video stream in use: side by side when there is room, else one under the
+/// other.
+fn video_streams(ui: &mut Ui, st: &CallStats) {
+    let streams: Vec<(&str, &VideoStreamStats)> = [
+        (labels::STATS_CAMERA, &st.camera),
+        (labels::STATS_SCREEN, &st.screen),
+    ]
+    .into_iter()
+    .filter(|(_, v)| in_use(v))
+    .collect();
+    if streams.len() > 1 && ui.available_width() >= 640.0 {
+        ui.columns(streams.len(), |columns| {
+            for (ui, (title, v)) in columns.iter_mut().zip(&streams) {
+                stream(ui, title, v, st.end_to_end);
+            }
+        });
+    } else {
+        for (title, v) in &streams {
+            stream(ui, title, v, st.end_to_end);
+            ui.add_space(6.0);
+        }
+    }
 }
 
 /// Whether a video stream has been used in this call (sent, or received at least once).
@@ -109,6 +142,7 @@ fn stream(ui: &mut Ui, title: &str, v: &VideoStreamStats, end_to_end: bool) {
 }
 
 /// The rows of a video stream's section: measure, sent, received (the first row is the header).
+/// Counts of what only a receiver measures show `–` on the sent side.
 pub fn stream_rows(v: &VideoStreamStats, end_to_end: bool) -> Vec<[String; 3]> {
     let row = |k: &str, sent: String, received: String| [k.to_owned(), sent, received];
     let dash = || "–".to_owned();
@@ -126,27 +160,8 @@ pub fn stream_rows(v: &VideoStreamStats, end_to_end: bool) -> Vec<[String; 3]> {
         ),
         row(
             "Video bitrate",
-            if v.sending {
-                format!(
-                    "{} (target {})",
-                    text::kbits_f(v.sent_kbps),
-                    text::kbits_f(f64::from(v.target_kbps))
-                )
-            } else {
-                text::kbits_f(v.sent_kbps)
-            },
+            text::kbits_f(v.sent_kbps),
             text::kbits_f(v.received_kbps),
-        ),
-        row(
-            "Keyframes",
-            format!(
-                "{} ({} requested)",
-                v.keyframes_sent, v.keyframe_requests_received
-            ),
-            format!(
-                "{} ({} requested)",
-                v.keyframes_received, v.keyframe_requests_sent
-            ),
         ),
         row(
             if end_to_end {
@@ -155,10 +170,7 @@ pub fn stream_rows(v: &VideoStreamStats, end_to_end: bool) -> Vec<[String; 3]> {
                 "Video frames"
             },
             v.frames_sent.to_string(),
-            format!(
-                "{} received, {} decoded",
-                v.frames_received, v.frames_decoded
-            ),
+            v.frames_received.to_string(),
         ),
         row("Video frames refused", dash(), v.frames_refused.to_string()),
         row(
@@ -167,13 +179,33 @@ pub fn stream_rows(v: &VideoStreamStats, end_to_end: bool) -> Vec<[String; 3]> {
             text::epoch(v.receive_epoch, end_to_end),
         ),
         row(
-            "Losses",
+            "Target bitrate",
+            if v.sending {
+                text::kbits_f(f64::from(v.target_kbps))
+            } else {
+                dash()
+            },
             dash(),
-            format!(
-                "{} gaps, {} waiting for a keyframe, {} decode errors, {} skipped",
-                v.gaps, v.frames_waiting_for_keyframe, v.decode_errors, v.pictures_skipped
-            ),
         ),
+        row(
+            "Keyframes",
+            v.keyframes_sent.to_string(),
+            v.keyframes_received.to_string(),
+        ),
+        row(
+            "Keyframe requests",
+            v.keyframe_requests_received.to_string(),
+            v.keyframe_requests_sent.to_string(),
+        ),
+        row("Pictures decoded", dash(), v.frames_decoded.to_string()),
+        row("Gaps", dash(), v.gaps.to_string()),
+        row(
+            "Waiting for a keyframe",
+            dash(),
+            v.frames_waiting_for_keyframe.to_string(),
+        ),
+        row("Decode errors", dash(), v.decode_errors.to_string()),
+        row("Pictures skipped", dash(), v.pictures_skipped.to_string()),
         row(
             "Time per frame",
             text::millis(v.encode_time),
@@ -208,15 +240,11 @@ mod tests {
         let find = |k: &str| rows.iter().find(|r| r[0] == k).cloned().unwrap();
         assert_eq!(find("Resolution")[1..], ["640×480", "640×480"]);
         assert_eq!(find("Frame rate")[1], "30.0 fps");
-        assert_eq!(
-            find("Video bitrate")[1],
-            "512.0 kbit/s (target 800.0 kbit/s)"
-        );
-        assert_eq!(
-            find("Video frames protected")[1..],
-            ["300", "290 received, 288 decoded"]
-        );
-        assert_eq!(find("Video frames refused")[2], "1");
+        assert_eq!(find("Video bitrate")[1], "512.0 kbit/s");
+        assert_eq!(find("Target bitrate")[1..], ["800.0 kbit/s", "–"]);
+        assert_eq!(find("Video frames protected")[1..], ["300", "290"]);
+        assert_eq!(find("Pictures decoded")[1..], ["–", "288"]);
+        assert_eq!(find("Video frames refused")[1..], ["–", "1"]);
         assert_eq!(find("Key epoch")[1..], ["3", "2"]);
         assert!(in_use(&v));
     }

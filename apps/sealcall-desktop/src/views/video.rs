@@ -4,7 +4,7 @@
 //! Each picture is an image whose accessible label says what it is. Nothing is drawn in a call
 //! without video.
 
-use egui::{Align2, Color32, FontId, Image, Rect, Sense, Ui, Vec2, load::SizedTexture};
+use egui::{Align2, Color32, FontId, Rect, Sense, Ui, Vec2, WidgetInfo};
 
 use crate::app::{CallView, labels};
 use crate::video::VideoTile;
@@ -41,15 +41,24 @@ pub fn show(ui: &mut Ui, c: &CallView, max_height: f32) {
     }
 
     let width = ui.available_width();
-    let height = (width * 0.5).min(max_height).max(120.0);
-    let (stage, _) = ui.allocate_exact_size(Vec2::new(width, height), Sense::hover());
-    ui.painter().rect_filled(stage, 6.0, STAGE);
     let gap = 6.0;
     let column = if thumbs.is_empty() {
         0.0
     } else {
         (width * 0.24).min(240.0)
     };
+    // As high as the main picture needs at the width it gets, and enough for the small ones.
+    let main_width = width - 2.0 * gap - if column > 0.0 { column + gap } else { 0.0 };
+    let aspect = main
+        .and_then(VideoTile::size)
+        .map_or(0.75, |[w, h]| h as f32 / w.max(1) as f32);
+    let thumbs_height = thumbs.len() as f32 * (column * 0.75 + gap) + gap;
+    let height = (main_width * aspect + 2.0 * gap)
+        .max(thumbs_height)
+        .min(max_height)
+        .max(120.0);
+    let (stage, _) = ui.allocate_exact_size(Vec2::new(width, height), Sense::hover());
+    ui.painter().rect_filled(stage, 6.0, STAGE);
     let main_rect = Rect::from_min_max(
         stage.min + Vec2::splat(gap),
         egui::pos2(
@@ -89,7 +98,9 @@ pub fn show(ui: &mut Ui, c: &CallView, max_height: f32) {
     }
 }
 
-/// Draws `texture` as large as fits in `area`, keeping its aspect ratio; returns where.
+/// Draws `texture` as large as fits in `area`, keeping its aspect ratio, as an image whose
+/// accessible label is `label`; returns where. Painted in place: the video area's space is
+/// allocated once, so the pictures do not move the layout's cursor.
 fn picture(
     ui: &mut Ui,
     area: Rect,
@@ -99,13 +110,14 @@ fn picture(
 ) -> Rect {
     let [w, h] = tile.size().unwrap_or([16, 9]);
     let rect = fit(area, w as f32, h as f32);
-    ui.put(
-        rect,
-        Image::from_texture(SizedTexture::from_handle(texture))
-            .fit_to_exact_size(rect.size())
-            .corner_radius(3.0)
-            .alt_text(label),
-    );
+    let response = ui.interact(rect, ui.scope_id().with(label), Sense::hover());
+    response.widget_info(|| {
+        let mut info = WidgetInfo::new(egui::Role::Image);
+        info.label = Some(label.to_owned());
+        info
+    });
+    let uv = Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+    ui.painter().image(texture.id(), rect, uv, Color32::WHITE);
     rect
 }
 
