@@ -11,6 +11,8 @@
 //!   the very same loops ([`FrameCase::time_protect`], [`FrameCase::time_unprotect`],
 //!   [`Routine::run`]); `sealcall bench` adds its own short sampling on top.
 //! - [`report`]: the machine, the versions, the table and the JSON of a `sealcall bench` run.
+//! - `video` (feature `video`): a VP8 frame stage by stage — encode, protect, packetize,
+//!   reassemble, unprotect, decode — at 640x480 and 1280x720, and the encryption's share.
 //!
 //! ## How unprotect is timed honestly
 //! Unprotect includes the replay check, so a frame can be opened once only, and it decrypts in
@@ -30,6 +32,8 @@ pub mod extras;
 pub mod machine;
 pub mod measure;
 pub mod report;
+#[cfg(feature = "video")]
+pub mod video;
 
 pub use cases::{FrameCase, Implementation, new_case};
 pub use extras::Routine;

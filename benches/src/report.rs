@@ -37,6 +37,8 @@ pub struct Plan {
     pub comparisons: bool,
     /// Also measure the handshake, a rekey and (with the `opus` feature) Opus encode + protect.
     pub routines: bool,
+    /// Also measure a video frame stage by stage (with the `video` feature).
+    pub video: bool,
     /// Sampling.
     pub settings: Settings,
     /// `quick` or `full`, for the record.
@@ -101,7 +103,15 @@ impl Plan {
 
     /// Steps the progress bar will count.
     pub fn steps(&self) -> usize {
-        self.frame_cases().len() + self.routine_names().len()
+        self.frame_cases().len() + self.routine_names().len() + self.video_steps()
+    }
+
+    fn video_steps(&self) -> usize {
+        #[cfg(feature = "video")]
+        if self.video {
+            return crate::video::VIDEO_SHAPES.len() * crate::video::STAGES.len();
+        }
+        0
     }
 }
 
@@ -227,6 +237,9 @@ pub struct Report {
     pub frames: Vec<FrameResult>,
     /// Whole-operation results.
     pub routines: Vec<RoutineResult>,
+    /// Video frames stage by stage.
+    #[cfg(feature = "video")]
+    pub video: Vec<crate::video::VideoResult>,
     /// Comparisons with ratios.
     pub comparisons: Vec<Comparison>,
     /// The targets, where this run measured them.
@@ -288,6 +301,15 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&str)) -> Result<Report> {
         }
     }
 
+    #[cfg(feature = "video")]
+    let video = match (plan.video, plan.backends.first()) {
+        (true, Some(&backend)) => crate::video::VIDEO_SHAPES
+            .iter()
+            .map(|shape| crate::video::measure(shape, backend, &plan.settings, &mut progress))
+            .collect::<Result<Vec<_>>>()?,
+        _ => Vec::new(),
+    };
+
     let comparisons = compare(&frames);
     let targets = check_targets(&frames, &comparisons);
     Ok(Report {
@@ -308,6 +330,8 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&str)) -> Result<Report> {
         },
         frames,
         routines,
+        #[cfg(feature = "video")]
+        video,
         comparisons,
         targets,
     })
@@ -339,6 +363,58 @@ fn routine_result(name: String, stats: Stats) -> RoutineResult {
         name,
         audio_budget_percent: stats.median_ns / AUDIO_BUDGET_NS * 100.0,
         stats,
+    }
+}
+
+#[cfg(feature = "video")]
+fn render_video(s: &mut String, video: &[crate::video::VideoResult]) {
+    if video.is_empty() {
+        return;
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "video per frame (VP8, AES-128-GCM): median us per stage; e2ee = (protect + unprotect) / all"
+    );
+    let _ = write!(s, "{:<26}", "stream");
+    for st in crate::video::STAGES {
+        let _ = write!(s, " {st:>10}");
+    }
+    let _ = writeln!(s, " {:>9} {:>9} {:>7}", "send", "receive", "e2ee");
+    for v in video {
+        let _ = write!(
+            s,
+            "{:<26}",
+            format!(
+                "{} {}x{}@{} {}B",
+                v.shape.name, v.shape.width, v.shape.height, v.shape.fps, v.mean_frame_bytes
+            )
+        );
+        for (_, st) in &v.stages {
+            let _ = write!(s, " {:>10.2}", st.median_ns / 1e3);
+        }
+        let _ = writeln!(
+            s,
+            " {:>9.1} {:>9.1} {:>6.2}%",
+            v.send_ns / 1e3,
+            v.receive_ns / 1e3,
+            v.e2ee_share_percent
+        );
+    }
+    for v in video {
+        let _ = writeln!(
+            s,
+            "  {}: keyframe {} B; sending takes {:.1}% of one core at {} fps; e2ee share goal <= 1%: {}",
+            v.shape.name,
+            v.keyframe_bytes,
+            v.send_core_percent,
+            v.shape.fps,
+            if v.e2ee_share_percent <= 1.0 {
+                "met"
+            } else {
+                "not met"
+            }
+        );
     }
 }
 
@@ -499,6 +575,8 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
+    #[cfg(feature = "video")]
+    render_video(&mut s, &report.video);
     if !report.comparisons.is_empty() {
         let _ = writeln!(s);
         let _ = writeln!(

@@ -88,6 +88,9 @@ struct BenchArgs {
     /// Skip the handshake, rekey and Opus routines.
     #[arg(long)]
     no_routines: bool,
+    /// Skip the video frame stages (VP8 encode, protect, packetize and back).
+    #[arg(long)]
+    no_video: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -187,6 +190,7 @@ fn bench(args: BenchArgs) -> Result<()> {
         sizes,
         comparisons: !args.no_comparisons,
         routines: !args.no_routines,
+        video: !args.no_video,
         settings,
         mode,
     };

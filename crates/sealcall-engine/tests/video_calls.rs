@@ -170,3 +170,42 @@ async fn an_e2ee_video_call_carries_the_test_pattern_both_ways_for_ten_seconds()
     }
     ken.hangup().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_echo_bot_echoes_the_camera_and_stops_when_the_camera_is_turned_off() {
+    let server = TestServer::start().await;
+    let Pair {
+        ken,
+        mut ken_ev,
+        ana: _bot,
+        ana_ev: _bot_ev,
+    } = server
+        .pair(
+            ("ken-hears.wav", "bot-hears.wav"),
+            |k, bot| {
+                k.video = VideoSpec::TestPattern;
+                bot.audio = sealcall_engine::AudioRoute::Echo;
+            },
+            (true, true),
+        )
+        .await;
+    let pattern = TestPattern::new(640, 480).unwrap();
+    ken.call(ANA).unwrap();
+    // Pictures of Ken's own test pattern come back through the bot.
+    let echoed = wait_for(&mut ken_ev, 15, |e| match e {
+        EngineEvent::Video { picture, .. } if picture.stream == VideoStream::Camera => {
+            pattern.read_counter(&picture.frame)
+        }
+        _ => None,
+    })
+    .await;
+    eprintln!("first echoed frame: {echoed}");
+    ken.set_camera(VideoSpec::None).unwrap();
+    let stopped = wait_for(&mut ken_ev, 6, |e| match e {
+        EngineEvent::VideoStopped { stream, .. } => Some(*stream),
+        _ => None,
+    })
+    .await;
+    assert_eq!(stopped, VideoStream::Camera);
+    ken.hangup().unwrap();
+}

@@ -50,6 +50,9 @@ pub enum EncoderOutput {
     Failed(VideoStream, String),
 }
 
+/// A source that has given nothing new for this long stops being sent until it does.
+const SILENT_SOURCE_PAUSE: Duration = Duration::from_secs(1);
+
 struct EncoderControl {
     /// The newest picture from the source, for a self-view.
     preview: Mutex<Option<I420Frame>>,
@@ -171,6 +174,8 @@ fn encode_loop(
     let mut seen_requests = 0u64;
     let mut last: Option<I420Frame> = None;
     let mut last_pts: Option<u64> = None;
+    let mut last_new = Instant::now();
+    let mut paused = false;
     while !control.stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if next > now {
@@ -189,11 +194,22 @@ fn encode_loop(
                 if let Ok(mut p) = control.preview.lock() {
                     *p = Some(f.clone());
                 }
+                last_new = Instant::now();
+                if std::mem::take(&mut paused) {
+                    // The receiver has stopped showing this stream: start it again afresh.
+                    pacer.request();
+                }
                 last = Some(f);
                 match &last {
                     Some(f) => f,
                     None => continue,
                 }
+            }
+            // Nothing new: repeat the last picture, but a source that stays silent (the echo
+            // bot's feed once the caller's camera is off) pauses the stream instead.
+            Ok(None) if last_new.elapsed() > SILENT_SOURCE_PAUSE => {
+                paused = true;
+                continue;
             }
             Ok(None) => match &last {
                 Some(f) => f,

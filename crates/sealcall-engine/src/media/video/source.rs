@@ -17,7 +17,8 @@ use crate::error::{EngineError, Result};
 /// A source of raw video frames, polled by the encoder thread at its frame rate.
 pub trait VideoSource: Send {
     /// The next picture, or `Ok(None)` when the source has nothing new (the previous picture
-    /// is then sent again) — an error ends the stream.
+    /// is then sent again; after a second of nothing new the stream pauses until a picture
+    /// comes) — an error ends the stream.
     fn next_frame(&mut self) -> Result<Option<I420Frame>>;
     /// Frames per second the source wants to be polled at.
     fn fps(&self) -> u32;
