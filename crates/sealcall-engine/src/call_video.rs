@@ -291,9 +291,9 @@ impl CallVideo {
     fn start(&mut self, id: VideoStream, source: Box<dyn VideoSource>) {
         let tx = self.encoded_tx.clone();
         let s = self.stream(id);
-        if let Some(old) = s.send.encoder.take() {
-            old.stop();
-        }
+        // Dropping signals the old thread to stop; it is not joined here, so the media task
+        // (and its 20 ms audio loop) never waits for an encoder to finish its frame.
+        drop(s.send.encoder.take());
         s.send.encoder = Some(VideoEncoderThread::spawn(id, source, s.send.kbps, tx));
     }
 
@@ -316,9 +316,7 @@ impl CallVideo {
                 None => {
                     let s = self.stream(id);
                     s.send.pending = None;
-                    if let Some(old) = s.send.encoder.take() {
-                        old.stop();
-                    }
+                    drop(s.send.encoder.take());
                 }
             }
         }
