@@ -399,13 +399,13 @@ impl CallVideo {
         for id in VideoStream::ALL {
             self.drain(now, id, inbound, transport).await;
             let send = &mut self.stream(id).send;
-            if let Some(preview) = send.encoder.as_ref().and_then(|e| e.take_preview())
+            if let Some((preview, timestamp)) = send.encoder.as_ref().and_then(|e| e.take_preview())
                 && let Some(frame) = hand_out(&mut send.previews, preview)
             {
                 reports.push(VideoReport::Local(VideoPicture {
                     stream: id,
                     frame,
-                    timestamp: 0,
+                    timestamp,
                     keyframe: false,
                 }));
             }

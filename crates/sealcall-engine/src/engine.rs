@@ -187,7 +187,8 @@ pub enum EngineEvent {
     LocalVideo {
         /// The call.
         call_id: CallId,
-        /// The picture (its `timestamp` is 0).
+        /// The picture; its `timestamp` is the capture time on the stream's 90 kHz RTP clock,
+        /// the timestamp the peer receives the same picture with.
         picture: VideoPicture,
     },
     /// The peer's camera or screen share stopped (no picture for 1.5 s): stop showing it.

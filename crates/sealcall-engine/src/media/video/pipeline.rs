@@ -54,8 +54,8 @@ pub enum EncoderOutput {
 const SILENT_SOURCE_PAUSE: Duration = Duration::from_secs(1);
 
 struct EncoderControl {
-    /// The newest picture from the source, for a self-view.
-    preview: Mutex<Option<I420Frame>>,
+    /// The newest picture from the source and its capture time (90 kHz), for a self-view.
+    preview: Mutex<Option<(I420Frame, u32)>>,
     stop: AtomicBool,
     keyframe_requests: AtomicU64,
     target_kbps: AtomicU32,
@@ -109,8 +109,9 @@ impl VideoEncoderThread {
         self.control.target_kbps.store(kbps, Ordering::Relaxed);
     }
 
-    /// The newest picture the source gave since the last call (a self-view shows it).
-    pub fn take_preview(&self) -> Option<I420Frame> {
+    /// The newest picture the source gave since the last call (a self-view shows it), with its
+    /// capture time on the 90 kHz clock of the stream's RTP timestamps.
+    pub fn take_preview(&self) -> Option<(I420Frame, u32)> {
         self.control.preview.lock().ok().and_then(|mut p| p.take())
     }
 
@@ -189,10 +190,16 @@ fn encode_loop(
             break;
         }
         let captured = Instant::now();
+        // The capture time on the 90 kHz clock: libvpx's rate control derives the frame rate
+        // from it, and it is the frame's RTP timestamp (truncated to 32 bits).
+        let ticks = (captured.duration_since(started).as_micros() as u64)
+            .saturating_mul(u64::from(VIDEO_CLOCK_RATE))
+            / 1_000_000;
+        let pts = last_pts.map_or(ticks, |p| ticks.max(p + 1));
         let frame = match source.next_frame() {
             Ok(Some(f)) => {
                 if let Ok(mut p) = control.preview.lock() {
-                    *p = Some(f.clone());
+                    *p = Some((f.clone(), pts as u32));
                 }
                 last_new = Instant::now();
                 if std::mem::take(&mut paused) {
@@ -241,12 +248,6 @@ fn encode_loop(
         }
         let t = started.elapsed();
         let force = pacer.force_now(t);
-        // The capture time on the 90 kHz clock: libvpx's rate control derives the frame rate
-        // from it (the RTP timestamp is the same clock, truncated to 32 bits).
-        let ticks = (captured.duration_since(started).as_micros() as u64)
-            .saturating_mul(u64::from(VIDEO_CLOCK_RATE))
-            / 1_000_000;
-        let pts = last_pts.map_or(ticks, |p| ticks.max(p + 1));
         last_pts = Some(pts);
         let begin = Instant::now();
         let encoded = match enc.encode(frame, pts, force) {
