@@ -18,8 +18,17 @@ use sealcall_vpx::{Decoder, Encoder, EncoderConfig, vp8_frame_info};
 
 const FRAMES: u64 = 30;
 
-fn sessions() -> (Session, Session) {
-    sealcall_e2ee::testing::session_pair(b"video hop view", StreamConfig::default()).unwrap()
+/// The sender's and the receiver's frame protection, keyed by one honest handshake.
+fn keyed() -> (OutboundFrames, InboundFrames) {
+    let (alice, bob) =
+        sealcall_e2ee::testing::session_pair(b"video hop view", StreamConfig::default()).unwrap();
+    let (senders, _) = alice.split();
+    let (_, receivers) = bob.split();
+    let mut outbound = OutboundFrames::end_to_end();
+    outbound.install_keys(senders).unwrap();
+    let mut inbound = InboundFrames::end_to_end();
+    inbound.install_keys(receivers).unwrap();
+    (outbound, inbound)
 }
 
 /// Encodes FRAMES test-pattern frames (the first a keyframe).
@@ -95,11 +104,7 @@ async fn a_hop_sees_no_vp8_in_an_e2ee_call_and_plain_vp8_in_a_standard_call() {
     assert!(vp8_frame_info(&frames[0]).unwrap().keyframe);
 
     // E2EE: nothing the hop rebuilds decodes, with or without the 1-17 byte SFrame header.
-    let (alice, bob) = sessions();
-    let (senders, _) = alice.split();
-    let (_, receivers) = bob.split();
-    let mut outbound = OutboundFrames::end_to_end();
-    outbound.install_keys(senders).unwrap();
+    let (mut outbound, mut inbound) = keyed();
     let seen = call(
         &frames,
         &mut outbound,
@@ -129,8 +134,6 @@ async fn a_hop_sees_no_vp8_in_an_e2ee_call_and_plain_vp8_in_a_standard_call() {
         }
     }
     // The receiver with the keys gets the exact frames back, and they decode.
-    let mut inbound = InboundFrames::end_to_end();
-    inbound.install_keys(receivers).unwrap();
     let mut dec = Decoder::new().unwrap();
     for ((_, hop), f) in seen.iter().zip(&frames) {
         let plain = inbound
@@ -160,11 +163,7 @@ async fn a_hop_sees_no_vp8_in_an_e2ee_call_and_plain_vp8_in_a_standard_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hop_that_swaps_camera_and_screen_gets_refusals_never_a_wrong_picture() {
     let frames = vp8_frames(320, 240);
-    let (alice, bob) = sessions();
-    let (senders, _) = alice.split();
-    let (_, receivers) = bob.split();
-    let mut outbound = OutboundFrames::end_to_end();
-    outbound.install_keys(senders).unwrap();
+    let (mut outbound, mut inbound) = keyed();
     // Camera frames (camera key) arrive on the screen track, as a swapping hop would deliver them.
     let seen = call(
         &frames,
@@ -174,8 +173,6 @@ async fn a_hop_that_swaps_camera_and_screen_gets_refusals_never_a_wrong_picture(
     )
     .await;
     assert_eq!(seen.len(), frames.len());
-    let mut inbound = InboundFrames::end_to_end();
-    inbound.install_keys(receivers).unwrap();
     for (stream, hop) in &seen {
         assert_eq!(*stream, VideoStream::Screen);
         // The receiver unprotects what came on its screen track under the screen key: refused.
