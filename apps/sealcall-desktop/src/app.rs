@@ -14,13 +14,13 @@ use sealcall_engine::api::DirectoryEntry;
 use sealcall_engine::call::{CallEvent, Ended, MediaMode};
 use sealcall_engine::media::device::{AudioDevices, DeviceList};
 use sealcall_engine::{
-    CallStats, ConnectionState, EngineEvent, ScreenSpec, SessionInfo, VideoSpec, VideoStream,
+    CallStats, ConnectionState, EngineEvent, ScreenSpec, SessionInfo, Trust, VideoSpec, VideoStream,
 };
 use sealcall_policy::Side;
 use sealcall_signaling::SettingView;
 
 use crate::bridge::{Bridge, UiEvent};
-use crate::prefs::Prefs;
+use crate::prefs::{Prefs, ServerTrust};
 use crate::text;
 use crate::video::{CallVideo, ScreenPicker};
 use crate::views::{self, Request};
@@ -33,6 +33,10 @@ pub mod labels {
     pub const USER: &str = "Sign-in name";
     /// The sign-in form's password field.
     pub const PASSWORD: &str = "Password";
+    /// The sign-in form's CA certificate file field (a private server).
+    pub const CA_FILE: &str = "CA certificate file";
+    /// The sign-in form's pinned certificate fingerprint field (a private server).
+    pub const PIN: &str = "Certificate fingerprint";
     /// The sign-in button.
     pub const SIGN_IN: &str = "Sign in";
     /// The sign-out button.
@@ -331,19 +335,39 @@ impl Session {
     }
 }
 
-/// The sign-in form.
-#[derive(Debug, Default, Clone)]
+/// The sign-in form. Its `Debug` hides the password.
+#[derive(Default, Clone)]
 pub struct SignInForm {
     /// Server address.
     pub server: String,
     /// Sign-in name.
     pub user: String,
-    /// Password (cleared after use).
+    /// Password (erased after use).
     pub password: String,
+    /// A private server's CA certificate file (PEM), or empty for the system's roots.
+    pub ca_file: String,
+    /// A private server's pinned certificate fingerprint (`SHA256:AB:…`), or empty.
+    pub pin: String,
+    /// The CA file and pin remembered per server address (filled in when the address matches).
+    pub remembered: std::collections::BTreeMap<String, ServerTrust>,
     /// A sign-in is running.
     pub busy: bool,
     /// What went wrong last.
     pub error: Option<String>,
+}
+
+impl std::fmt::Debug for SignInForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInForm")
+            .field("server", &self.server)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("ca_file", &self.ca_file)
+            .field("pin", &self.pin)
+            .field("busy", &self.busy)
+            .field("error", &self.error)
+            .finish()
+    }
 }
 
 impl SignInForm {
@@ -351,14 +375,12 @@ impl SignInForm {
     pub fn validate(&self) -> Result<(), String> {
         let server = self.server.trim();
         if server.is_empty() {
-            return Err("Enter the server address, for example http://127.0.0.1:7878.".into());
-        }
-        if !(server.starts_with("http://") || server.starts_with("https://"))
-            || server.len() <= "https://".len()
-        {
             return Err(
-                "The server address must look like http://host:port or https://host.".into(),
+                "Enter the server address, for example https://calls.example.com:7878.".into(),
             );
+        }
+        if let Err(e) = sealcall_engine::check_server_url(server) {
+            return Err(format!("{e}."));
         }
         if self.user.trim().is_empty() {
             return Err("Enter your sign-in name.".into());
@@ -366,7 +388,36 @@ impl SignInForm {
         if self.password.is_empty() {
             return Err("Enter your password.".into());
         }
+        self.trust()?;
         Ok(())
+    }
+
+    /// The certificate trust the CA file and pin fields describe; `Err` is a message.
+    pub fn trust(&self) -> Result<Trust, String> {
+        let pin = match self.pin.trim() {
+            "" => None,
+            text => Some(text.parse().map_err(|e| format!("{e}."))?),
+        };
+        let ca_file = Some(self.ca_file.trim())
+            .filter(|f| !f.is_empty())
+            .map(std::path::PathBuf::from);
+        if pin.is_some() && ca_file.is_some() {
+            return Err("Give either a CA certificate file or a fingerprint, not both.".into());
+        }
+        Ok(Trust { ca_file, pin })
+    }
+
+    /// Fills in the CA file and pin remembered for the server address now in the form (if any).
+    pub fn recall_trust(&mut self) {
+        if let Some(t) = self.remembered.get(self.server.trim()) {
+            self.ca_file = t.ca_file.clone();
+            self.pin = t.pin.clone();
+        }
+    }
+
+    /// Erases the password.
+    pub fn erase_password(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.password);
     }
 }
 
@@ -432,14 +483,20 @@ impl SealcallApp {
         let devices = options
             .devices
             .unwrap_or_else(|| AudioDevices::list().unwrap_or_default());
-        if let Some(path) = &options.prefs_path
-            && Prefs::load(path).camera_at_start
-        {
-            bridge.settings_mut().video = VideoSpec::Camera;
+        let mut form = options.form;
+        if let Some(path) = &options.prefs_path {
+            let prefs = Prefs::load(path);
+            if prefs.camera_at_start {
+                bridge.settings_mut().video = VideoSpec::Camera;
+            }
+            form.remembered = prefs.trust;
+            if form.ca_file.is_empty() && form.pin.is_empty() {
+                form.recall_trust();
+            }
         }
         Self {
             bridge,
-            form: options.form,
+            form,
             session: None,
             prefs_path: options.prefs_path,
             autopilot: options.autopilot,
@@ -522,13 +579,24 @@ impl SealcallApp {
             UiEvent::SignedIn(info) => {
                 self.form.busy = false;
                 self.form.error = None;
-                self.form.password.clear();
+                self.form.erase_password();
                 self.banner = None;
+                let server = self.form.server.trim().to_owned();
+                let trust = ServerTrust {
+                    ca_file: self.form.ca_file.trim().to_owned(),
+                    pin: self.form.pin.trim().to_owned(),
+                };
+                if trust.is_empty() {
+                    self.form.remembered.remove(&server);
+                } else {
+                    self.form.remembered.insert(server.clone(), trust);
+                }
                 if let Some(path) = &self.prefs_path {
                     let prefs = Prefs {
-                        server: self.form.server.trim().to_owned(),
+                        server,
                         user: self.form.user.trim().to_owned(),
                         camera_at_start: self.camera_at_start(),
+                        trust: self.form.remembered.clone(),
                     };
                     let _ = prefs.save(path);
                 }
@@ -795,10 +863,21 @@ impl SealcallApp {
             self.form.error = Some(message);
             return;
         }
+        let trust = match self.form.trust() {
+            Ok(t) => t,
+            Err(message) => {
+                self.form.error = Some(message);
+                return;
+            }
+        };
         self.form.busy = true;
         self.form.error = None;
-        self.bridge
-            .sign_in(&self.form.server, &self.form.user, &self.form.password);
+        self.bridge.sign_in(
+            &self.form.server,
+            &self.form.user,
+            &self.form.password,
+            trust,
+        );
     }
 }
 

@@ -14,7 +14,8 @@ use sealcall_engine::identity::IdentityStore;
 use sealcall_engine::media::video::screen::{ShareableWindow, list_windows};
 use sealcall_engine::transport::TransportConfig;
 use sealcall_engine::{
-    AudioRoute, Engine, EngineConfig, EngineError, EngineEvent, ScreenSpec, SessionInfo, VideoSpec,
+    AudioRoute, Engine, EngineConfig, EngineError, EngineEvent, ScreenSpec, SessionInfo, Trust,
+    VideoSpec,
 };
 use sealcall_policy::Feature;
 use sealcall_signaling::SettingView;
@@ -144,8 +145,9 @@ pub fn sign_in_message(error: &EngineError) -> String {
         }
         EngineError::SignIn(reason) => format!("Sign-in failed: {reason}."),
         EngineError::Config(reason) => {
-            format!("That server address does not work: {reason}. Use http://host:port.")
+            format!("That server address does not work: {reason}. Use https://host:port.")
         }
+        EngineError::Tls(e) => format!("{e}."),
         other => format!("Sign-in failed: {other}."),
     }
 }
@@ -207,14 +209,15 @@ impl Bridge {
 
     /// Signs in and starts the engine; reports [`UiEvent::SignedIn`] or
     /// [`UiEvent::SignInFailed`], then forwards the engine's events.
-    pub fn sign_in(&self, server: &str, user: &str, password: &str) {
+    pub fn sign_in(&self, server: &str, user: &str, password: &str, trust: Trust) {
         let mut config = EngineConfig::new(server.trim(), user.trim(), password);
+        config.trust = trust;
         config.audio = self.settings.audio.clone();
         config.video = self.settings.video.clone();
         config.transport = self.settings.transport.clone();
         config.platform = self.settings.platform.clone();
         if let Some(dir) = &self.settings.identity_dir {
-            config.identity = IdentityStore::in_dir(dir, user.trim());
+            config.identity = IdentityStore::in_dir(dir, server.trim(), user.trim());
         }
         let notify = self.sender();
         let slot = Arc::clone(&self.engine);

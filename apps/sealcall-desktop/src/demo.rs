@@ -5,9 +5,11 @@
 //! `echo@demo.example`, with passwords generated once and kept in `demo-credentials.json`
 //! (mode 0600); the Global policy set to `DisabledUserOverride` by a cmdlet; "End-to-end
 //! encrypted calls" turned on for the three users. Every run: the server on
-//! `127.0.0.1:7878` (or an ephemeral port when that is taken), its URL written to
-//! `demo-server-url` so that a second window finds it, and the echo bot answering every call.
-//! A run that finds a live server at the recorded URL joins it instead of starting another.
+//! `https://127.0.0.1:7878` (or an ephemeral port when that is taken) with a self-signed
+//! certificate made on first run (`demo-cert.pem`, key `demo-key.pem` mode 0600) that the demo's
+//! clients pin, its URL written to `demo-server-url` so that a second window finds it, and the
+//! echo bot answering every call. A run that finds a live server at the recorded URL joins it
+//! instead of starting another.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,8 +19,10 @@ use anyhow::{Context, Result, bail};
 use sealcall_engine::api::ApiClient;
 use sealcall_engine::identity::IdentityStore;
 use sealcall_engine::transport::TransportConfig;
-use sealcall_engine::{AudioRoute, Engine, EngineConfig};
-use sealcall_server::{Config, PasswordCost, Server, ServerHandle, TurnConfig, cli};
+use sealcall_engine::{AudioRoute, Engine, EngineConfig, Fingerprint, Trust};
+use sealcall_server::{
+    Config, PasswordCost, SelfSigned, Server, ServerHandle, ServerTls, TurnConfig, cli,
+};
 use serde::{Deserialize, Serialize};
 
 /// The demo administrator.
@@ -35,6 +39,20 @@ pub const DEFAULT_PORT: u16 = 7878;
 const DB_FILE: &str = "demo.db";
 const CREDENTIALS_FILE: &str = "demo-credentials.json";
 const URL_FILE: &str = "demo-server-url";
+const CERT_FILE: &str = "demo-cert.pem";
+const KEY_FILE: &str = "demo-key.pem";
+
+/// The demo server's certificate: the one made on an earlier run, or a new one.
+fn demo_tls(dir: &Path) -> Result<ServerTls> {
+    let (cert, key) = (dir.join(CERT_FILE), dir.join(KEY_FILE));
+    if let Ok(tls) = ServerTls::from_pem_files(&cert, &key) {
+        return Ok(tls);
+    }
+    let made = SelfSigned::generate(&SelfSigned::default_names())?;
+    made.write(&cert, &key)
+        .context("writing the demo server's certificate")?;
+    Ok(made.server_tls()?)
+}
 
 /// The demo users' passwords, generated once.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +159,8 @@ impl DemoOptions {
 pub struct Demo {
     /// The server's base URL.
     pub url: String,
+    /// How the demo's clients trust the server: its certificate's pin.
+    pub trust: Trust,
     /// The demo passwords.
     pub credentials: DemoCredentials,
     /// Where its files are.
@@ -167,9 +187,11 @@ impl Demo {
             .with_context(|| format!("creating the data directory {}", dir.display()))?;
         if let Some(credentials) = DemoCredentials::load(dir)
             && let Some(url) = running_server(dir).await
+            && let Ok(pin) = Fingerprint::of_pem_file(&dir.join(CERT_FILE))
         {
             return Ok(Self {
                 url,
+                trust: Trust::pinned(pin),
                 credentials,
                 data_dir: dir.clone(),
                 server: None,
@@ -198,8 +220,11 @@ impl Demo {
             cli::user_add(&db, SAM, "Sam Demo", &credentials.sam, &[], cost)?;
             cli::user_add(&db, ECHO, "Echo Bot", &credentials.echo, &[], cost)?;
         }
+        let tls = demo_tls(dir)?;
+        let trust = Trust::pinned(tls.fingerprint());
         let mut config = Config::new(&db);
         config.password_cost = cost;
+        config.tls = Some(tls);
         config.turn = Some(TurnConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ..TurnConfig::default()
@@ -211,7 +236,7 @@ impl Demo {
         let server = Server::start(config, listener)
             .await
             .context("starting the demo server")?;
-        let url = format!("http://{}", server.addr());
+        let url = server.url();
         std::fs::write(dir.join(URL_FILE), &url)?;
         if first_run {
             let line = "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global \
@@ -219,6 +244,7 @@ impl Demo {
             let mut out = Vec::new();
             let summary = cli::admin_run(
                 &url,
+                &trust,
                 ADMIN,
                 &credentials.admin,
                 Some(line),
@@ -234,14 +260,15 @@ impl Demo {
                 );
             }
             for (user, password) in [(ALEX, &credentials.alex), (SAM, &credentials.sam)] {
-                let mut api = ApiClient::new(&url)?;
+                let mut api = ApiClient::with_trust(&url, &trust)?;
                 api.sign_in(user, password).await?;
                 api.set_setting(true).await?;
                 api.sign_out().await?;
             }
         }
         let mut echo_config = EngineConfig::new(&url, ECHO, &credentials.echo);
-        echo_config.identity = IdentityStore::in_dir(dir, ECHO);
+        echo_config.identity = IdentityStore::in_dir(dir, &url, ECHO);
+        echo_config.trust = trust.clone();
         echo_config.transport = TransportConfig::loopback();
         echo_config.audio = AudioRoute::Echo;
         echo_config.auto_answer = true;
@@ -252,6 +279,7 @@ impl Demo {
         tokio::spawn(async move { while events.recv().await.is_some() {} });
         Ok(Self {
             url,
+            trust,
             credentials,
             data_dir: dir.clone(),
             server: Some(server),
@@ -281,7 +309,7 @@ impl Demo {
 async fn running_server(dir: &Path) -> Option<String> {
     let url = std::fs::read_to_string(dir.join(URL_FILE)).ok()?;
     let url = url.trim().to_owned();
-    let addr = url.strip_prefix("http://")?.to_owned();
+    let addr = url.strip_prefix("https://")?.to_owned();
     let connect = tokio::net::TcpStream::connect(addr);
     match tokio::time::timeout(Duration::from_secs(1), connect).await {
         Ok(Ok(_)) => Some(url),

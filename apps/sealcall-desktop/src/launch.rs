@@ -18,7 +18,7 @@ use crate::prefs::{Prefs, data_dir};
     about = "Sealcall: end-to-end encrypted calls (desktop app)"
 )]
 pub struct Args {
-    /// Server address (default: the remembered one, or http://127.0.0.1:7878).
+    /// Server address (default: the remembered one, or https://127.0.0.1:7878).
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
     /// Sign-in name.
@@ -99,6 +99,7 @@ pub fn run(args: Args) -> Result<()> {
             server: started.url.clone(),
             user: user.clone(),
             password: password.to_owned(),
+            pin: started.trust.pin.map(|p| p.to_string()).unwrap_or_default(),
             ..SignInForm::default()
         };
         println!(
@@ -127,7 +128,7 @@ pub fn run(args: Args) -> Result<()> {
                 .server
                 .clone()
                 .or_else(|| Some(prefs.server).filter(|s| !s.is_empty()))
-                .unwrap_or_else(|| format!("http://127.0.0.1:{}", demo::DEFAULT_PORT)),
+                .unwrap_or_else(|| format!("https://127.0.0.1:{}", demo::DEFAULT_PORT)),
             user: args.user.clone().unwrap_or(prefs.user),
             ..SignInForm::default()
         };

@@ -1,5 +1,6 @@
 //! What the app remembers between runs: the server address, the sign-in name (never the
-//! password) and whether calls start with the camera on.
+//! password), how to trust each private server's certificate, and whether calls start with the
+//! camera on.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,27 @@ pub struct Prefs {
     /// the choice existed).
     #[serde(default)]
     pub camera_at_start: bool,
+    /// Per server address: the CA file or pinned fingerprint that worked.
+    #[serde(default)]
+    pub trust: std::collections::BTreeMap<String, ServerTrust>,
+}
+
+/// How to trust one server's certificate (empty fields: the system's roots).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerTrust {
+    /// A CA certificate file (PEM).
+    #[serde(default)]
+    pub ca_file: String,
+    /// A pinned certificate fingerprint.
+    #[serde(default)]
+    pub pin: String,
+}
+
+impl ServerTrust {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.ca_file.is_empty() && self.pin.is_empty()
+    }
 }
 
 impl Prefs {
@@ -60,6 +82,14 @@ mod tests {
             server: "http://127.0.0.1:7878".into(),
             user: "alex@demo.example".into(),
             camera_at_start: true,
+            trust: [(
+                "https://calls.example:7878".to_owned(),
+                ServerTrust {
+                    ca_file: String::new(),
+                    pin: "SHA256:00".into(),
+                },
+            )]
+            .into(),
         };
         p.save(&path).unwrap();
         assert_eq!(Prefs::load(&path), p);

@@ -36,7 +36,7 @@ fn sign_in_reports_clear_errors_then_shows_people_and_remembers_the_server() {
     app.step();
     click(&mut app, labels::SIGN_IN);
     assert!(
-        app.query_by_label_contains("must look like http://host:port")
+        app.query_by_label_contains("must start with https://")
             .is_some()
     );
 
@@ -82,6 +82,60 @@ fn sign_in_reports_clear_errors_then_shows_people_and_remembers_the_server() {
     // Sign out: back to the form.
     click(&mut app, labels::SIGN_OUT);
     wait_for_label(&mut app, labels::SIGN_IN);
+}
+
+#[test]
+fn a_private_server_is_trusted_by_its_pin_or_ca_file_remembered_for_that_server() {
+    let rt = runtime();
+    let server = TestServer::start_tls(&rt);
+    let prefs = server.dir().join("prefs-tls.json");
+    let mut app = server.app_with_prefs(&rt, ALEX, prefs.clone());
+    app.step();
+
+    // The self-signed certificate is not trusted: the message says how to trust it.
+    click(&mut app, labels::SIGN_IN);
+    wait_for_label_containing(&mut app, "not trusted");
+    assert!(app.query_by_label_contains(&server.pin()).is_some());
+
+    // Both a CA file and a pin: a message, nothing sent.
+    app.state_mut().form_mut().password = PASSWORD.into();
+    app.state_mut().form_mut().ca_file = "/nowhere.pem".into();
+    app.get_by_label(labels::PIN).focus();
+    app.get_by_label(labels::PIN).type_text(&server.pin());
+    app.step();
+    click(&mut app, labels::SIGN_IN);
+    assert!(app.query_by_label_contains("not both").is_some());
+
+    // The pin alone: signed in, and remembered for this server.
+    app.state_mut().form_mut().ca_file.clear();
+    click(&mut app, labels::SIGN_IN);
+    wait_for_label_containing(&mut app, "Signed in as");
+    let saved = sealcall_desktop::prefs::Prefs::load(&prefs);
+    assert_eq!(saved.trust[&server.url].pin, server.pin());
+    click(&mut app, labels::SIGN_OUT);
+    wait_for_label(&mut app, labels::SIGN_IN);
+    drop(app);
+
+    // The next start fills the pin in for that server and signs in with it.
+    let mut again = server.app_with_prefs(&rt, ALEX, prefs.clone());
+    again.step();
+    assert_eq!(again.state().form().pin, server.pin());
+    sign_in(&mut again);
+    click(&mut again, labels::SIGN_OUT);
+    wait_for_label(&mut again, labels::SIGN_IN);
+
+    // A CA file (the server's certificate) works too, and replaces the remembered pin.
+    again.state_mut().form_mut().pin.clear();
+    again.state_mut().form_mut().ca_file = server.cert_file().display().to_string();
+    again.state_mut().form_mut().password = PASSWORD.into();
+    click(&mut again, labels::SIGN_IN);
+    wait_for_label_containing(&mut again, "Signed in as");
+    let saved = sealcall_desktop::prefs::Prefs::load(&prefs);
+    assert_eq!(
+        saved.trust[&server.url].ca_file,
+        server.cert_file().display().to_string()
+    );
+    assert!(saved.trust[&server.url].pin.is_empty());
 }
 
 #[test]

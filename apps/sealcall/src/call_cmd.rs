@@ -15,17 +15,19 @@ use sealcall_engine::media::{AudioSource, FRAME_SAMPLES, SAMPLE_RATE, WavSource}
 use sealcall_engine::transport::TransportConfig;
 use sealcall_engine::{
     AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents, ScreenSpec,
-    VideoSpec, VideoStream, VideoStreamStats,
+    Trust, VideoSpec, VideoStream, VideoStreamStats,
 };
 
-use crate::server_cmd::password;
+use crate::server_cmd::{TrustArgs, password};
 
 /// Options shared by the call commands.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     /// Server URL.
-    #[arg(long, default_value = "http://127.0.0.1:7878")]
+    #[arg(long, default_value = "https://127.0.0.1:7878")]
     server: String,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Sign-in name (password from SEALCALL_PASSWORD or a prompt).
     #[arg(long)]
     user: String,
@@ -123,8 +125,9 @@ impl ClientArgs {
     fn config(&self, auto_answer: bool, audio: AudioRoute) -> Result<EngineConfig> {
         let pw = password(&format!("Password for {}: ", self.user))?;
         let mut c = EngineConfig::new(&self.server, &self.user, &pw);
+        c.trust = self.trust.trust();
         let dir = self.identity_dir.clone().unwrap_or_else(data_dir);
-        c.identity = IdentityStore::in_dir(&dir, &self.user);
+        c.identity = IdentityStore::in_dir(&dir, &self.server, &self.user);
         c.transport = TransportConfig {
             udp_addrs: vec![self.bind.clone()],
             ..TransportConfig::default()
@@ -451,18 +454,28 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         listen: "127.0.0.1:0".parse()?,
         ..sealcall_server::TurnConfig::default()
     });
+    // TLS as in a real deployment: a fresh self-signed certificate that the demo's clients pin.
+    let cert =
+        sealcall_server::SelfSigned::generate(&sealcall_server::SelfSigned::default_names())?;
+    config.tls = Some(cert.server_tls()?);
+    let trust = Trust::pinned(cert.fingerprint);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let server = sealcall_server::Server::start(config, listener).await?;
-    let url = format!("http://{}", server.addr());
+    let url = server.url();
     println!(
         "Sealcall demo: server on {url} (SQLite {}), demo organisation created",
         db.display()
+    );
+    println!(
+        "TLS: self-signed certificate {}, pinned by the demo's clients",
+        cert.fingerprint
     );
 
     let mut out = Vec::new();
     let line = "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride";
     sealcall_server::cli::admin_run(
         &url,
+        &trust,
         admin,
         &secret,
         Some(line),
@@ -475,6 +488,7 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
 
     let engine_config = |user: &str, audio: AudioRoute, auto: bool| {
         let mut c = EngineConfig::new(&url, user, &secret);
+        c.trust = trust.clone();
         c.transport = TransportConfig::loopback();
         c.audio = audio;
         c.auto_answer = auto;

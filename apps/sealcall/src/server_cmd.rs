@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use sealcall_server::{Config, PasswordCost, TurnConfig, cli};
+use sealcall_server::{
+    Config, Fingerprint, PasswordCost, SelfSigned, ServerTls, Trust, TurnConfig, cli,
+};
 
 /// Reads a password from `SEALCALL_PASSWORD` or, on a terminal, a prompt without echo.
 pub fn password(prompt: &str) -> Result<String> {
@@ -23,6 +25,33 @@ pub fn password(prompt: &str) -> Result<String> {
     rpassword::prompt_password(prompt).context("reading the password")
 }
 
+/// How a client trusts the server's TLS certificate (`--ca-file`, `--pin`).
+#[derive(Debug, Clone, Args)]
+pub struct TrustArgs {
+    /// Trust the CA certificate(s) in this PEM file besides the system's roots (for a private
+    /// server: its CA, or the certificate file `sealcall server init` wrote).
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// Trust exactly the server certificate with this SHA-256 fingerprint (as `sealcall server
+    /// init` printed it: SHA256:AB:CD:…).
+    #[arg(long, value_name = "FINGERPRINT", conflicts_with = "ca_file", value_parser = parse_pin)]
+    pin: Option<Fingerprint>,
+}
+
+fn parse_pin(text: &str) -> std::result::Result<Fingerprint, String> {
+    text.parse::<Fingerprint>().map_err(|e| e.to_string())
+}
+
+impl TrustArgs {
+    /// The trust these options describe.
+    pub fn trust(&self) -> Trust {
+        Trust {
+            ca_file: self.ca_file.clone(),
+            pin: self.pin,
+        }
+    }
+}
+
 /// `sealcall server`.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
@@ -31,12 +60,36 @@ pub struct ServerArgs {
     /// The SQLite database file.
     #[arg(long, default_value = "sealcall.db", global = true)]
     db: PathBuf,
-    /// HTTP/WebSocket listen address.
+    /// HTTPS/WSS and HTTP listen address.
     #[arg(long, default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
     /// UDP address of the embedded TURN relay (`off` to disable).
     #[arg(long, default_value = "127.0.0.1:3478")]
     turn: String,
+    /// The server's TLS certificate chain (PEM). Default: `sealcall-cert.pem` next to the
+    /// database when it exists (`server init` creates it).
+    #[arg(long, value_name = "FILE", global = true, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM). Default: `sealcall-key.pem` next to the database.
+    #[arg(long, value_name = "FILE", global = true, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP even on a non-loopback address (only behind a TLS-terminating proxy).
+    #[arg(long)]
+    insecure_http: bool,
+}
+
+impl ServerArgs {
+    /// The certificate and key files: the given ones, or the defaults next to the database.
+    fn tls_files(&self) -> (PathBuf, PathBuf, bool) {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => (c.clone(), k.clone(), true),
+            _ => (
+                self.db.with_file_name("sealcall-cert.pem"),
+                self.db.with_file_name("sealcall-key.pem"),
+                false,
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,16 +105,22 @@ enum ServerCommand {
         /// The administrator's display name.
         #[arg(long, default_value = "Administrator")]
         display_name: String,
+        /// A DNS name or IP address for the self-signed certificate (repeat for more; default
+        /// localhost, 127.0.0.1 and ::1). Not used with --tls-cert.
+        #[arg(long = "tls-name", value_name = "NAME")]
+        tls_names: Vec<String>,
     },
 }
 
 /// Runs `sealcall server [init]`.
 pub async fn server(args: ServerArgs) -> Result<()> {
+    let (cert, key, given) = args.tls_files();
     match args.command {
         Some(ServerCommand::Init {
             tenant,
             admin,
             display_name,
+            tls_names,
         }) => {
             let pw = password("Administrator password: ")?;
             cli::server_init(
@@ -75,6 +134,29 @@ pub async fn server(args: ServerArgs) -> Result<()> {
             println!(
                 "created tenant {tenant:?} with administrator {admin} in {}",
                 args.db.display()
+            );
+            let fingerprint = if given {
+                ServerTls::from_pem_files(&cert, &key)?.fingerprint()
+            } else {
+                let names = if tls_names.is_empty() {
+                    SelfSigned::default_names()
+                } else {
+                    tls_names
+                };
+                let made = SelfSigned::generate(&names)?;
+                made.write(&cert, &key)?;
+                println!(
+                    "created a self-signed TLS certificate for {} in {} (key {}, mode 0600)",
+                    names.join(", "),
+                    cert.display(),
+                    key.display()
+                );
+                made.fingerprint
+            };
+            println!("certificate SHA-256 fingerprint: {fingerprint}");
+            println!(
+                "clients trust it with --pin {fingerprint} or --ca-file {}",
+                cert.display()
             );
             Ok(())
         }
@@ -91,19 +173,33 @@ pub async fn server(args: ServerArgs) -> Result<()> {
                     ..TurnConfig::default()
                 })
             };
+            if given || (cert.exists() && key.exists()) {
+                let tls = ServerTls::from_pem_files(&cert, &key)?;
+                println!(
+                    "TLS certificate {} (SHA-256 fingerprint {})",
+                    cert.display(),
+                    tls.fingerprint()
+                );
+                config.tls = Some(tls);
+            }
+            config.allow_plain_http = args.insecure_http;
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
             let listener = tokio::net::TcpListener::bind(args.listen)
                 .await
                 .with_context(|| format!("binding {}", args.listen))?;
+            let server = sealcall_server::Server::start(config, listener).await?;
             println!(
-                "sealcall server on http://{} (database {})",
-                args.listen,
+                "sealcall server on {scheme}://{} (database {})",
+                server.addr(),
                 args.db.display()
             );
-            sealcall_server::run(config, listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-                println!("shutting down");
-            })
-            .await?;
+            let _ = tokio::signal::ctrl_c().await;
+            println!("shutting down");
+            server.shutdown().await?;
             Ok(())
         }
     }
@@ -269,8 +365,10 @@ pub fn role(args: RoleArgs) -> Result<()> {
 #[derive(Debug, Args)]
 pub struct AdminArgs {
     /// Server URL.
-    #[arg(long, default_value = "http://127.0.0.1:7878")]
+    #[arg(long, default_value = "https://127.0.0.1:7878")]
     server: String,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Administrator sign-in name (password from SEALCALL_PASSWORD or a prompt).
     #[arg(long)]
     user: String,
@@ -285,6 +383,7 @@ pub async fn admin(args: AdminArgs) -> Result<()> {
     let interactive = args.line.is_none() && stdin.is_terminal();
     let summary = cli::admin_run(
         &args.server,
+        &args.trust.trust(),
         &args.user,
         &pw,
         args.line.as_deref(),

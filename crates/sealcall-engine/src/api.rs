@@ -1,12 +1,14 @@
-//! The server's HTTP API as the engine uses it (see docs/SERVER.md).
+//! The server's HTTP API as the engine uses it (see docs/SERVER.md), over rustls: `https://`
+//! trusted as a [`Trust`] says, plain `http://` only to a loopback address.
 
 use sealcall_signaling::SettingView;
+use sealcall_tls::{ClientTls, Trust};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
 
-/// A signed-in session.
-#[derive(Debug, Clone, Deserialize)]
+/// A signed-in session. Its `Debug` hides the token.
+#[derive(Clone, Deserialize)]
 pub struct SignIn {
     /// Bearer token (kept in memory only, never logged).
     #[serde(skip_serializing)]
@@ -15,6 +17,16 @@ pub struct SignIn {
     pub user: String,
     /// Their display name.
     pub display_name: String,
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("token", &"<redacted>")
+            .field("user", &self.user)
+            .field("display_name", &self.display_name)
+            .finish()
+    }
 }
 
 /// A registered device.
@@ -37,12 +49,22 @@ pub struct DirectoryEntry {
     pub online: bool,
 }
 
-/// An HTTP client for one server, using one session token.
-#[derive(Debug, Clone)]
+/// An HTTP client for one server, using one session token. Its `Debug` hides the token.
+#[derive(Clone)]
 pub struct ApiClient {
     base: String,
     http: reqwest::Client,
-    token: Option<String>,
+    tls: ClientTls,
+    token: Option<zeroize::Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("base", &self.base)
+            .field("signed_in", &self.token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize)]
@@ -77,32 +99,43 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response> {
     })
 }
 
-fn unreachable(base: &str) -> impl Fn(reqwest::Error) -> EngineError + '_ {
-    move |e| {
-        if e.is_connect() || e.is_timeout() {
-            EngineError::Unreachable(base.to_owned())
-        } else {
-            EngineError::Server(e.to_string())
+impl ApiClient {
+    /// The error for a request that did not get an answer: the certificate refusal (with how
+    /// to trust the server) when that was the cause.
+    fn unreachable(&self) -> impl Fn(reqwest::Error) -> EngineError + '_ {
+        move |e| {
+            if let Some(refused) = self.tls.rejection() {
+                EngineError::Tls(refused)
+            } else if e.is_connect() || e.is_timeout() {
+                EngineError::Unreachable(self.base.clone())
+            } else {
+                EngineError::Server(e.to_string())
+            }
         }
+    }
+
+    /// The TLS set-up (shared with the signaling connection).
+    pub fn tls(&self) -> &ClientTls {
+        &self.tls
     }
 }
 
 impl ApiClient {
-    /// A client for `base` (`http://host:port`).
+    /// A client for `base` (`https://host:port`, trusted by the system's roots, or
+    /// `http://` to a loopback address).
     pub fn new(base: &str) -> Result<Self> {
-        let base = base.trim_end_matches('/').to_owned();
-        if !base.starts_with("http://") && !base.starts_with("https://") {
-            return Err(EngineError::Config(format!(
-                "server address must start with http:// or https:// (got {base:?})"
-            )));
-        }
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|e| EngineError::Config(e.to_string()))?;
+        Self::with_trust(base, &Trust::default())
+    }
+
+    /// A client for `base` that trusts the server's certificate as `trust` says.
+    pub fn with_trust(base: &str, trust: &Trust) -> Result<Self> {
+        let checked = sealcall_tls::check_server_url(base)?;
+        let tls = ClientTls::new(trust)?;
+        let http = sealcall_tls::http_client(&tls, std::time::Duration::from_secs(10))?;
         Ok(Self {
-            base,
+            base: checked.base,
             http,
+            tls,
             token: None,
         })
     }
@@ -123,12 +156,12 @@ impl ApiClient {
 
     /// The bearer token, once signed in.
     pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
+        self.token.as_ref().map(|t| t.as_str())
     }
 
     fn auth(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.token {
-            Some(t) => req.bearer_auth(t),
+            Some(t) => req.bearer_auth(t.as_str()),
             None => req,
         }
     }
@@ -141,20 +174,20 @@ impl ApiClient {
             .json(&serde_json::json!({ "user": user, "password": password }))
             .send()
             .await
-            .map_err(unreachable(&self.base))?;
+            .map_err(self.unreachable())?;
         let s: SignIn = check(resp)
             .await?
             .json()
             .await
             .map_err(|e| EngineError::Server(e.to_string()))?;
-        self.token = Some(s.token.clone());
+        self.token = Some(zeroize::Zeroizing::new(s.token.clone()));
         Ok(s)
     }
 
     /// Revokes the token.
     pub async fn sign_out(&mut self) -> Result<()> {
         let req = self.auth(self.http.post(format!("{}/sign-out", self.base)));
-        check(req.send().await.map_err(unreachable(&self.base))?).await?;
+        check(req.send().await.map_err(self.unreachable())?).await?;
         self.token = None;
         Ok(())
     }
@@ -162,7 +195,7 @@ impl ApiClient {
     /// The caller's registered devices.
     pub async fn devices(&self) -> Result<Vec<DeviceRecord>> {
         let req = self.auth(self.http.get(format!("{}/devices", self.base)));
-        check(req.send().await.map_err(unreachable(&self.base))?)
+        check(req.send().await.map_err(self.unreachable())?)
             .await?
             .json()
             .await
@@ -183,7 +216,7 @@ impl ApiClient {
                 "platform": platform,
                 "client_version": version,
             }));
-        check(req.send().await.map_err(unreachable(&self.base))?)
+        check(req.send().await.map_err(self.unreachable())?)
             .await?
             .json()
             .await
@@ -195,7 +228,7 @@ impl ApiClient {
         let req = self
             .auth(self.http.get(format!("{}/directory", self.base)))
             .query(&[("search", search)]);
-        check(req.send().await.map_err(unreachable(&self.base))?)
+        check(req.send().await.map_err(self.unreachable())?)
             .await?
             .json()
             .await
@@ -205,7 +238,7 @@ impl ApiClient {
     /// The user's "End-to-end encrypted calls" setting.
     pub async fn setting(&self) -> Result<SettingView> {
         let req = self.auth(self.http.get(format!("{}/settings/e2ee", self.base)));
-        check(req.send().await.map_err(unreachable(&self.base))?)
+        check(req.send().await.map_err(self.unreachable())?)
             .await?
             .json()
             .await
@@ -217,7 +250,7 @@ impl ApiClient {
         let req = self
             .auth(self.http.put(format!("{}/settings/e2ee", self.base)))
             .json(&serde_json::json!({ "enabled": enabled }));
-        check(req.send().await.map_err(unreachable(&self.base))?)
+        check(req.send().await.map_err(self.unreachable())?)
             .await?
             .json()
             .await

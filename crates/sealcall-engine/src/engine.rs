@@ -42,6 +42,7 @@ use crate::media::video::{
 use crate::media::{AudioSink, AudioSource, Frame};
 use crate::media_task::{self, CallStats, FromMedia, MediaParams, VideoParams};
 use crate::transport::TransportConfig;
+pub use sealcall_tls::{Fingerprint, Trust, check_server_url};
 
 /// Where call audio comes from and goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,11 +62,14 @@ pub enum AudioRoute {
 /// How the engine connects and behaves.
 #[derive(Clone)]
 pub struct EngineConfig {
-    /// Server base URL, `http://host:port`.
+    /// Server base URL: `https://host:port`, or `http://host:port` on loopback.
     pub server: String,
+    /// Which server certificates to trust (the system's roots by default; a CA file or a pinned
+    /// fingerprint for a private server).
+    pub trust: Trust,
     /// Sign-in name.
     pub user: String,
-    /// Password (used once to sign in; never logged).
+    /// Password (used once to sign in, then erased from the engine's copy; never logged).
     pub password: String,
     /// Where the device identity lives.
     pub identity: IdentityStore,
@@ -98,6 +102,7 @@ impl fmt::Debug for EngineConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EngineConfig")
             .field("server", &self.server)
+            .field("trust", &self.trust)
             .field("user", &self.user)
             .field("password", &"<redacted>")
             .field("identity", &self.identity)
@@ -116,6 +121,7 @@ impl EngineConfig {
     pub fn new(server: &str, user: &str, password: &str) -> Self {
         Self {
             server: server.to_owned(),
+            trust: Trust::default(),
             user: user.to_owned(),
             password: password.to_owned(),
             identity: IdentityStore::Ephemeral,
@@ -245,9 +251,12 @@ pub type EngineEvents = mpsc::UnboundedReceiver<EngineEvent>;
 impl Engine {
     /// Signs in, loads or creates the device identity, registers the device, connects the
     /// signaling WebSocket and starts the engine.
-    pub async fn connect(config: EngineConfig) -> Result<(Engine, EngineEvents)> {
-        let mut api = ApiClient::new(&config.server)?;
-        let session = api.sign_in(&config.user, &config.password).await?;
+    pub async fn connect(mut config: EngineConfig) -> Result<(Engine, EngineEvents)> {
+        let mut api = ApiClient::with_trust(&config.server, &config.trust)?;
+        let signed_in = api.sign_in(&config.user, &config.password).await;
+        // The token signs in from now on (reconnects included): erase the password.
+        zeroize::Zeroize::zeroize(&mut config.password);
+        let session = signed_in?;
         let loaded = config.identity.load_or_create()?;
         let key = loaded.identity.public().to_bytes();
         let hex_key = hex::encode(key);
@@ -440,7 +449,14 @@ type Ws =
 
 async fn connect_ws(api: &ApiClient, signaling: Option<&str>, device_id: &str) -> Result<Ws> {
     let url = match signaling {
-        Some(base) => format!("{}/ws?device_id={device_id}", base.trim_end_matches('/')),
+        Some(base) => {
+            // The same rule as for the HTTP API: plain ws:// only to loopback.
+            let as_http = base
+                .replacen("wss://", "https://", 1)
+                .replacen("ws://", "http://", 1);
+            sealcall_tls::check_server_url(&as_http)?;
+            format!("{}/ws?device_id={device_id}", base.trim_end_matches('/'))
+        }
         None => api.ws_url(device_id),
     };
     let mut request = url
@@ -453,14 +469,17 @@ async fn connect_ws(api: &ApiClient, signaling: Option<&str>, device_id: &str) -
         .parse()
         .map_err(|_| EngineError::Config("token is not a valid header".into()))?;
     request.headers_mut().insert("authorization", value);
-    let (ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| match e {
-            tokio_tungstenite::tungstenite::Error::Io(_) => {
-                EngineError::Unreachable(api.base().to_owned())
-            }
-            other => EngineError::Server(format!("signaling: {other}")),
-        })?;
+    let connector = tokio_tungstenite::Connector::Rustls(api.tls().config());
+    let (ws, _) =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector))
+            .await
+            .map_err(|e| match (api.tls().rejection(), e) {
+                (Some(refused), _) => EngineError::Tls(refused),
+                (None, tokio_tungstenite::tungstenite::Error::Io(_)) => {
+                    EngineError::Unreachable(api.base().to_owned())
+                }
+                (None, other) => EngineError::Server(format!("signaling: {other}")),
+            })?;
     Ok(ws)
 }
 

@@ -58,6 +58,10 @@ pub enum EngineError {
     /// The server refused a change (for example the policy does not allow the setting).
     #[error("refused: {0}")]
     Refused(String),
+    /// TLS: the server's certificate is not trusted (the message says how to trust it), a
+    /// plain `http://` address is not loopback, or a CA file cannot be read.
+    #[error(transparent)]
+    Tls(#[from] sealcall_tls::TlsError),
     /// The server answered with an error or something unexpected.
     #[error("server: {0}")]
     Server(String),

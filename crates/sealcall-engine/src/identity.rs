@@ -35,19 +35,27 @@ pub struct LoadedIdentity {
 }
 
 impl IdentityStore {
-    /// A file per user under `dir` (e.g. the app's data directory).
-    pub fn in_dir(dir: &Path, user: &str) -> Self {
-        let safe: String = user
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        Self::File(dir.join(format!("{safe}.identity.json")))
+    /// A file per server and user under `dir` (e.g. the app's data directory): a device
+    /// registered with one server is never presented to another.
+    pub fn in_dir(dir: &Path, server: &str, user: &str) -> Self {
+        let safe = |text: &str| -> String {
+            text.trim()
+                .trim_end_matches('/')
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        Self::File(dir.join(format!(
+            "{}--{}.identity.json",
+            safe(user),
+            safe(server.split_once("://").map_or(server, |(_, rest)| rest))
+        )))
     }
 
     /// Loads the identity, creating and saving a new one on first use.
@@ -118,17 +126,25 @@ impl IdentityStore {
     }
 }
 
+/// Writes a new file readable by its owner only: a file already at `path` (a stale temporary
+/// file, perhaps with wider permissions, or a planted link) is removed first, and the new one
+/// is created exclusively with mode 0600.
 #[cfg(unix)]
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)?;
-    f.write_all(bytes)
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 #[cfg(not(unix))]

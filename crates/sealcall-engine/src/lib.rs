@@ -19,7 +19,8 @@ pub mod transport;
 
 pub use call_video::{VideoPicture, VideoStreamStats};
 pub use engine::{
-    AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents, SessionInfo,
+    AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents, Fingerprint,
+    SessionInfo, Trust, check_server_url,
 };
 pub use error::{EngineError, Result};
 pub use media::video::{ScreenSpec, VideoSpec, VideoStream};

@@ -12,6 +12,7 @@ use std::path::Path;
 use sealcall_policy::{GroupId, Role, RoleSet, UserId};
 use serde_json::json;
 
+use crate::Trust;
 use crate::auth::{PasswordCost, hash_password};
 use crate::client::HttpClient;
 use crate::error::{Result, ServerError};
@@ -246,15 +247,17 @@ pub struct AdminSummary {
     pub failed: usize,
 }
 
-/// `sealcall admin --server URL [--user USER] ['<cmdlet line>']`.
+/// `sealcall admin --server URL [--ca-file FILE | --pin SHA256:…] [--user USER] ['<cmdlet line>']`.
 ///
-/// Signs in as `user` with `password` (the binary reads it from [`PASSWORD_ENV`] or a prompt),
+/// Connects trusting the server's certificate as `trust` says, signs in as `user` with `password` (the binary reads it from [`PASSWORD_ENV`] or a prompt),
 /// then runs `line` if given; otherwise every line of `input` (a script on standard input), with
 /// a `PS> ` prompt before each line when `interactive`. Prints each cmdlet's output, warnings as
 /// `WARNING: …` and failures as `ERROR: …` to `out`, signs out, and returns the counts (the
 /// binary exits non-zero if any line failed). Blank lines and `#` comments are skipped.
+#[allow(clippy::too_many_arguments)]
 pub async fn admin_run<R: BufRead, W: Write>(
     server: &str,
+    trust: &Trust,
     user: &str,
     password: &str,
     line: Option<&str>,
@@ -262,7 +265,7 @@ pub async fn admin_run<R: BufRead, W: Write>(
     out: &mut W,
     interactive: bool,
 ) -> Result<AdminSummary> {
-    let client = HttpClient::new(server)?;
+    let client = HttpClient::with_trust(server, trust)?;
     let signed = client
         .request(
             "POST",

@@ -1,7 +1,8 @@
-//! A small JSON client for the server's HTTP API, for `sealcall admin` and tests (reqwest).
-//! Plain `http://` only: for TLS, put the server behind a TLS-terminating proxy and run the
-//! client on the same host or through a tunnel.
+//! A small JSON client for the server's HTTP API, for `sealcall admin` and tests (reqwest over
+//! rustls): `https://` with the system's roots, a CA file or a pinned certificate
+//! ([`Trust`]); plain `http://` only to a loopback address.
 
+use sealcall_tls::{ClientTls, Trust};
 use serde_json::Value;
 
 use crate::error::{Result, ServerError};
@@ -9,11 +10,13 @@ use crate::error::{Result, ServerError};
 /// Largest response accepted.
 const MAX_RESPONSE: usize = 4 * 1024 * 1024;
 
-/// A client for one server (`http://host:port`).
+/// A client for one server (`https://host:port`, or `http://` on loopback). It holds no token:
+/// each request is given one.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     base: String,
     http: reqwest::Client,
+    tls: ClientTls,
 }
 
 /// A response: status and JSON body (`Value::Null` when empty or not JSON).
@@ -46,29 +49,21 @@ impl HttpResponse {
 }
 
 impl HttpClient {
-    /// A client for `http://host:port` (a trailing `/` is ignored).
+    /// A client for a plain `http://` loopback server or an `https://` server trusted by the
+    /// system's roots (a trailing `/` is ignored).
     pub fn new(url: &str) -> Result<Self> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| ServerError::Invalid {
-                what: "server URL",
-                reason: "expected http://host:port (terminate TLS in front of the server)"
-                    .to_owned(),
-            })?;
-        let authority = rest.trim_end_matches('/');
-        if authority.is_empty() || authority.contains('/') {
-            return Err(ServerError::Invalid {
-                what: "server URL",
-                reason: "expected http://host:port".to_owned(),
-            });
-        }
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|e| ServerError::Client(format!("HTTP client: {e}")))?;
+        Self::with_trust(url, &Trust::default())
+    }
+
+    /// A client that trusts the server's certificate as `trust` says.
+    pub fn with_trust(url: &str, trust: &Trust) -> Result<Self> {
+        let checked = sealcall_tls::check_server_url(url)?;
+        let tls = ClientTls::new(trust)?;
+        let http = sealcall_tls::http_client(&tls, std::time::Duration::from_secs(30))?;
         Ok(Self {
-            base: format!("http://{authority}"),
+            base: checked.base,
             http,
+            tls,
         })
     }
 
@@ -112,10 +107,10 @@ impl HttpClient {
                 .header("content-type", "application/json")
                 .body(body.to_vec());
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| ServerError::Client(format!("could not reach {}: {e}", self.base)))?;
+        let resp = req.send().await.map_err(|e| match self.tls.rejection() {
+            Some(refused) => ServerError::Tls(refused),
+            None => ServerError::Client(format!("could not reach {}: {e}", self.base)),
+        })?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()

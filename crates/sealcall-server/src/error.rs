@@ -55,6 +55,11 @@ pub enum ServerError {
     /// The TURN relay failed to start or stop.
     #[error("TURN relay failed: {0}")]
     Turn(String),
+    /// A TLS configuration could not be built, a server address is refused (plain `http://`
+    /// off loopback), or a server's certificate is not trusted (the message says how to trust
+    /// it).
+    #[error(transparent)]
+    Tls(#[from] sealcall_tls::TlsError),
     /// The HTTP client (used by `sealcall admin`) failed or the server refused the request.
     #[error("{0}")]
     Client(String),

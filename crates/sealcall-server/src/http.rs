@@ -1,7 +1,6 @@
 //! The HTTP JSON API. Every error is `{"error": "<reason>"}` with a 4xx/5xx status; nothing
 //! changes on an error.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -25,6 +24,7 @@ use sealcall_signaling::{DeviceId, IdentityKey, ServerMessage, SettingView};
 use crate::AppState;
 use crate::auth::{Token, token_hash, verify_password};
 use crate::error::ServerError;
+use crate::listen::Peer;
 use crate::store::{DeviceRecord, SessionRecord, UserRecord, policy};
 
 /// Largest request body.
@@ -253,7 +253,7 @@ fn role_list(roles: RoleSet) -> Vec<Role> {
 
 async fn sign_in(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     JsonBody(body): JsonBody<SignIn>,
 ) -> ApiResult<Response> {
     let refused = || ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password");

@@ -24,6 +24,7 @@ mod client;
 mod error;
 mod http;
 mod hub;
+mod listen;
 mod relay;
 mod routing;
 mod sqlite;
@@ -46,6 +47,7 @@ pub use auth::{PasswordCost, ThrottleConfig, hash_password, verify_password};
 pub use client::HttpClient;
 pub use error::{Result, ServerError};
 pub use relay::{Relay, TurnConfig};
+pub use sealcall_tls::{Fingerprint, SelfSigned, ServerTls, Trust};
 pub use sqlite::SqliteStore;
 pub use store::{
     AuditEntry, DeviceRecord, PolicyOp, ServerAudit, SessionRecord, Storage, UserRecord, policy,
@@ -74,6 +76,13 @@ pub struct Config {
     pub password_cost: PasswordCost,
     /// The embedded TURN relay, or `None` to run without one.
     pub turn: Option<TurnConfig>,
+    /// HTTPS and WSS on the listening port with this certificate; `None` serves plain HTTP,
+    /// which [`Server::start`] allows only on a loopback address or with
+    /// [`allow_plain_http`](Config::allow_plain_http).
+    pub tls: Option<ServerTls>,
+    /// Serve plain HTTP on a non-loopback address (`--insecure-http`: only behind a
+    /// TLS-terminating proxy).
+    pub allow_plain_http: bool,
 }
 
 impl Config {
@@ -87,6 +96,8 @@ impl Config {
             throttle: ThrottleConfig::default(),
             password_cost: PasswordCost::default(),
             turn: Some(TurnConfig::default()),
+            tls: None,
+            allow_plain_http: false,
         }
     }
 }
@@ -158,12 +169,22 @@ impl Server {
         store: Arc<dyn Storage>,
         listener: TcpListener,
     ) -> Result<ServerHandle> {
+        let addr = listener.local_addr()?;
+        if config.tls.is_none() && !config.allow_plain_http && !addr.ip().is_loopback() {
+            return Err(ServerError::Invalid {
+                what: "listen address",
+                reason: format!(
+                    "{addr} is not loopback, and plain HTTP would carry passwords and tokens \
+                     readable: give a certificate (--tls-cert and --tls-key), or \
+                     --insecure-http when a TLS-terminating proxy sits in front"
+                ),
+            });
+        }
         let relay = match &config.turn {
             Some(turn) => Some(Relay::start(turn).await?),
             None => None,
         };
         let turn_addr = relay.as_ref().map(Relay::addr);
-        let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let cost = config.password_cost;
         let dummy_hash = tokio::task::spawn_blocking(move || auth::dummy_hash(cost))
@@ -179,6 +200,8 @@ impl Server {
             dummy_hash,
             shutdown: stopped.clone(),
         });
+        let tls = state.config.tls.as_ref().map(ServerTls::config);
+        let incoming = listen::Incoming::start(listener, tls, state.shutdown.clone())?;
         let app = http::router(Arc::clone(&state));
         let mut signal = stopped;
         let serve_state = Arc::clone(&state);
@@ -188,8 +211,8 @@ impl Server {
                 serve_state.hub.close_all();
             };
             axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
+                incoming,
+                app.into_make_service_with_connect_info::<listen::Peer>(),
             )
             .with_graceful_shutdown(shutdown)
             .await
@@ -209,6 +232,21 @@ impl ServerHandle {
     /// The HTTP/WebSocket address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The base URL clients use: `https://127.0.0.1:PORT` with TLS, `http://…` without.
+    pub fn url(&self) -> String {
+        let scheme = if self.state.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The server certificate's fingerprint (what clients pin), when serving TLS.
+    pub fn fingerprint(&self) -> Option<Fingerprint> {
+        self.state.config.tls.as_ref().map(ServerTls::fingerprint)
     }
 
     /// The TURN relay's UDP address, if it runs.

@@ -1,12 +1,14 @@
 //! A real server for the tests of the layers above it (engine, apps): a SQLite file in a fresh
 //! temporary folder, a tenant with an administrator and the given users, cheap password hashing,
-//! an embedded TURN relay on 127.0.0.1:0, and an administrator session for cmdlets.
-//! Behind the `testing` cargo feature; not for production use.
+//! an embedded TURN relay on 127.0.0.1:0, and an administrator session for cmdlets; over plain
+//! HTTP on loopback ([`LocalServer::start`]) or HTTPS with a fresh self-signed certificate
+//! ([`LocalServer::start_tls`]). Behind the `testing` cargo feature; not for production use.
 
 use serde_json::json;
 
 use crate::{
-    Config, HttpClient, PasswordCost, Result, Server, ServerError, ServerHandle, TurnConfig, cli,
+    Config, HttpClient, PasswordCost, Result, SelfSigned, Server, ServerError, ServerHandle, Trust,
+    TurnConfig, cli,
 };
 
 /// The password of every user of a [`LocalServer`].
@@ -18,15 +20,35 @@ pub struct LocalServer {
     pub dir: tempfile::TempDir,
     /// The running server; `None` after [`LocalServer::stop`].
     pub handle: Option<ServerHandle>,
-    /// Its base URL, `http://127.0.0.1:PORT`.
+    /// Its base URL, `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`.
     pub url: String,
+    /// What a client needs to trust it: nothing for plain HTTP, the certificate's pin for TLS.
+    pub trust: Trust,
     admin_token: String,
 }
 
 impl LocalServer {
     /// Creates the tenant with `admin` as its administrator and `users` as (sign-in name,
-    /// display name), all with [`PASSWORD`], and starts the server.
+    /// display name), all with [`PASSWORD`], and starts the server on plain HTTP.
     pub async fn start(admin: &str, users: &[(&str, &str)]) -> Result<Self> {
+        Self::start_with(admin, users, false, |_| {}).await
+    }
+
+    /// The same over HTTPS/WSS with a fresh self-signed certificate for `localhost`,
+    /// `127.0.0.1` and `::1`, written to [`LocalServer::cert_file`]; [`LocalServer::trust`]
+    /// pins it.
+    pub async fn start_tls(admin: &str, users: &[(&str, &str)]) -> Result<Self> {
+        Self::start_with(admin, users, true, |_| {}).await
+    }
+
+    /// Like [`start`](LocalServer::start) (`tls` false) or
+    /// [`start_tls`](LocalServer::start_tls), with a last change to the configuration.
+    pub async fn start_with(
+        admin: &str,
+        users: &[(&str, &str)],
+        tls: bool,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let db = dir.path().join("sealcall.db");
         let cost = PasswordCost::insecure_for_tests();
@@ -40,10 +62,18 @@ impl LocalServer {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             ..TurnConfig::default()
         });
+        let mut trust = Trust::default();
+        if tls {
+            let cert = SelfSigned::generate(&SelfSigned::default_names())?;
+            cert.write(&dir.path().join("cert.pem"), &dir.path().join("key.pem"))?;
+            config.tls = Some(cert.server_tls()?);
+            trust = Trust::pinned(cert.fingerprint);
+        }
+        adjust(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let handle = Server::start(config, listener).await?;
-        let url = format!("http://{}", handle.addr());
-        let resp = HttpClient::new(&url)?
+        let url = handle.url();
+        let resp = HttpClient::with_trust(&url, &trust)?
             .request(
                 "POST",
                 "/sign-in",
@@ -61,13 +91,25 @@ impl LocalServer {
             dir,
             handle: Some(handle),
             url,
+            trust,
             admin_token,
         })
     }
 
+    /// The server certificate's PEM file (after [`start_tls`](LocalServer::start_tls)).
+    pub fn cert_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    /// An HTTP client that trusts this server.
+    pub fn client(&self) -> Result<HttpClient> {
+        HttpClient::with_trust(&self.url, &self.trust)
+    }
+
     /// Runs one cmdlet line as the administrator; an error carries the cmdlet's message.
     pub async fn cmdlet(&self, line: &str) -> Result<()> {
-        let resp = HttpClient::new(&self.url)?
+        let resp = self
+            .client()?
             .request(
                 "POST",
                 "/admin/cmdlet",

@@ -16,6 +16,7 @@ async fn admin(
     let mut out = Vec::new();
     let summary = cli::admin_run(
         &s.url,
+        &Default::default(),
         ADMIN,
         PASSWORD,
         line,
@@ -106,6 +107,7 @@ async fn admin_with_bad_credentials_or_role_is_refused() {
     let mut out = Vec::new();
     let err = cli::admin_run(
         &s.url,
+        &Default::default(),
         ADMIN,
         "wrong password",
         Some("Get-CsTeamsEnhancedEncryptionPolicy"),
@@ -121,6 +123,7 @@ async fn admin_with_bad_credentials_or_role_is_refused() {
     );
     let summary = cli::admin_run(
         &s.url,
+        &Default::default(),
         KEN,
         PASSWORD,
         Some("Get-CsTeamsEnhancedEncryptionPolicy"),

@@ -21,37 +21,36 @@ pub fn show(ui: &mut Ui, form: &mut SignInForm, banner: Option<&str>) -> bool {
         .num_columns(2)
         .spacing([12.0, 8.0])
         .show(ui, |ui| {
-            let l = ui.label(labels::SERVER);
-            ui.add_enabled(
-                !form.busy,
-                egui::TextEdit::singleline(&mut form.server)
-                    .hint_text("http://127.0.0.1:7878")
-                    .desired_width(280.0),
+            let busy = form.busy;
+            if field(
+                ui,
+                busy,
+                labels::SERVER,
+                &mut form.server,
+                "https://calls.example.com:7878",
+                false,
             )
-            .labelled_by(l.id);
-            ui.end_row();
-            let l = ui.label(labels::USER);
-            ui.add_enabled(
-                !form.busy,
-                egui::TextEdit::singleline(&mut form.user)
-                    .hint_text("you@example.com")
-                    .desired_width(280.0),
-            )
-            .labelled_by(l.id);
-            ui.end_row();
-            let l = ui.label(labels::PASSWORD);
-            let r = ui
-                .add_enabled(
-                    !form.busy,
-                    egui::TextEdit::singleline(&mut form.password)
-                        .password(true)
-                        .desired_width(280.0),
-                )
-                .labelled_by(l.id);
+            .changed()
+            {
+                form.recall_trust();
+            }
+            field(
+                ui,
+                busy,
+                labels::USER,
+                &mut form.user,
+                "you@example.com",
+                false,
+            );
+            let r = field(ui, busy, labels::PASSWORD, &mut form.password, "", true);
             if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                 submit = true;
             }
-            ui.end_row();
+            // A private server: its CA certificate, or its certificate's fingerprint.
+            let hint = "optional: /path/to/ca.pem";
+            field(ui, busy, labels::CA_FILE, &mut form.ca_file, hint, false);
+            let hint = "optional: SHA256:AB:CD:…";
+            field(ui, busy, labels::PIN, &mut form.pin, hint, false);
         });
     ui.add_space(8.0);
     if ui
@@ -67,6 +66,33 @@ pub fn show(ui: &mut Ui, form: &mut SignInForm, banner: Option<&str>) -> bool {
         ui.colored_label(ui.visuals().error_fg_color, error);
     }
     ui.add_space(8.0);
-    ui.small("The first sign-in on this computer creates its device identity.");
+    ui.small(
+        "The first sign-in on this computer creates its device identity. For a private server, \
+         give its CA certificate file or the certificate fingerprint your administrator gave \
+         you; both are remembered for that server.",
+    );
     submit
+}
+
+/// One labelled row of the form.
+fn field(
+    ui: &mut Ui,
+    busy: bool,
+    label: &str,
+    text: &mut String,
+    hint: &str,
+    password: bool,
+) -> egui::Response {
+    let l = ui.label(label);
+    let r = ui
+        .add_enabled(
+            !busy,
+            egui::TextEdit::singleline(text)
+                .hint_text(hint)
+                .password(password)
+                .desired_width(280.0),
+        )
+        .labelled_by(l.id);
+    ui.end_row();
+    r
 }

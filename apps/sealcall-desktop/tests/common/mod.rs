@@ -50,6 +50,25 @@ impl TestServer {
         Self { server, url }
     }
 
+    /// The same over HTTPS with a fresh self-signed certificate (not trusted by the system).
+    pub fn start_tls(rt: &Runtime) -> Self {
+        let server = rt
+            .block_on(LocalServer::start_tls(ADMIN, &[(ALEX, "Alex Ruiz")]))
+            .unwrap();
+        let url = server.url.clone();
+        Self { server, url }
+    }
+
+    /// The pin of the server's certificate (after [`TestServer::start_tls`]).
+    pub fn pin(&self) -> String {
+        self.server.trust.pin.unwrap().to_string()
+    }
+
+    /// The server's certificate file (after [`TestServer::start_tls`]).
+    pub fn cert_file(&self) -> PathBuf {
+        self.server.cert_file()
+    }
+
     /// Runs one cmdlet line as the administrator.
     pub fn cmdlet(&self, rt: &Runtime, line: &str) {
         rt.block_on(self.server.cmdlet(line)).unwrap();

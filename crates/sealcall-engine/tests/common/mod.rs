@@ -28,11 +28,32 @@ pub struct TestServer {
 impl TestServer {
     /// The shared fixture (`sealcall_server::testing`) with Ken and Ana.
     pub async fn start() -> Self {
-        let server = LocalServer::start(ADMIN, &[(KEN, "Ken Meyer"), (ANA, "Ana Ruiz")])
+        Self::start_with_tls(false).await
+    }
+
+    /// The same fixture over HTTPS/WSS with a fresh self-signed certificate; [`TestServer::config`]
+    /// pins it.
+    pub async fn start_tls() -> Self {
+        Self::start_with_tls(true).await
+    }
+
+    async fn start_with_tls(tls: bool) -> Self {
+        let users = [(KEN, "Ken Meyer"), (ANA, "Ana Ruiz")];
+        let server = LocalServer::start_with(ADMIN, &users, tls, |_| {})
             .await
             .unwrap();
         let url = server.url.clone();
         Self { server, url }
+    }
+
+    /// What a client needs to trust this server (nothing over plain HTTP, the pin over TLS).
+    pub fn trust(&self) -> sealcall_engine::Trust {
+        self.server.trust.clone()
+    }
+
+    /// The server certificate's PEM file (after [`TestServer::start_tls`]).
+    pub fn cert_file(&self) -> PathBuf {
+        self.server.cert_file()
     }
 
     /// Runs one cmdlet line as the administrator.
@@ -69,6 +90,7 @@ impl TestServer {
 
     pub fn config(&self, user: &str, input: &str, output: &Path) -> EngineConfig {
         let mut c = EngineConfig::new(&self.url, user, PASSWORD);
+        c.trust = self.server.trust.clone();
         c.transport = TransportConfig::loopback();
         c.audio = AudioRoute::Specs {
             input: input.to_owned(),
