@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use sealcall_server::{
-    Config, Fingerprint, PasswordCost, SelfSigned, ServerTls, Trust, TurnConfig, cli,
+    Config, Fingerprint, IpNet, PasswordCost, SelfSigned, ServerTls, Trust, TurnConfig, cli,
 };
 
 /// Reads a password from `SEALCALL_PASSWORD` or, on a terminal, a prompt without echo.
@@ -76,6 +76,17 @@ pub struct ServerArgs {
     /// Serve plain HTTP even on a non-loopback address (only behind a TLS-terminating proxy).
     #[arg(long)]
     insecure_http: bool,
+    /// A reverse proxy (address or CIDR range) whose X-Forwarded-For header names the client,
+    /// for sign-in throttling per address (repeat for more).
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_cidr)]
+    trusted_proxies: Vec<IpNet>,
+}
+
+/// An address (`10.0.0.1`, `::1`) or a range (`10.0.0.0/8`).
+fn parse_cidr(text: &str) -> std::result::Result<IpNet, String> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or CIDR range (e.g. 10.0.0.0/8)"))
 }
 
 impl ServerArgs {
@@ -183,6 +194,7 @@ pub async fn server(args: ServerArgs) -> Result<()> {
                 config.tls = Some(tls);
             }
             config.allow_plain_http = args.insecure_http;
+            config.trusted_proxies = args.trusted_proxies.clone();
             let scheme = if config.tls.is_some() {
                 "https"
             } else {

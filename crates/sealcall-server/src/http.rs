@@ -22,7 +22,7 @@ use sealcall_policy::{
 use sealcall_signaling::{DeviceId, IdentityKey, ServerMessage, SettingView};
 
 use crate::AppState;
-use crate::auth::{Token, token_hash, verify_password};
+use crate::auth::{Token, token_hash};
 use crate::error::ServerError;
 use crate::listen::Peer;
 use crate::store::{DeviceRecord, SessionRecord, UserRecord, policy};
@@ -251,20 +251,71 @@ fn role_list(roles: RoleSet) -> Vec<Role> {
     .collect()
 }
 
+/// Longest sign-in name accepted (bytes); longer ones are refused before any other work.
+pub(crate) const MAX_USER_NAME_BYTES: usize = 256;
+
+/// Longest password accepted (bytes).
+pub(crate) const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The client's address: the TCP peer, or, when the peer is a trusted proxy, the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub(crate) fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    forwarded
+        .iter()
+        .rev()
+        .map(|entry| entry.parse::<std::net::IpAddr>().ok())
+        .take_while(Option::is_some)
+        .flatten()
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
+}
+
 async fn sign_in(
     State(state): State<Arc<AppState>>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
-    JsonBody(body): JsonBody<SignIn>,
+    headers: axum::http::HeaderMap,
+    JsonBody(mut body): JsonBody<SignIn>,
 ) -> ApiResult<Response> {
+    let password = zeroize::Zeroizing::new(std::mem::take(&mut body.password));
+    // Cheap checks first: nothing is counted, looked up or hashed for these.
+    if body.user.len() > MAX_USER_NAME_BYTES {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the user name is longer than {MAX_USER_NAME_BYTES} bytes"),
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the password is longer than {MAX_PASSWORD_BYTES} bytes"),
+        ));
+    }
     let refused = || ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password");
-    if let Some(wait) = state.throttle.blocked(&body.user, peer.ip()) {
+    let ip = client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
+    // Counted before the password is checked, so concurrent attempts cannot race past it.
+    let attempt = state.throttle.begin(&body.user, ip).map_err(|wait| {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed sign-ins; try again later",
         );
-        e.retry_after = Some(wait.as_secs().max(1));
-        return Err(e);
-    }
+        e.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        e
+    })?;
     let user_id = UserId::new(&body.user).ok();
     let record = match user_id {
         Some(id) => state.db(move |s| s.user(&id)).await?,
@@ -273,15 +324,15 @@ async fn sign_in(
     let hash = record
         .as_ref()
         .map_or_else(|| state.dummy_hash.clone(), |r| r.password_hash.clone());
-    let password = body.password;
-    let good = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let good = state
+        .hashing_stats
+        .verify(&state.hashing, password, hash)
+        .await;
     let Some(record) = record.filter(|_| good) else {
-        state.throttle.failed(&body.user, peer.ip());
+        attempt.failed();
         return Err(refused());
     };
-    state.throttle.succeeded(&body.user);
+    attempt.succeeded();
     let token = Token::generate()?;
     let expires_at = crate::unix_now().saturating_add(state.config.session_ttl.as_secs());
     let session = SessionRecord {

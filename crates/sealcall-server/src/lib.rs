@@ -46,6 +46,7 @@ use tokio::task::JoinHandle;
 pub use auth::{PasswordCost, ThrottleConfig, hash_password, verify_password};
 pub use client::HttpClient;
 pub use error::{Result, ServerError};
+pub use ipnet::IpNet;
 pub use relay::{Relay, TurnConfig};
 pub use sealcall_tls::{Fingerprint, SelfSigned, ServerTls, Trust};
 pub use sqlite::SqliteStore;
@@ -83,6 +84,26 @@ pub struct Config {
     /// Serve plain HTTP on a non-loopback address (`--insecure-http`: only behind a
     /// TLS-terminating proxy).
     pub allow_plain_http: bool,
+    /// Most password checks (argon2, `password_cost.m_cost` KiB each) running at once; further
+    /// sign-ins wait their turn. Default: the machine's parallelism.
+    pub password_concurrency: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for sign-in throttling per
+    /// address); from anyone else the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// The machine's parallelism (at least 1).
+fn parallelism() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// What sign-in has cost so far (see [`ServerHandle::sign_in_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignInStats {
+    /// Password checks (argon2 runs) since start, unknown users included.
+    pub password_checks: u64,
+    /// The most checks that ran at the same time.
+    pub peak_concurrent_checks: usize,
 }
 
 impl Config {
@@ -98,6 +119,8 @@ impl Config {
             turn: Some(TurnConfig::default()),
             tls: None,
             allow_plain_http: false,
+            password_concurrency: parallelism(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -110,6 +133,10 @@ pub(crate) struct AppState {
     pub config: Config,
     pub relay: Option<Relay>,
     pub dummy_hash: String,
+    /// Permits for password checks (bounded memory).
+    pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Counters behind [`SignInStats`].
+    pub hashing_stats: auth::HashingStats,
     pub shutdown: watch::Receiver<bool>,
     /// A weak reference to this state, for timers.
     pub self_weak: std::sync::Weak<AppState>,
@@ -195,6 +222,10 @@ impl Server {
             store,
             hub: hub::Hub::default(),
             throttle: auth::Throttle::new(config.throttle),
+            hashing: Arc::new(tokio::sync::Semaphore::new(
+                config.password_concurrency.max(1),
+            )),
+            hashing_stats: auth::HashingStats::default(),
             config,
             relay,
             dummy_hash,
@@ -257,6 +288,11 @@ impl ServerHandle {
     /// The relay (for issuing test credentials).
     pub fn relay(&self) -> Option<&Relay> {
         self.state.relay.as_ref()
+    }
+
+    /// What sign-in has cost so far: password checks and the most at once.
+    pub fn sign_in_stats(&self) -> SignInStats {
+        self.state.hashing_stats.snapshot()
     }
 
     /// Number of connected devices.

@@ -37,6 +37,7 @@ pub fn config(db: &std::path::Path) -> Config {
     c.throttle = ThrottleConfig {
         max_failures: 5,
         window: Duration::from_secs(60),
+        ..ThrottleConfig::default()
     };
     c.turn = None;
     c
