@@ -5,6 +5,7 @@
 //!   encrypted test call (what `cargo xtask run` starts).
 //! - `sealcall server [init]`, `sealcall user|group|role …`: run and manage a server.
 //! - `sealcall admin`: run enhanced encryption policy cmdlets against a server.
+//! - `sealcall device list|remove`: a user's devices (any user's, for an administrator).
 //! - `sealcall call USER`, `sealcall answer`, `sealcall echo-bot`: headless calls.
 //! - `sealcall bench`: what end-to-end encryption costs per frame on this machine, in under a
 //!   minute, with a table and a JSON file to compare machines.
@@ -46,6 +47,8 @@ enum Command {
     /// Run enhanced encryption policy cmdlets against a server (one line, a script on standard
     /// input, or an interactive prompt).
     Admin(server_cmd::AdminArgs),
+    /// List or remove devices (your own, or another user's as an administrator).
+    Device(server_cmd::DeviceArgs),
     /// Call a user and print call state, E2EE status, the security code and media stats.
     Call(call_cmd::CallArgs),
     /// Wait for a call, answer it, and stay in it until it ends.
@@ -152,6 +155,7 @@ fn main() -> Result<()> {
         Command::Group(args) => server_cmd::group(args),
         Command::Role(args) => server_cmd::role(args),
         Command::Admin(args) => runtime()?.block_on(server_cmd::admin(args)),
+        Command::Device(args) => runtime()?.block_on(server_cmd::device(args)),
         Command::Call(args) => runtime()?.block_on(call_cmd::call(args)),
         Command::Answer(args) => runtime()?.block_on(call_cmd::answer(args, false)),
         Command::EchoBot(args) => runtime()?.block_on(call_cmd::answer(args, true)),

@@ -409,3 +409,55 @@ pub async fn admin(args: AdminArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// `sealcall device list|remove`.
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    #[command(subcommand)]
+    command: DeviceCommand,
+    /// Server URL.
+    #[arg(long, default_value = "https://127.0.0.1:7878", global = true)]
+    server: String,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// Who signs in (password from SEALCALL_PASSWORD or a prompt).
+    #[arg(long, global = true)]
+    user: Option<String>,
+    /// Another user's devices (needs the Teams administrator or global administrator role).
+    #[arg(long, value_name = "USER", global = true)]
+    of: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// List the devices: id, platform, client version, identity key.
+    List,
+    /// Remove a device: its sessions end and its connection closes at once.
+    Remove {
+        /// The device id (from `sealcall device list`).
+        id: String,
+    },
+}
+
+/// Runs `sealcall device …`.
+pub async fn device(args: DeviceArgs) -> Result<()> {
+    let Some(user) = args.user.as_deref() else {
+        bail!("--user is required: who signs in");
+    };
+    let pw = password(&format!("Password for {user}: "))?;
+    let trust = args.trust.trust();
+    let target = cli::DeviceTarget {
+        server: &args.server,
+        trust: &trust,
+        user,
+        of: args.of.as_deref(),
+    };
+    match &args.command {
+        DeviceCommand::List => cli::device_list(target, &pw, &mut std::io::stdout()).await?,
+        DeviceCommand::Remove { id } => {
+            cli::device_remove(target, &pw, id).await?;
+            println!("removed device {id}");
+        }
+    }
+    Ok(())
+}

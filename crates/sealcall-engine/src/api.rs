@@ -17,6 +17,9 @@ pub struct SignIn {
     pub user: String,
     /// Their display name.
     pub display_name: String,
+    /// The device this session belongs to (`None` until one registers).
+    #[serde(default)]
+    pub device_id: Option<String>,
 }
 
 impl std::fmt::Debug for SignIn {
@@ -25,6 +28,7 @@ impl std::fmt::Debug for SignIn {
             .field("token", &"<redacted>")
             .field("user", &self.user)
             .field("display_name", &self.display_name)
+            .field("device_id", &self.device_id)
             .finish()
     }
 }
@@ -166,12 +170,29 @@ impl ApiClient {
         }
     }
 
-    /// Signs in with a password; keeps the token for later calls.
+    /// Signs in with a password; keeps the token for later calls. The session belongs to no
+    /// device until one registers ([`ApiClient::register_device`]).
     pub async fn sign_in(&mut self, user: &str, password: &str) -> Result<SignIn> {
+        self.sign_in_device(user, password, None).await
+    }
+
+    /// Signs in as the device `device` (its id and identity key) registered earlier: if the
+    /// server still knows it, the session belongs to it (`SignIn::device_id`).
+    pub async fn sign_in_device(
+        &mut self,
+        user: &str,
+        password: &str,
+        device: Option<(&str, &[u8; 32])>,
+    ) -> Result<SignIn> {
+        let mut body = serde_json::json!({ "user": user, "password": password });
+        if let Some((id, key)) = device {
+            body["device_id"] = id.into();
+            body["identity_key"] = hex::encode(key).into();
+        }
         let resp = self
             .http
             .post(format!("{}/sign-in", self.base))
-            .json(&serde_json::json!({ "user": user, "password": password }))
+            .json(&body)
             .send()
             .await
             .map_err(self.unreachable())?;
@@ -202,7 +223,7 @@ impl ApiClient {
             .map_err(|e| EngineError::Server(e.to_string()))
     }
 
-    /// Registers this device's identity key.
+    /// Registers this device's identity key; the session now belongs to it.
     pub async fn register_device(
         &self,
         identity_key: &[u8; 32],

@@ -253,19 +253,18 @@ impl Engine {
     /// signaling WebSocket and starts the engine.
     pub async fn connect(mut config: EngineConfig) -> Result<(Engine, EngineEvents)> {
         let mut api = ApiClient::with_trust(&config.server, &config.trust)?;
-        let signed_in = api.sign_in(&config.user, &config.password).await;
+        let loaded = config.identity.load_or_create()?;
+        let key = loaded.identity.public().to_bytes();
+        let known = loaded.device_id.as_deref().map(|id| (id, &key));
+        let signed_in = api
+            .sign_in_device(&config.user, &config.password, known)
+            .await;
         // The token signs in from now on (reconnects included): erase the password.
         zeroize::Zeroize::zeroize(&mut config.password);
         let session = signed_in?;
-        let loaded = config.identity.load_or_create()?;
-        let key = loaded.identity.public().to_bytes();
-        let hex_key = hex::encode(key);
-        let known = api.devices().await?;
-        let device_id = match loaded.device_id.filter(|id| {
-            known
-                .iter()
-                .any(|d| d.device_id == *id && d.identity_key == hex_key)
-        }) {
+        // The session belongs to the stored device if the server still knows it with this key;
+        // otherwise this is a new device.
+        let device_id = match session.device_id.clone() {
             Some(id) => id,
             None => {
                 let record = api

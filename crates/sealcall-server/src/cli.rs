@@ -266,26 +266,7 @@ pub async fn admin_run<R: BufRead, W: Write>(
     interactive: bool,
 ) -> Result<AdminSummary> {
     let client = HttpClient::with_trust(server, trust)?;
-    let signed = client
-        .request(
-            "POST",
-            "/sign-in",
-            None,
-            Some(&json!({ "user": user, "password": password })),
-        )
-        .await?;
-    if signed.status != 200 {
-        return Err(ServerError::Client(format!(
-            "sign-in failed: {}",
-            signed.error()
-        )));
-    }
-    let token = signed
-        .body
-        .get("token")
-        .and_then(|t| t.as_str())
-        .ok_or_else(|| ServerError::Client("sign-in response has no token".to_owned()))?
-        .to_owned();
+    let token = sign_in(&client, user, password).await?;
     let mut summary = AdminSummary::default();
     let mut run_line = async |text: &str, out: &mut W| -> Result<()> {
         let trimmed = text.trim();
@@ -353,4 +334,120 @@ pub async fn admin_run<R: BufRead, W: Write>(
         .await;
     result?;
     Ok(summary)
+}
+
+/// Signs in over HTTP; the session token (erased on drop).
+async fn sign_in(
+    client: &HttpClient,
+    user: &str,
+    password: &str,
+) -> Result<zeroize::Zeroizing<String>> {
+    let signed = client
+        .request(
+            "POST",
+            "/sign-in",
+            None,
+            Some(&json!({ "user": user, "password": password })),
+        )
+        .await?;
+    if signed.status != 200 {
+        return Err(ServerError::Client(format!(
+            "sign-in failed: {}",
+            signed.error()
+        )));
+    }
+    signed
+        .body
+        .get("token")
+        .and_then(|t| t.as_str())
+        .map(|t| zeroize::Zeroizing::new(t.to_owned()))
+        .ok_or_else(|| ServerError::Client("sign-in response has no token".to_owned()))
+}
+
+/// Where `sealcall device` works: the server, how to trust it, and who signs in.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceTarget<'a> {
+    /// Server URL.
+    pub server: &'a str,
+    /// How to trust its certificate.
+    pub trust: &'a Trust,
+    /// Who signs in.
+    pub user: &'a str,
+    /// Whose devices: `None` for the signed-in user's own; another user needs the administrator
+    /// role.
+    pub of: Option<&'a str>,
+}
+
+impl DeviceTarget<'_> {
+    fn path(&self) -> String {
+        match self.of {
+            Some(other) => format!("/admin/users/{other}/devices"),
+            None => "/devices".to_owned(),
+        }
+    }
+
+    /// Signs in, sends one request to `path` under [`DeviceTarget::path`], signs out.
+    async fn run(
+        &self,
+        password: &str,
+        method: &str,
+        tail: &str,
+    ) -> Result<crate::client::HttpResponse> {
+        let client = HttpClient::with_trust(self.server, self.trust)?;
+        let token = sign_in(&client, self.user, password).await?;
+        let result = client
+            .request(
+                method,
+                &format!("{}{tail}", self.path()),
+                Some(&token),
+                None,
+            )
+            .await;
+        let _ = client
+            .request("POST", "/sign-out", Some(&token), None)
+            .await;
+        let response = result?;
+        if !(200..300).contains(&response.status) {
+            return Err(ServerError::Client(response.error()));
+        }
+        Ok(response)
+    }
+}
+
+/// `sealcall device list [--of USER]`: one line per device: id, platform, client version,
+/// identity key fingerprint (hex).
+pub async fn device_list(
+    target: DeviceTarget<'_>,
+    password: &str,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let response = target.run(password, "GET", "").await?;
+    for d in response.body.as_array().into_iter().flatten() {
+        let field = |name: &str| d.get(name).and_then(|v| v.as_str()).unwrap_or("?");
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}",
+            field("device_id"),
+            field("platform"),
+            field("client_version"),
+            field("identity_key")
+        )?;
+    }
+    Ok(())
+}
+
+/// `sealcall device remove ID [--of USER]`: removes the device; its sessions end and its live
+/// connection closes at once.
+pub async fn device_remove(target: DeviceTarget<'_>, password: &str, id: &str) -> Result<()> {
+    if sealcall_signaling::DeviceId::new(id).is_err() {
+        return Err(ServerError::Invalid {
+            what: "device id",
+            reason: "expected the id `sealcall device list` shows (letters, digits, - and _)"
+                .to_owned(),
+        });
+    }
+    target
+        .run(password, "DELETE", &format!("/{id}"))
+        .await
+        .map(|_| ())
 }

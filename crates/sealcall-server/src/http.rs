@@ -140,6 +140,8 @@ fn ok<T: Serialize>(value: T) -> Response {
 pub(crate) struct Authed {
     pub user: UserRecord,
     pub token_hash: [u8; 32],
+    /// The device this session belongs to, if bound.
+    pub device: Option<DeviceId>,
 }
 
 impl Authed {
@@ -175,6 +177,7 @@ pub(crate) async fn authenticate(state: &AppState, token: &str) -> ApiResult<Aut
     Ok(Authed {
         user,
         token_hash: hash,
+        device: session.device,
     })
 }
 
@@ -210,6 +213,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/me", get(me))
         .route("/devices", get(list_devices).post(register_device))
         .route("/devices/{id}", delete(remove_device))
+        .route("/admin/users/{user}/devices", get(admin_user_devices))
+        .route(
+            "/admin/users/{user}/devices/{id}",
+            delete(admin_remove_device),
+        )
         .route("/directory", get(directory))
         .route("/directory/{user}/devices", get(user_devices))
         .route("/settings/e2ee", get(get_setting).put(put_own_setting))
@@ -229,6 +237,12 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 struct SignIn {
     user: String,
     password: String,
+    /// The signing-in device, when it registered before: the session belongs to it if the id
+    /// and the identity key match one of the user's devices.
+    #[serde(default)]
+    device_id: Option<String>,
+    #[serde(default)]
+    identity_key: Option<IdentityKey>,
 }
 
 #[derive(Serialize)]
@@ -238,6 +252,8 @@ struct SignedIn {
     user: UserId,
     display_name: String,
     roles: Vec<Role>,
+    /// The device the session belongs to, or `null` (register one with `POST /devices`).
+    device_id: Option<DeviceId>,
 }
 
 fn role_list(roles: RoleSet) -> Vec<Role> {
@@ -333,12 +349,24 @@ async fn sign_in(
         return Err(refused());
     };
     attempt.succeeded();
+    let device = match (
+        body.device_id.as_deref().map(DeviceId::new),
+        body.identity_key,
+    ) {
+        (Some(Ok(id)), Some(key)) => state
+            .db(move |s| s.device(&id))
+            .await?
+            .filter(|d| d.user == record.id && d.identity_key == key)
+            .map(|d| d.id),
+        _ => None,
+    };
     let token = Token::generate()?;
     let expires_at = crate::unix_now().saturating_add(state.config.session_ttl.as_secs());
     let session = SessionRecord {
         token_hash: token_hash(token.expose()),
         user: record.id.clone(),
         expires_at,
+        device: device.clone(),
     };
     state
         .db(move |s| {
@@ -353,12 +381,19 @@ async fn sign_in(
         user: record.id,
         display_name: record.display_name,
         roles: role_list(record.roles),
+        device_id: device,
     }))
 }
 
 async fn sign_out(State(state): State<Arc<AppState>>, auth: Authed) -> ApiResult<Response> {
     let hash = auth.token_hash;
     state.db(move |s| s.delete_session(&hash)).await?;
+    // The session's live socket closes now, not at the next check.
+    state.hub.evict(
+        |c| c.session == hash,
+        crate::hub::CLOSE_SESSION_ENDED,
+        "signed out",
+    );
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -403,6 +438,14 @@ async fn register_device(
     auth: Authed,
     JsonBody(body): JsonBody<RegisterDevice>,
 ) -> ApiResult<Response> {
+    if let Some(bound) = &auth.device {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "this session belongs to device {bound}; sign in again to register another device"
+            ),
+        ));
+    }
     let platform: Platform = body.platform.parse().map_err(policy_error)?;
     let version: ClientVersion = body.client_version.parse().map_err(policy_error)?;
     let id = DeviceId::new(&format!(
@@ -418,6 +461,7 @@ async fn register_device(
         client_version: version,
     };
     let stored = record.clone();
+    let session = auth.token_hash;
     state
         .db(move |s| {
             if s.devices_of(&stored.user)?.len() >= MAX_DEVICES_PER_USER {
@@ -428,7 +472,9 @@ async fn register_device(
                     ),
                 });
             }
-            s.add_device(&stored, crate::unix_now())
+            s.add_device(&stored, crate::unix_now())?;
+            // The registering session now belongs to this device.
+            s.bind_session(&session, &stored.id).map(|_| ())
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(device_view(record))).into_response())
@@ -445,14 +491,64 @@ async fn remove_device(
     auth: Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let id = DeviceId::new(&id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
-    let user = auth.user.id.clone();
     // Only the owner's own devices match: another user's device id is "not found".
-    if state.db(move |s| s.remove_device(&user, &id)).await? {
+    remove_device_of(&state, auth.user.id.clone(), &id).await
+}
+
+/// Removes `user`'s device `id` (its sessions go with it) and closes its live socket now: it
+/// stops ringing and its key is no longer handed out.
+async fn remove_device_of(state: &AppState, user: UserId, id: &str) -> ApiResult<Response> {
+    let id = DeviceId::new(id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
+    let gone = id.clone();
+    if state.db(move |s| s.remove_device(&user, &gone)).await? {
+        state.hub.evict(
+            |c| c.device == id,
+            crate::hub::CLOSE_SESSION_ENDED,
+            "device removed",
+        );
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError::new(StatusCode::NOT_FOUND, "no such device"))
     }
+}
+
+fn user_path(user: &str) -> ApiResult<UserId> {
+    UserId::new(user)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid user: {e}")))
+}
+
+async fn admin_user_devices(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    Path(user): Path<String>,
+) -> ApiResult<Response> {
+    require_admin(&auth)?;
+    let user = user_path(&user)?;
+    let devices = state.db(move |s| s.devices_of(&user)).await?;
+    Ok(ok(devices.into_iter().map(device_view).collect::<Vec<_>>()))
+}
+
+async fn admin_remove_device(
+    State(state): State<Arc<AppState>>,
+    auth: Authed,
+    Path((user, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    require_admin(&auth)?;
+    let user = user_path(&user)?;
+    let response = remove_device_of(&state, user.clone(), &id).await?;
+    let actor = auth.user.id.to_string();
+    let target = format!("user:{user} device:{id}");
+    state
+        .db(move |s| {
+            s.audit(&crate::store::ServerAudit {
+                actor: &actor,
+                at: crate::unix_now(),
+                action: "RemoveDevice",
+                target: &target,
+            })
+        })
+        .await?;
+    Ok(response)
 }
 
 #[derive(Deserialize)]

@@ -21,9 +21,18 @@ pub(crate) enum Outbound {
 /// Per-connection outbound queue length; a device that falls this far behind is disconnected.
 pub(crate) const OUTBOUND_QUEUE: usize = 1024;
 
-struct Conn {
+/// The close code for a connection whose session ended: signed out, expired, its device or
+/// user removed.
+pub(crate) const CLOSE_SESSION_ENDED: u16 = 4001;
+
+/// One live connection.
+pub(crate) struct Conn {
     id: u64,
+    /// The connected device.
+    pub device: DeviceId,
     user: UserId,
+    /// The SHA-256 of the session token it connected with.
+    pub session: [u8; 32],
     tx: mpsc::Sender<Outbound>,
 }
 
@@ -61,7 +70,13 @@ impl Hub {
     }
 
     /// Registers a connection; an older connection of the same device is told to close.
-    pub fn connect(&self, device: DeviceId, user: UserId, tx: mpsc::Sender<Outbound>) -> u64 {
+    pub fn connect(
+        &self,
+        device: DeviceId,
+        user: UserId,
+        session: [u8; 32],
+        tx: mpsc::Sender<Outbound>,
+    ) -> u64 {
         let mut s = self.lock();
         s.next_conn += 1;
         let id = s.next_conn;
@@ -69,7 +84,14 @@ impl Hub {
             .entry(user.key())
             .or_default()
             .insert(device.clone());
-        if let Some(old) = s.devices.insert(device, Conn { id, user, tx }) {
+        let conn = Conn {
+            id,
+            device: device.clone(),
+            user,
+            session,
+            tx,
+        };
+        if let Some(old) = s.devices.insert(device, conn) {
             let _ = old
                 .tx
                 .try_send(Outbound::Close(4000, "replaced by a newer connection"));
@@ -78,7 +100,7 @@ impl Hub {
     }
 
     /// Unregisters a connection (if it is still the device's current one) and ends or updates
-    /// its call. Returns the messages to send.
+    /// its call.
     pub fn disconnect(&self, device: &DeviceId, conn_id: u64) {
         let sends = {
             let mut s = self.lock();
@@ -86,28 +108,44 @@ impl Hub {
                 Some(c) if c.id == conn_id => {}
                 _ => return,
             }
-            let Some(conn) = s.devices.remove(device) else {
-                return;
-            };
-            if let Some(set) = s.by_user.get_mut(&conn.user.key()) {
-                set.remove(device);
-                if set.is_empty() {
-                    s.by_user.remove(&conn.user.key());
-                }
-            }
             let mut sends = Vec::new();
-            if let Some(call_id) = s.device_call.get(device).cloned() {
-                leave_call(
-                    &mut s,
-                    &call_id,
-                    device,
-                    EndReason::PeerDisconnected,
-                    &mut sends,
-                );
-            }
+            remove_conn(&mut s, device, &mut sends);
             sends
         };
         self.send_all(sends);
+    }
+
+    /// Closes (with `code` and `reason`) and unregisters at once every connection `which`
+    /// picks: a removed device stops ringing and leaves its call now, whatever its client does.
+    /// Returns how many.
+    pub fn evict(&self, which: impl Fn(&Conn) -> bool, code: u16, reason: &'static str) -> usize {
+        let sends = {
+            let mut s = self.lock();
+            let picked: Vec<DeviceId> = s
+                .devices
+                .values()
+                .filter(|c| which(c))
+                .map(|c| c.device.clone())
+                .collect();
+            let mut sends = Vec::new();
+            for device in &picked {
+                if let Some(conn) = remove_conn(&mut s, device, &mut sends) {
+                    let _ = conn.tx.try_send(Outbound::Close(code, reason));
+                }
+            }
+            (picked.len(), sends)
+        };
+        let (count, sends) = sends;
+        self.send_all(sends);
+        count
+    }
+
+    /// The session token hash of every connection.
+    pub fn sessions(&self) -> Vec<[u8; 32]> {
+        let mut all: Vec<[u8; 32]> = self.lock().devices.values().map(|c| c.session).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 
     /// Sends one message to one device (dropped if it is offline).
@@ -317,6 +355,21 @@ impl Hub {
     pub fn connected(&self) -> usize {
         self.lock().devices.len()
     }
+}
+
+/// Removes `device`'s connection and takes it out of its call (messages into `sends`).
+fn remove_conn(s: &mut State, device: &DeviceId, sends: &mut Sends) -> Option<Conn> {
+    let conn = s.devices.remove(device)?;
+    if let Some(set) = s.by_user.get_mut(&conn.user.key()) {
+        set.remove(device);
+        if set.is_empty() {
+            s.by_user.remove(&conn.user.key());
+        }
+    }
+    if let Some(call_id) = s.device_call.get(device).cloned() {
+        leave_call(s, &call_id, device, EndReason::PeerDisconnected, sends);
+    }
+    Some(conn)
 }
 
 /// `device` leaves `call_id`: a caller or answering device ends the call for the others; a

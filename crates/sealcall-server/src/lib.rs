@@ -44,7 +44,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use auth::{PasswordCost, ThrottleConfig, hash_password, verify_password};
-pub use client::HttpClient;
+pub use client::{HttpClient, HttpResponse};
 pub use error::{Result, ServerError};
 pub use ipnet::IpNet;
 pub use relay::{Relay, TurnConfig};
@@ -87,6 +87,10 @@ pub struct Config {
     /// Most password checks (argon2, `password_cost.m_cost` KiB each) running at once; further
     /// sign-ins wait their turn. Default: the machine's parallelism.
     pub password_concurrency: usize,
+    /// How often live WebSockets are checked against the sessions table: a session that was
+    /// signed out, expired, or lost its device or user (also from the command line, on the
+    /// database file) closes its socket within this time.
+    pub session_check_interval: Duration,
     /// Reverse proxies whose `X-Forwarded-For` names the client (for sign-in throttling per
     /// address); from anyone else the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -120,6 +124,7 @@ impl Config {
             tls: None,
             allow_plain_http: false,
             password_concurrency: parallelism(),
+            session_check_interval: Duration::from_millis(500),
             trusted_proxies: Vec::new(),
         }
     }
@@ -231,6 +236,7 @@ impl Server {
             dummy_hash,
             shutdown: stopped.clone(),
         });
+        tokio::spawn(check_sessions(Arc::downgrade(&state), stopped.clone()));
         let tls = state.config.tls.as_ref().map(ServerTls::config);
         let incoming = listen::Incoming::start(listener, tls, state.shutdown.clone())?;
         let app = http::router(Arc::clone(&state));
@@ -312,6 +318,45 @@ impl ServerHandle {
             relay.close().await?;
         }
         served
+    }
+}
+
+/// Closes the sockets whose session no longer exists or has expired, every
+/// `session_check_interval`, until shutdown.
+async fn check_sessions(state: std::sync::Weak<AppState>, mut stop: watch::Receiver<bool>) {
+    let every = match state.upgrade() {
+        Some(s) => s
+            .config
+            .session_check_interval
+            .max(Duration::from_millis(10)),
+        None => return,
+    };
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let Some(state) = state.upgrade() else { return };
+        let connected = state.hub.sessions();
+        if connected.is_empty() {
+            continue;
+        }
+        let checked: std::collections::HashSet<[u8; 32]> = connected.iter().copied().collect();
+        let Ok(live) = state
+            .db(move |s| s.live_sessions(&connected, unix_now()))
+            .await
+        else {
+            continue;
+        };
+        let live: std::collections::HashSet<[u8; 32]> = live.into_iter().collect();
+        // Only sessions that were checked: one that connected meanwhile waits for the next round.
+        state.hub.evict(
+            |c| checked.contains(&c.session) && !live.contains(&c.session),
+            hub::CLOSE_SESSION_ENDED,
+            "session ended",
+        );
     }
 }
 

@@ -22,7 +22,10 @@ use crate::store::{
 };
 
 /// The migrations, in order; `PRAGMA user_version` records how many are applied.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_session_device.sql"),
+];
 
 const ROLES: [Role; 3] = [
     Role::User,
@@ -369,12 +372,14 @@ impl Storage for SqliteStore {
     fn put_session(&self, session: &SessionRecord, now: u64) -> Result<()> {
         let conn = self.lock();
         conn.execute(
-            "INSERT INTO sessions (token_hash, user_key, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO sessions (token_hash, user_key, created_at, expires_at, device_id)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 session.token_hash.as_slice(),
                 session.user.key(),
                 unix_at(now),
-                unix_at(session.expires_at)
+                unix_at(session.expires_at),
+                session.device.as_ref().map(DeviceId::as_str)
             ],
         )?;
         Ok(())
@@ -382,19 +387,22 @@ impl Storage for SqliteStore {
 
     fn session(&self, token_hash: &[u8; 32]) -> Result<Option<SessionRecord>> {
         let conn = self.lock();
-        let row: Option<(Vec<u8>, String, i64)> = conn
+        let row: Option<(Vec<u8>, String, i64, Option<String>)> = conn
             .query_row(
-                "SELECT s.token_hash, u.id, s.expires_at FROM sessions s JOIN users u ON u.key = s.user_key
-                 WHERE s.token_hash = ?1",
+                "SELECT s.token_hash, u.id, s.expires_at, s.device_id FROM sessions s
+                 JOIN users u ON u.key = s.user_key WHERE s.token_hash = ?1",
                 params![token_hash.as_slice()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        row.map(|(hash, user, expires)| {
+        row.map(|(hash, user, expires, device)| {
             Ok(SessionRecord {
                 token_hash: hash.try_into().map_err(|_| bad_row("session"))?,
                 user: UserId::new(&user).map_err(|_| bad_row("user id"))?,
                 expires_at: as_u64(expires),
+                device: device
+                    .map(|d| DeviceId::new(&d).map_err(|_| bad_row("device id")))
+                    .transpose()?,
             })
         })
         .transpose()
@@ -406,6 +414,27 @@ impl Storage for SqliteStore {
             "DELETE FROM sessions WHERE token_hash = ?1",
             params![token_hash.as_slice()],
         )? > 0)
+    }
+
+    fn bind_session(&self, token_hash: &[u8; 32], device: &DeviceId) -> Result<bool> {
+        let conn = self.lock();
+        Ok(conn.execute(
+            "UPDATE sessions SET device_id = ?2 WHERE token_hash = ?1 AND device_id IS NULL",
+            params![token_hash.as_slice(), device.as_str()],
+        )? > 0)
+    }
+
+    fn live_sessions(&self, hashes: &[[u8; 32]], now: u64) -> Result<Vec<[u8; 32]>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached("SELECT 1 FROM sessions WHERE token_hash = ?1 AND expires_at > ?2")?;
+        let mut live = Vec::new();
+        for hash in hashes {
+            if stmt.exists(params![hash.as_slice(), unix_at(now)])? {
+                live.push(*hash);
+            }
+        }
+        Ok(live)
     }
 
     fn purge_sessions(&self, now: u64) -> Result<usize> {

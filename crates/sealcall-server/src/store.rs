@@ -40,6 +40,9 @@ pub struct SessionRecord {
     pub user: UserId,
     /// Expiry (Unix seconds).
     pub expires_at: u64,
+    /// The device the session belongs to (`None` until one is bound: an administrator's
+    /// command-line session, or a sign-in before its device registers).
+    pub device: Option<DeviceId>,
 }
 
 /// A registered device.
@@ -131,6 +134,10 @@ pub trait Storage: Send + Sync + 'static {
     fn session(&self, token_hash: &[u8; 32]) -> Result<Option<SessionRecord>>;
     /// Deletes a session; returns whether it existed.
     fn delete_session(&self, token_hash: &[u8; 32]) -> Result<bool>;
+    /// Binds a session that has no device yet to `device`; returns whether it did.
+    fn bind_session(&self, token_hash: &[u8; 32], device: &DeviceId) -> Result<bool>;
+    /// Which of `hashes` are sessions that still exist and have not expired at `now`.
+    fn live_sessions(&self, hashes: &[[u8; 32]], now: u64) -> Result<Vec<[u8; 32]>>;
     /// Deletes expired sessions.
     fn purge_sessions(&self, now: u64) -> Result<usize>;
 
@@ -140,7 +147,7 @@ pub trait Storage: Send + Sync + 'static {
     fn device(&self, id: &DeviceId) -> Result<Option<DeviceRecord>>;
     /// A user's devices.
     fn devices_of(&self, user: &UserId) -> Result<Vec<DeviceRecord>>;
-    /// Removes a device of `user`; returns whether it existed.
+    /// Removes a device of `user` (and, with it, its sessions); returns whether it existed.
     fn remove_device(&self, user: &UserId, id: &DeviceId) -> Result<bool>;
 
     /// Appends a server audit event.

@@ -45,6 +45,18 @@ pub(crate) async fn upgrade(
     let auth = parts.0;
     let device_id = DeviceId::new(&q.device_id)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid device_id: {e}")))?;
+    if auth.device.as_ref() != Some(&device_id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            match &auth.device {
+                Some(_) => "this session belongs to another device",
+                None => {
+                    "this session has no device yet: register one (POST /devices) or sign in \
+                     with your device's id and identity key"
+                }
+            },
+        ));
+    }
     let id = device_id.clone();
     let device = state
         .db(move |s| s.device(&id))
@@ -94,9 +106,12 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let device = session.device.id.clone();
-    let conn_id = state
-        .hub
-        .connect(device.clone(), session.auth.user.id.clone(), tx.clone());
+    let conn_id = state.hub.connect(
+        device.clone(),
+        session.auth.user.id.clone(),
+        session.auth.token_hash,
+        tx.clone(),
+    );
 
     let writer = tokio::spawn(async move {
         while let Some(out) = rx.recv().await {
@@ -144,6 +159,8 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket) {
         let frame = tokio::select! {
             frame = stream.next() => Some(frame),
             _ = shutdown.wait_for(|s| *s) => None,
+            // The writer ended (a close was sent: session ended, replaced, too slow).
+            _ = tx.closed() => break,
         };
         let Some(frame) = frame else {
             let _ = tx.send(Outbound::Close(1001, "server shutting down")).await;

@@ -126,26 +126,17 @@ async fn the_client_address_comes_from_a_trusted_proxy_only_and_long_names_cost_
     // accounts, and the address is throttled whatever X-Forwarded-For says.
     let s = TestServer::start().await;
     let http = plain_client();
+    // A wrong password for an unknown account `n`, forwarded for `fwd`.
+    let wrong = async |s: &TestServer, n: u32, fwd: &str| {
+        let user = format!("nobody{n}@x.y");
+        sign_in(&http, &s.url, &user, "wrong one", Some(fwd))
+            .await
+            .0
+    };
     for n in 0..20 {
-        let fwd = format!("203.0.113.{n}");
-        let (status, _) = sign_in(
-            &http,
-            &s.url,
-            &format!("nobody{n}@x.y"),
-            "wrong one",
-            Some(&fwd),
-        )
-        .await;
-        assert_eq!(status, 401);
+        assert_eq!(wrong(&s, n, &format!("203.0.113.{n}")).await, 401);
     }
-    let (status, _) = sign_in(
-        &http,
-        &s.url,
-        "nobody99@x.y",
-        "wrong one",
-        Some("198.51.100.1"),
-    )
-    .await;
+    let status = wrong(&s, 99, "198.51.100.1").await;
     assert_eq!(
         status, 429,
         "X-Forwarded-For from an untrusted peer is ignored"
@@ -156,15 +147,7 @@ async fn the_client_address_comes_from_a_trusted_proxy_only_and_long_names_cost_
     let s =
         TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
     for n in 0..25 {
-        let fwd = format!("203.0.113.{n}, 127.0.0.1");
-        let (status, _) = sign_in(
-            &http,
-            &s.url,
-            &format!("nobody{n}@x.y"),
-            "wrong one",
-            Some(&fwd),
-        )
-        .await;
+        let status = wrong(&s, n, &format!("203.0.113.{n}, 127.0.0.1")).await;
         assert_eq!(status, 401, "attempt {n}");
     }
     s.sign_in(KEN).await;

@@ -237,6 +237,23 @@ impl Device {
         }
     }
 
+    /// Waits up to `within` for the server to close the connection; returns the close code and
+    /// how long it took (`None` if it stayed open). Other messages are skipped.
+    pub async fn closed_within(&mut self, within: Duration) -> Option<(u16, Duration)> {
+        let start = std::time::Instant::now();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return Some((frame.map_or(1005, |f| u16::from(f.code)), start.elapsed()));
+                }
+                Ok(None) | Ok(Some(Err(_))) => return Some((1006, start.elapsed())),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
     /// Asserts nothing arrives within `ms`.
     pub async fn quiet(&mut self, ms: u64) {
         if let Ok(Some(Ok(Message::Text(t)))) =
