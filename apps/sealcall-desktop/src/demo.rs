@@ -227,6 +227,8 @@ impl Demo {
         config.tls = Some(tls);
         config.turn = Some(TurnConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            // The demo's devices are on this machine.
+            allow: TurnConfig::loopback_peers(),
             ..TurnConfig::default()
         });
         let listener = match tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await {

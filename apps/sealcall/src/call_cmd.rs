@@ -452,6 +452,8 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     let mut config = sealcall_server::Config::new(&db);
     config.turn = Some(sealcall_server::TurnConfig {
         listen: "127.0.0.1:0".parse()?,
+        // The demo's devices are on this machine.
+        allow: sealcall_server::TurnConfig::loopback_peers(),
         ..sealcall_server::TurnConfig::default()
     });
     // TLS as in a real deployment: a fresh self-signed certificate that the demo's clients pin.

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use sealcall_server::{
-    Config, Fingerprint, IpNet, PasswordCost, SelfSigned, ServerTls, Trust, TurnConfig, cli,
+    Config, Fingerprint, IpNet, PasswordCost, SelfSigned, ServerTls, Trust, TurnConfig, TurnSecret,
+    cli,
 };
 
 /// Reads a password from `SEALCALL_PASSWORD` or, on a terminal, a prompt without echo.
@@ -76,6 +77,14 @@ pub struct ServerArgs {
     /// Serve plain HTTP even on a non-loopback address (only behind a TLS-terminating proxy).
     #[arg(long)]
     insecure_http: bool,
+    /// A peer range the TURN relay may reach although it is loopback, private, link-local or
+    /// CGNAT (refused by default), e.g. `10.0.0.0/8` (repeat for more).
+    #[arg(long = "relay-allow", value_name = "CIDR", value_parser = parse_cidr)]
+    relay_allow: Vec<IpNet>,
+    /// A file with the TURN credential secret (32 bytes or more) shared by every server node;
+    /// default: a random secret per run.
+    #[arg(long, value_name = "FILE")]
+    turn_secret_file: Option<PathBuf>,
     /// A reverse proxy (address or CIDR range) whose X-Forwarded-For header names the client,
     /// for sign-in throttling per address (repeat for more).
     #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_cidr)]
@@ -176,11 +185,17 @@ pub async fn server(args: ServerArgs) -> Result<()> {
             config.turn = if args.turn == "off" {
                 None
             } else {
+                let secret = match &args.turn_secret_file {
+                    Some(path) => Some(TurnSecret::from_file(path)?),
+                    None => None,
+                };
                 Some(TurnConfig {
                     listen: args
                         .turn
                         .parse()
                         .context("--turn must be host:port or off")?,
+                    allow: args.relay_allow.clone(),
+                    secret,
                     ..TurnConfig::default()
                 })
             };

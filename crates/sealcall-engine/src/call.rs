@@ -456,6 +456,7 @@ impl CallMachine {
                 peer_device,
                 peer_identity,
                 decision,
+                turn,
             } => {
                 let call = match &self.state {
                     State::Outgoing { call, .. } if call.call_id == call_id => call.clone(),
@@ -498,7 +499,8 @@ impl CallMachine {
                         peer_device,
                         peer_identity,
                         mode,
-                        turn: call.turn,
+                        // Relay credentials come with the answer (older servers: the invite).
+                        turn: turn.or(call.turn),
                     })),
                 ]
             }

@@ -86,6 +86,7 @@ fn accepted(id: &str, side: Side, peer: &str, decision: DecisionSummary) -> Serv
         peer_device: DeviceId::new("dev-1").unwrap(),
         peer_identity: IdentityKey([7; 32]),
         decision,
+        turn: None,
     }
 }
 

@@ -243,6 +243,19 @@ impl Hub {
         Some(out)
     }
 
+    /// Whether `device` is the caller's or the answering device of the answered call `call_id`
+    /// (the relay's check of its credentials).
+    pub fn answered_party(&self, call_id: &str, device: &str) -> bool {
+        let Ok(id) = CallId::new(call_id) else {
+            return false;
+        };
+        self.lock().calls.get(&id).is_some_and(|c| {
+            c.answered
+                .as_ref()
+                .is_some_and(|a| a.as_str() == device || c.caller_device.as_str() == device)
+        })
+    }
+
     /// A copy of the call.
     pub fn call(&self, call_id: &CallId) -> Option<Call> {
         self.lock().calls.get(call_id).cloned()

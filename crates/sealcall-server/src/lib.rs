@@ -47,7 +47,7 @@ pub use auth::{PasswordCost, ThrottleConfig, hash_password, verify_password};
 pub use client::{HttpClient, HttpResponse};
 pub use error::{Result, ServerError};
 pub use ipnet::IpNet;
-pub use relay::{Relay, TurnConfig};
+pub use relay::{Relay, TurnConfig, TurnSecret};
 pub use sealcall_tls::{Fingerprint, SelfSigned, ServerTls, Trust};
 pub use sqlite::SqliteStore;
 pub use store::{
@@ -212,8 +212,20 @@ impl Server {
                 ),
             });
         }
+        // Relay credentials work only for the two devices of an answered call: the relay asks
+        // the hub, which exists once the state does.
+        let gate: Arc<std::sync::OnceLock<std::sync::Weak<AppState>>> = Arc::default();
         let relay = match &config.turn {
-            Some(turn) => Some(Relay::start(turn).await?),
+            Some(turn) => {
+                let gate_state = Arc::clone(&gate);
+                let gate: relay::CallGate = Arc::new(move |call: &str, device: &str| {
+                    gate_state
+                        .get()
+                        .and_then(std::sync::Weak::upgrade)
+                        .is_some_and(|s| s.hub.answered_party(call, device))
+                });
+                Some(Relay::start(turn, gate).await?)
+            }
             None => None,
         };
         let turn_addr = relay.as_ref().map(Relay::addr);
@@ -236,6 +248,7 @@ impl Server {
             dummy_hash,
             shutdown: stopped.clone(),
         });
+        let _ = gate.set(Arc::downgrade(&state));
         tokio::spawn(check_sessions(Arc::downgrade(&state), stopped.clone()));
         let tls = state.config.tls.as_ref().map(ServerTls::config);
         let incoming = listen::Incoming::start(listener, tls, state.shutdown.clone())?;

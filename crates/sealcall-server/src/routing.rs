@@ -28,17 +28,22 @@ fn unknown_call(call_id: &CallId) -> ServerMessage {
     )
 }
 
-fn turn_for(state: &AppState, call: &CallId, party: &str) -> TurnCredentials {
+/// No relay credentials (an invite's: they come once the call is answered).
+fn no_turn() -> TurnCredentials {
+    TurnCredentials {
+        urls: Vec::new(),
+        username: String::new(),
+        credential: String::new(),
+        expires_at: 0,
+    }
+}
+
+/// Relay credentials for one device of an answered call (none when the relay is off).
+fn turn_for(state: &AppState, call: &CallId, device: &DeviceId) -> Option<TurnCredentials> {
     state
         .relay
         .as_ref()
-        .map(|r| r.credentials(call, party))
-        .unwrap_or(TurnCredentials {
-            urls: Vec::new(),
-            username: String::new(),
-            credential: String::new(),
-            expires_at: 0,
-        })
+        .map(|r| r.credentials(call, device.as_str()))
 }
 
 /// Decision for caller device × callee device, from the store.
@@ -280,7 +285,7 @@ async fn invite(state: &AppState, session: &Session, callee: UserId) {
             call_id: call_id.clone(),
             callee: callee.clone(),
             ringing_devices: u32::try_from(ringing.len()).unwrap_or(u32::MAX),
-            turn: turn_for(state, &call_id, "caller"),
+            turn: no_turn(),
         },
     );
     for (device, decision) in ring.into_iter().filter(|(d, _)| ringing.contains(&d.id)) {
@@ -293,7 +298,7 @@ async fn invite(state: &AppState, session: &Session, callee: UserId) {
                 caller_device: me.clone(),
                 caller_identity: session.device.identity_key,
                 decision,
-                turn: turn_for(state, &call_id, device.id.as_str()),
+                turn: no_turn(),
             },
         );
     }
@@ -369,8 +374,10 @@ async fn accept(state: &AppState, session: &Session, call_id: CallId) {
             peer_device: me.clone(),
             peer_identity: session.device.identity_key,
             decision: decision.clone(),
+            turn: turn_for(state, &call_id, &call.caller_device),
         },
     );
+    let turn = turn_for(state, &call_id, me);
     state.hub.send(
         me,
         &ServerMessage::CallAccepted {
@@ -380,6 +387,7 @@ async fn accept(state: &AppState, session: &Session, call_id: CallId) {
             peer_device: caller.id.clone(),
             peer_identity: IdentityKey(caller.identity_key.0),
             decision,
+            turn,
         },
     );
 }

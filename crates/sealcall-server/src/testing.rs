@@ -60,6 +60,8 @@ impl LocalServer {
         config.password_cost = cost;
         config.turn = Some(TurnConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            // Tests relay between devices on this machine.
+            allow: TurnConfig::loopback_peers(),
             ..TurnConfig::default()
         });
         let mut trust = Trust::default();

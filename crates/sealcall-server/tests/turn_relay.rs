@@ -1,23 +1,35 @@
-//! The embedded TURN relay: an allocation works with credentials from an invite, and fails
-//! with expired or forged ones.
+//! The embedded TURN relay: credentials come only with the answer, for the call's two devices,
+//! and stop working once the call ends; expired, forged, renamed or unanswered-call credentials
+//! fail. Relay permissions to loopback, private and metadata addresses are refused by default
+//! and allowed with `--relay-allow` (`TurnConfig::allow`); one secret can be shared by nodes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use sealcall_server::TurnConfig;
+use sealcall_server::{TurnConfig, TurnSecret};
 use sealcall_signaling::*;
 use turn::client::{Client, ClientConfig};
+use webrtc_util::Conn;
 
+/// Allocates on the relay with these credentials and asks for a permission to each of `peers`
+/// (by sending to it); the outcome of the allocation, then of each permission.
 async fn allocate(
-    server: std::net::SocketAddr,
+    server: SocketAddr,
     username: &str,
     password: &str,
-) -> Result<(), String> {
-    let conn = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    peers: &[SocketAddr],
+) -> Result<Vec<Result<(), String>>, String> {
+    let bind = if server.is_ipv6() {
+        "[::1]:0"
+    } else {
+        "127.0.0.1:0"
+    };
+    let conn = tokio::net::UdpSocket::bind(bind).await.unwrap();
     let client = Client::new(ClientConfig {
         stun_serv_addr: server.to_string(),
         turn_serv_addr: server.to_string(),
@@ -32,77 +44,225 @@ async fn allocate(
     .await
     .map_err(|e| e.to_string())?;
     client.listen().await.map_err(|e| e.to_string())?;
-    let result = tokio::time::timeout(Duration::from_secs(10), client.allocate())
-        .await
-        .map_err(|_| "timed out".to_owned())
-        .and_then(|r| r.map(|_relay| ()).map_err(|e| e.to_string()));
+    let result = async {
+        let relay = tokio::time::timeout(Duration::from_secs(10), client.allocate())
+            .await
+            .map_err(|_| "timed out".to_owned())?
+            .map_err(|e| e.to_string())?;
+        let mut permissions = Vec::new();
+        for peer in peers {
+            let sent = tokio::time::timeout(Duration::from_secs(10), relay.send_to(b"hi", *peer))
+                .await
+                .map_err(|_| "timed out".to_owned())
+                .and_then(|r| r.map(|_| ()).map_err(|e| e.to_string()));
+            permissions.push(sent);
+        }
+        Ok(permissions)
+    }
+    .await;
     let _ = client.close().await;
     result
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invite_credentials_allocate_and_expired_or_forged_ones_do_not() {
-    let s = TestServer::start_with(|c| {
-        c.turn = Some(TurnConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            ..TurnConfig::default()
-        });
-    })
-    .await;
-    let relay_addr = s.handle.as_ref().unwrap().turn_addr().unwrap();
+/// Ken calls Ana and Ana answers: the call id and each side's relay credentials.
+async fn answered_call(
+    s: &TestServer,
+) -> (Device, Device, CallId, TurnCredentials, TurnCredentials) {
     let mut ken = s.device(KEN, 1).await;
     let mut ana = s.device(ANA, 2).await;
     ken.send(ClientMessage::Invite {
         callee: sealcall_policy::UserId::new(ANA).unwrap(),
     })
     .await;
-    let ServerMessage::InviteSent {
-        call_id,
-        turn: caller_turn,
-        ..
-    } = ken.recv().await
-    else {
+    let ServerMessage::InviteSent { call_id, turn, .. } = ken.recv().await else {
         panic!()
     };
-    let ServerMessage::IncomingCall {
-        turn: callee_turn, ..
-    } = ana.recv().await
-    else {
+    assert!(
+        turn.urls.is_empty() && turn.username.is_empty(),
+        "no credentials before the answer"
+    );
+    let ServerMessage::IncomingCall { turn, .. } = ana.recv().await else {
         panic!()
     };
+    assert!(turn.username.is_empty(), "no credentials while ringing");
+    ana.send(ClientMessage::Accept {
+        call_id: call_id.clone(),
+    })
+    .await;
+    let mut creds = Vec::new();
+    for d in [&mut ken, &mut ana] {
+        match d.recv_call().await {
+            ServerMessage::CallAccepted { turn: Some(t), .. } => creds.push(t),
+            other => panic!("{other:?}"),
+        }
+    }
+    let callee = creds.pop().unwrap();
+    let caller = creds.pop().unwrap();
+    (ken, ana, call_id, caller, callee)
+}
+
+fn relay_on(listen: &str, relay_ip: &str, allow: &[&str]) -> TurnConfig {
+    TurnConfig {
+        listen: listen.parse().unwrap(),
+        relay_ip: relay_ip.parse().unwrap(),
+        allow: allow.iter().map(|a| a.parse().unwrap()).collect(),
+        ..TurnConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_come_with_the_answer_for_its_two_devices_only() {
+    let s =
+        TestServer::start_with(|c| c.turn = Some(relay_on("127.0.0.1:0", "127.0.0.1", &[]))).await;
+    let relay_addr = s.handle.as_ref().unwrap().turn_addr().unwrap();
+    let relay = s.handle.as_ref().unwrap().relay().unwrap();
+
+    // A call that is only ringing: credentials for it (the relay's own, correctly signed) fail.
+    let mut bo = s.device(BO, 3).await;
+    let _ringing_caller = {
+        let mut ken = s.device(KEN, 4).await;
+        ken.send(ClientMessage::Invite {
+            callee: BO.parse().unwrap(),
+        })
+        .await;
+        let ServerMessage::InviteSent { call_id, .. } = ken.recv().await else {
+            panic!()
+        };
+        assert!(matches!(
+            bo.recv().await,
+            ServerMessage::IncomingCall { .. }
+        ));
+        let early = relay.credentials(&call_id, &ken.id);
+        let refused = allocate(relay_addr, &early.username, &early.credential, &[]).await;
+        assert!(
+            refused.is_err(),
+            "credentials of an unanswered call must not work"
+        );
+        ken
+    };
+
+    let (mut ken, _ana, call_id, caller, callee) = answered_call(&s).await;
     assert_eq!(
-        caller_turn.urls,
+        caller.urls,
         vec![format!("turn:{relay_addr}?transport=udp")]
     );
-    assert_ne!(
-        caller_turn.username, callee_turn.username,
-        "per-party credentials"
-    );
-    assert!(caller_turn.username.contains(call_id.as_str()));
-
-    allocate(relay_addr, &caller_turn.username, &caller_turn.credential)
+    assert_ne!(caller.username, callee.username, "per-device credentials");
+    assert!(caller.username.contains(call_id.as_str()) && caller.username.ends_with(&ken.id));
+    allocate(relay_addr, &caller.username, &caller.credential, &[])
         .await
         .unwrap();
-    allocate(relay_addr, &callee_turn.username, &callee_turn.credential)
+    allocate(relay_addr, &callee.username, &callee.credential, &[])
         .await
         .unwrap();
 
-    let relay = s.handle.as_ref().unwrap().relay().unwrap();
-    let expired = relay.credentials_expiring(&call_id, "caller", 1_000);
+    // Expired, forged, or naming another device: refused.
+    let expired = relay.credentials_expiring(&call_id, &ken.id, 1_000);
     assert!(
-        allocate(relay_addr, &expired.username, &expired.credential)
+        allocate(relay_addr, &expired.username, &expired.credential, &[])
             .await
             .is_err()
     );
     assert!(
-        allocate(relay_addr, &caller_turn.username, "Zm9yZ2Vk")
+        allocate(relay_addr, &caller.username, "Zm9yZ2Vk", &[])
             .await
             .is_err()
     );
-    let other_name = caller_turn.username.replace("caller", "mallory");
+    let bo_creds = relay.credentials(&call_id, &bo.id);
     assert!(
-        allocate(relay_addr, &other_name, &caller_turn.credential)
+        allocate(relay_addr, &bo_creds.username, &bo_creds.credential, &[])
+            .await
+            .is_err(),
+        "a device outside the call"
+    );
+    // Once the call ends, its credentials stop working.
+    ken.send(ClientMessage::Hangup { call_id }).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        allocate(relay_addr, &caller.username, &caller.credential, &[])
             .await
             .is_err()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissions_to_loopback_private_and_metadata_addresses_are_refused_unless_allowed() {
+    let peers: Vec<SocketAddr> = ["127.0.0.1:9", "10.0.0.1:9", "169.254.169.254:80", "[::1]:9"]
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let public: SocketAddr = "192.0.2.10:9".parse().unwrap();
+
+    // By default: each special address is refused (403), a public one is allowed.
+    let s =
+        TestServer::start_with(|c| c.turn = Some(relay_on("127.0.0.1:0", "127.0.0.1", &[]))).await;
+    let relay_addr = s.handle.as_ref().unwrap().turn_addr().unwrap();
+    let (_k, _a, _id, caller, _) = answered_call(&s).await;
+    let mut all = peers.clone();
+    all.push(public);
+    let outcome = allocate(relay_addr, &caller.username, &caller.credential, &all)
+        .await
+        .unwrap();
+    for (peer, result) in all.iter().zip(&outcome) {
+        eprintln!("default relay, permission to {peer}: {result:?}");
+    }
+    for (peer, result) in peers.iter().zip(&outcome) {
+        let e = result
+            .as_ref()
+            .expect_err(&format!("{peer} must be refused"));
+        assert!(e.contains("403") || e.contains("Forbidden"), "{peer}: {e}");
+    }
+    assert!(
+        outcome[4].is_ok(),
+        "a public peer is allowed: {:?}",
+        outcome[4]
+    );
+
+    // With --relay-allow for those ranges: allowed.
+    let allow = ["127.0.0.0/8", "10.0.0.0/8", "169.254.169.254/32"];
+    let s = TestServer::start_with(|c| c.turn = Some(relay_on("127.0.0.1:0", "127.0.0.1", &allow)))
+        .await;
+    let relay_addr = s.handle.as_ref().unwrap().turn_addr().unwrap();
+    let (_k, _a, _id, caller, _) = answered_call(&s).await;
+    let outcome = allocate(
+        relay_addr,
+        &caller.username,
+        &caller.credential,
+        &peers[..3],
+    )
+    .await
+    .unwrap();
+    for (peer, result) in peers.iter().zip(&outcome) {
+        assert!(
+            result.is_ok(),
+            "{peer} allowed with --relay-allow: {result:?}"
+        );
+    }
+
+    // ::1 is refused above on the IPv4 relay before the family check; the turn crate allocates
+    // IPv4 relay addresses only, so its allow-path is checked on the rule itself (relay.rs).
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_secret_is_shared_by_two_relays() {
+    let secret = TurnSecret::new(b"a secret shared by every node, 32+ bytes".to_vec()).unwrap();
+    assert!(!format!("{secret:?}").contains("shared"));
+    assert!(TurnSecret::new(b"short".to_vec()).is_err());
+    let mut one = relay_on("127.0.0.1:0", "127.0.0.1", &[]);
+    one.secret = Some(secret.clone());
+    let s = TestServer::start_with(|c| c.turn = Some(one.clone())).await;
+    let (_k, _a, call_id, caller, _) = answered_call(&s).await;
+    // Another node with the same secret computes the same credential for the same name.
+    let other = TestServer::start_with(|c| c.turn = Some(one)).await;
+    let theirs = other
+        .handle
+        .as_ref()
+        .unwrap()
+        .relay()
+        .unwrap()
+        .credentials_expiring(
+            &call_id,
+            caller.username.rsplit(':').next().unwrap(),
+            caller.expires_at,
+        );
+    assert_eq!(theirs.credential, caller.credential);
 }

@@ -242,7 +242,8 @@ pub enum ServerMessage {
         callee: UserId,
         /// How many of the callee's devices ring.
         ringing_devices: u32,
-        /// The caller's relay credentials for this call.
+        /// Empty: relay credentials come with [`ServerMessage::CallAccepted`] (kept for
+        /// compatibility).
         turn: TurnCredentials,
     },
     /// To each callee device: someone is calling.
@@ -259,7 +260,8 @@ pub enum ServerMessage {
         caller_identity: IdentityKey,
         /// The provisional decision for this device (final in [`ServerMessage::CallAccepted`]).
         decision: DecisionSummary,
-        /// This device's relay credentials for this call.
+        /// Empty: relay credentials come with [`ServerMessage::CallAccepted`] (kept for
+        /// compatibility).
         turn: TurnCredentials,
     },
     /// To the caller: a callee device reports ringing.
@@ -283,6 +285,10 @@ pub enum ServerMessage {
         peer_identity: IdentityKey,
         /// The final decision for these two devices.
         decision: DecisionSummary,
+        /// The receiver's relay credentials for this call: issued only now that it is
+        /// answered, for these two devices (the invite's `turn` is empty).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<TurnCredentials>,
     },
     /// The call ended (or, for a callee device, stopped ringing).
     CallEnded {

@@ -106,6 +106,7 @@ fn every_server_message() -> Vec<ServerMessage> {
             peer_device: device(),
             peer_identity: IdentityKey([9; 32]),
             decision: decision(),
+            turn: None,
         },
         ServerMessage::CallEnded {
             call_id: call(),
