@@ -16,6 +16,8 @@ pub(crate) enum Outbound {
     Text(Arc<str>),
     /// Close the connection with this code and reason.
     Close(u16, &'static str),
+    /// A WebSocket ping (keep-alive; the client's pong counts as activity).
+    Ping,
 }
 
 /// Per-connection outbound queue length; a device that falls this far behind is disconnected.

@@ -91,9 +91,43 @@ pub struct Config {
     /// signed out, expired, or lost its device or user (also from the command line, on the
     /// database file) closes its socket within this time.
     pub session_check_interval: Duration,
+    /// WebSocket limits: message rate, connections per user and per address, idle timeout.
+    pub ws_limits: WsLimits,
     /// Reverse proxies whose `X-Forwarded-For` names the client (for sign-in throttling per
     /// address); from anyone else the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Limits on the signaling WebSockets. A client over one gets a clear error (an `error` message
+/// with code `rate_limited` and close 1008, or a 429 at the upgrade, or close 4002 when idle);
+/// the others are unaffected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WsLimits {
+    /// Messages per second one connection may send on average.
+    pub messages_per_second: u32,
+    /// Messages it may send at once above that rate.
+    pub burst: u32,
+    /// Connections one user may have open.
+    pub max_per_user: usize,
+    /// Connections one client address may have open.
+    pub max_per_address: usize,
+    /// A connection that sends nothing (not even a pong) for this long is closed.
+    pub idle_timeout: Duration,
+    /// How often the server pings each connection.
+    pub ping_interval: Duration,
+}
+
+impl Default for WsLimits {
+    fn default() -> Self {
+        Self {
+            messages_per_second: 50,
+            burst: 200,
+            max_per_user: 10,
+            max_per_address: 500,
+            idle_timeout: Duration::from_secs(75),
+            ping_interval: Duration::from_secs(25),
+        }
+    }
 }
 
 /// The machine's parallelism (at least 1).
@@ -125,6 +159,7 @@ impl Config {
             allow_plain_http: false,
             password_concurrency: parallelism(),
             session_check_interval: Duration::from_millis(500),
+            ws_limits: WsLimits::default(),
             trusted_proxies: Vec::new(),
         }
     }
@@ -142,6 +177,8 @@ pub(crate) struct AppState {
     pub hashing: Arc<tokio::sync::Semaphore>,
     /// Counters behind [`SignInStats`].
     pub hashing_stats: auth::HashingStats,
+    /// Open WebSockets per client address.
+    pub ws_per_address: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
     pub shutdown: watch::Receiver<bool>,
     /// A weak reference to this state, for timers.
     pub self_weak: std::sync::Weak<AppState>,
@@ -243,6 +280,7 @@ impl Server {
                 config.password_concurrency.max(1),
             )),
             hashing_stats: auth::HashingStats::default(),
+            ws_per_address: std::sync::Mutex::default(),
             config,
             relay,
             dummy_hash,

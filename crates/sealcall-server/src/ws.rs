@@ -15,9 +15,14 @@ use sealcall_signaling::{
     DeviceId, ErrorCode, ServerMessage, SignalingError, parse_client_message,
 };
 
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+
 use crate::AppState;
 use crate::http::{ApiError, Authed, authenticate, bearer, setting_view};
 use crate::hub::{OUTBOUND_QUEUE, Outbound};
+use crate::listen::Peer;
 use crate::store::{DeviceRecord, policy};
 
 /// Frames larger than this are refused by the WebSocket layer itself (the connection fails);
@@ -36,8 +41,94 @@ pub(crate) struct Session {
     pub device: DeviceRecord,
 }
 
+/// One open WebSocket counted against its client address; uncounted on drop.
+pub(crate) struct AddressSlot {
+    state: Arc<AppState>,
+    ip: std::net::IpAddr,
+}
+
+impl AddressSlot {
+    fn take(state: &Arc<AppState>, ip: std::net::IpAddr) -> Option<Self> {
+        let max = state.config.ws_limits.max_per_address;
+        let mut open = state
+            .ws_per_address
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Self {
+            state: Arc::clone(state),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .state
+            .ws_per_address
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A token bucket: `rate` messages a second on average, `burst` at once.
+struct Bucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    last: tokio::time::Instant,
+}
+
+impl Bucket {
+    fn new(rate: u32, burst: u32) -> Self {
+        Self {
+            tokens: f64::from(burst.max(1)),
+            rate: f64::from(rate.max(1)),
+            burst: f64::from(burst.max(1)),
+            last: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Takes one token; false when the connection is over its rate.
+    fn take(&mut self) -> bool {
+        let now = tokio::time::Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What woke the connection's read loop.
+enum Next {
+    Frame(Option<Result<Message, axum::Error>>),
+    Shutdown,
+    Tick,
+}
+
+/// Closed for sending nothing (not even a pong) for the idle timeout.
+const CLOSE_IDLE: u16 = 4002;
+
 pub(crate) async fn upgrade(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    headers: axum::http::HeaderMap,
     Query(q): Query<WsQuery>,
     parts: WsAuth,
     ws: WebSocketUpgrade,
@@ -68,11 +159,40 @@ pub(crate) async fn upgrade(
                 "device_id is not a registered device of the signed-in user",
             )
         })?;
+    let limits = state.config.ws_limits;
+    let others = state
+        .hub
+        .online_devices(&auth.user.id)
+        .into_iter()
+        .filter(|d| *d != device.id)
+        .count();
+    if others >= limits.max_per_user {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "this user already has {others} connected devices (at most {}); disconnect one",
+                limits.max_per_user
+            ),
+        ));
+    }
+    let ip = crate::http::client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
+    let slot = AddressSlot::take(&state, ip).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many connections from this address (at most {})",
+                limits.max_per_address
+            ),
+        )
+    })?;
     let session = Session { auth, device };
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| connection(state, session, socket))
+        .on_upgrade(move |socket| async move {
+            connection(state, session, socket).await;
+            drop(slot);
+        })
         .into_response())
 }
 
@@ -125,6 +245,11 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket) {
                         break;
                     }
                 }
+                Outbound::Ping => {
+                    if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        break;
+                    }
+                }
                 Outbound::Close(code, reason) => {
                     let _ = sink
                         .send(Message::Close(Some(CloseFrame {
@@ -155,18 +280,52 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket) {
     state.hub.send(&device, &welcome);
 
     let mut shutdown = state.shutdown.clone();
+    let limits = state.config.ws_limits;
+    let mut bucket = Bucket::new(limits.messages_per_second, limits.burst);
+    let mut ping = tokio::time::interval(limits.ping_interval.max(Duration::from_millis(10)));
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = tokio::time::Instant::now();
     loop {
-        let frame = tokio::select! {
-            frame = stream.next() => Some(frame),
-            _ = shutdown.wait_for(|s| *s) => None,
+        let next = tokio::select! {
+            frame = stream.next() => Next::Frame(frame),
+            _ = shutdown.wait_for(|s| *s) => Next::Shutdown,
             // The writer ended (a close was sent: session ended, replaced, too slow).
             _ = tx.closed() => break,
+            _ = ping.tick() => Next::Tick,
         };
-        let Some(frame) = frame else {
-            let _ = tx.send(Outbound::Close(1001, "server shutting down")).await;
-            break;
+        let frame = match next {
+            Next::Frame(frame) => frame,
+            Next::Shutdown => {
+                let _ = tx.send(Outbound::Close(1001, "server shutting down")).await;
+                break;
+            }
+            Next::Tick if heard.elapsed() >= limits.idle_timeout => {
+                let _ = tx
+                    .send(Outbound::Close(CLOSE_IDLE, "idle: nothing received"))
+                    .await;
+                break;
+            }
+            Next::Tick => {
+                let _ = tx.try_send(Outbound::Ping);
+                continue;
+            }
         };
         let Some(Ok(frame)) = frame else { break };
+        heard = tokio::time::Instant::now();
+        if matches!(frame, Message::Text(_) | Message::Binary(_)) && !bucket.take() {
+            state.hub.send(
+                &device,
+                &error_message(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "more than {} messages a second: the connection is closed",
+                        limits.messages_per_second
+                    ),
+                ),
+            );
+            let _ = tx.send(Outbound::Close(1008, "rate limited")).await;
+            break;
+        }
         let bytes: Vec<u8> = match frame {
             Message::Text(text) => text.as_str().as_bytes().to_vec(),
             Message::Binary(_) => {
@@ -199,4 +358,13 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket) {
     state.hub.disconnect(&device, conn_id);
     drop(tx);
     let _ = writer.await;
+    // The close handshake: read (and drop) what the client still sends until its close or a
+    // second has passed, so that unread data does not turn the close into a reset that loses
+    // the last messages (the error saying why) on the client's side.
+    let linger = tokio::time::Instant::now() + Duration::from_secs(1);
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(linger, stream.next()).await {
+        if matches!(frame, Message::Close(_)) {
+            break;
+        }
+    }
 }

@@ -128,26 +128,16 @@ async fn signing_out_closes_the_socket_and_a_session_opens_only_its_own_device()
     );
     let bare = s.sign_in(KEN).await;
     assert!(Device::connect(s.addr(), &bare, &ken.id).await.is_err());
-    // Signing in again as a known device (id and key) gives a session of that device.
-    let (status, body) = s
-        .send(
-            "POST",
-            "/sign-in",
-            None,
-            json!({"user": KEN, "password": PASSWORD, "device_id": ken.id, "identity_key": hex::encode([1u8; 32])}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(body["device_id"], ken.id.as_str());
-    // The wrong key binds nothing.
-    let (_, body) = s
-        .send(
-            "POST",
-            "/sign-in",
-            None,
-            json!({"user": KEN, "password": PASSWORD, "device_id": ken.id, "identity_key": hex::encode([9u8; 32])}),
-        )
-        .await;
+    // Signing in again as a known device (id and key) gives a session of that device; with
+    // the wrong key, a session of no device.
+    let as_device = async |key: u8| {
+        let body = json!({"user": KEN, "password": PASSWORD, "device_id": ken.id, "identity_key": hex::encode([key; 32])});
+        let (status, body) = s.send("POST", "/sign-in", None, body).await;
+        assert_eq!(status, 200);
+        body
+    };
+    assert_eq!(as_device(1).await["device_id"], ken.id.as_str());
+    let body = as_device(9).await;
     assert!(body["device_id"].is_null(), "{body}");
 
     let r = s

@@ -70,32 +70,14 @@ async fn answered_call(
 ) -> (Device, Device, CallId, TurnCredentials, TurnCredentials) {
     let mut ken = s.device(KEN, 1).await;
     let mut ana = s.device(ANA, 2).await;
-    ken.send(ClientMessage::Invite {
-        callee: sealcall_policy::UserId::new(ANA).unwrap(),
-    })
-    .await;
-    let ServerMessage::InviteSent { call_id, turn, .. } = ken.recv().await else {
-        panic!()
-    };
-    assert!(
-        turn.urls.is_empty() && turn.username.is_empty(),
-        "no credentials before the answer"
-    );
-    let ServerMessage::IncomingCall { turn, .. } = ana.recv().await else {
-        panic!()
-    };
-    assert!(turn.username.is_empty(), "no credentials while ringing");
-    ana.send(ClientMessage::Accept {
-        call_id: call_id.clone(),
-    })
-    .await;
-    let mut creds = Vec::new();
-    for d in [&mut ken, &mut ana] {
-        match d.recv_call().await {
-            ServerMessage::CallAccepted { turn: Some(t), .. } => creds.push(t),
-            other => panic!("{other:?}"),
-        }
-    }
+    let (call_id, accepted) = TestServer::answered(&mut ken, &mut ana, ANA).await;
+    let mut creds: Vec<TurnCredentials> = accepted
+        .into_iter()
+        .map(|m| match m {
+            ServerMessage::CallAccepted { turn: Some(t), .. } => t,
+            other => panic!("no relay credentials with the answer: {other:?}"),
+        })
+        .collect();
     let callee = creds.pop().unwrap();
     let caller = creds.pop().unwrap();
     (ken, ana, call_id, caller, callee)

@@ -162,6 +162,44 @@ impl TestServer {
         d
     }
 
+    /// `caller` calls `callee`'s user and `callee` answers: the call id and the two
+    /// `CallAccepted` messages (the caller's, then the callee's).
+    pub async fn answered(
+        caller: &mut Device,
+        callee: &mut Device,
+        callee_user: &str,
+    ) -> (sealcall_signaling::CallId, [ServerMessage; 2]) {
+        caller
+            .send(ClientMessage::Invite {
+                callee: callee_user.parse().unwrap(),
+            })
+            .await;
+        let ServerMessage::InviteSent { call_id, turn, .. } = caller.recv_call().await else {
+            panic!("no invite_sent")
+        };
+        assert!(
+            turn.username.is_empty(),
+            "no relay credentials before the answer"
+        );
+        let ServerMessage::IncomingCall { turn, .. } = callee.recv_call().await else {
+            panic!("no incoming_call")
+        };
+        assert!(
+            turn.username.is_empty(),
+            "no relay credentials while ringing"
+        );
+        callee
+            .send(ClientMessage::Accept {
+                call_id: call_id.clone(),
+            })
+            .await;
+        let accepted = [caller.recv_call().await, callee.recv_call().await];
+        for m in &accepted {
+            assert!(matches!(m, ServerMessage::CallAccepted { .. }), "{m:?}");
+        }
+        (call_id, accepted)
+    }
+
     pub async fn stop(&mut self) {
         if let Some(h) = self.handle.take() {
             h.shutdown().await.unwrap();
@@ -248,7 +286,11 @@ impl Device {
                 Ok(Some(Ok(Message::Close(frame)))) => {
                     return Some((frame.map_or(1005, |f| u16::from(f.code)), start.elapsed()));
                 }
-                Ok(None) | Ok(Some(Err(_))) => return Some((1006, start.elapsed())),
+                Ok(None) => return Some((1006, start.elapsed())),
+                Ok(Some(Err(e))) => {
+                    eprintln!("connection failed: {e}");
+                    return Some((1006, start.elapsed()));
+                }
                 Ok(Some(Ok(_))) => continue,
             }
         }
