@@ -984,3 +984,23 @@ impl eframe::App for SealcallApp {
         SealcallApp::ui(self, ui);
     }
 }
+
+#[cfg(test)]
+mod secrets_tests {
+    use super::*;
+
+    #[test]
+    fn the_sign_in_form_hides_the_password_in_debug_and_erases_it() {
+        let mut form = SignInForm {
+            server: "https://calls.example:7878".into(),
+            user: "alex@demo.example".into(),
+            password: "hunter2hunter2".into(),
+            pin: "SHA256:00".into(),
+            ..SignInForm::default()
+        };
+        assert!(!format!("{form:?}").contains("hunter2"));
+        assert!(!format!("{form:#?}").contains("hunter2"));
+        form.erase_password();
+        assert!(form.password.is_empty());
+    }
+}

@@ -318,3 +318,17 @@ async fn running_server(dir: &Path) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_credentials_hide_the_passwords_in_debug() {
+        let c = DemoCredentials::generate();
+        let shown = format!("{c:?} {c:#?}");
+        for pw in [&c.admin, &c.alex, &c.sam, &c.echo] {
+            assert!(!shown.contains(pw.as_str()));
+        }
+    }
+}

@@ -100,8 +100,10 @@ pub const TAG_LEN: usize = 16;
 /// Longest caller-supplied metadata (RFC 9605's `metadata`, authenticated but not sent).
 pub const MAX_METADATA_LEN: usize = 255;
 
-#[doc(hidden)]
-/// Deterministic helpers for tests and frozen vectors (not for production use).
+/// Deterministic helpers for tests, benches, fuzz targets and frozen vectors (not for
+/// production use): only with the `testing` feature.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
+#[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub use testing::__test_rng;
