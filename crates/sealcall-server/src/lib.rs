@@ -49,7 +49,7 @@ pub use error::{Result, ServerError};
 pub use ipnet::IpNet;
 pub use relay::{Relay, TurnConfig, TurnSecret};
 pub use sealcall_tls::{Fingerprint, SelfSigned, ServerTls, Trust};
-pub use sqlite::SqliteStore;
+pub use sqlite::{DENIED_AUDIT_WINDOW_SECS, DENIED_AUDITS_PER_WINDOW, SqliteStore};
 pub use store::{
     AuditEntry, DeviceRecord, PolicyOp, ServerAudit, SessionRecord, Storage, UserRecord, policy,
 };

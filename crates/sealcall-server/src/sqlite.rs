@@ -41,9 +41,27 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
+/// Denied attempts written per actor per window; the rest are counted in one row.
+pub const DENIED_AUDITS_PER_WINDOW: u32 = 10;
+
+/// The window for [`DENIED_AUDITS_PER_WINDOW`] (seconds).
+pub const DENIED_AUDIT_WINDOW_SECS: u64 = 60;
+
+/// One actor's denied attempts in the current window.
+#[derive(Debug, Clone, Copy)]
+struct Denials {
+    since: u64,
+    written: u32,
+    suppressed: u32,
+    /// The row counting the suppressed ones, once there is one.
+    summary: Option<i64>,
+}
+
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Per actor: denied attempts in the current window (memory only).
+    denials: Mutex<std::collections::HashMap<String, Denials>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -110,6 +128,7 @@ impl SqliteStore {
         )?;
         Ok(Self {
             conn: Mutex::new(conn),
+            denials: Mutex::default(),
         })
     }
 
@@ -534,7 +553,11 @@ impl Storage for SqliteStore {
     fn with_policy(&self, op: PolicyOp<'_>) -> Result<()> {
         let conn = self.lock();
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        let mut store = SqlPolicy { conn: &conn };
+        let mut denials = self.denials.lock().unwrap_or_else(|e| e.into_inner());
+        let mut store = SqlPolicy {
+            conn: &conn,
+            denials: &mut denials,
+        };
         op(&mut store);
         if let Err(e) = conn.execute_batch("COMMIT") {
             let _ = conn.execute_batch("ROLLBACK");
@@ -547,6 +570,63 @@ impl Storage for SqliteStore {
 /// [`PolicyStore`] over an open transaction of the SQLite connection.
 struct SqlPolicy<'c> {
     conn: &'c Connection,
+    denials: &'c mut std::collections::HashMap<String, Denials>,
+}
+
+impl SqlPolicy<'_> {
+    /// Whether a denied attempt by `actor` at `at` gets its own audit row. Past
+    /// [`DENIED_AUDITS_PER_WINDOW`] in a window, it is counted in one summary row instead, so no
+    /// one can fill the disk with refusals.
+    fn count_denial(&mut self, actor: &str, at: u64) -> Result<bool, StoreError> {
+        if self.denials.len() > 10_000 {
+            self.denials
+                .retain(|_, d| at.saturating_sub(d.since) < DENIED_AUDIT_WINDOW_SECS);
+        }
+        let d = self.denials.entry(actor.to_owned()).or_insert(Denials {
+            since: at,
+            written: 0,
+            suppressed: 0,
+            summary: None,
+        });
+        if at.saturating_sub(d.since) >= DENIED_AUDIT_WINDOW_SECS {
+            *d = Denials {
+                since: at,
+                written: 0,
+                suppressed: 0,
+                summary: None,
+            };
+        }
+        if d.written < DENIED_AUDITS_PER_WINDOW {
+            d.written += 1;
+            return Ok(true);
+        }
+        d.suppressed += 1;
+        let target = format!(
+            "{} more denied attempts in the {DENIED_AUDIT_WINDOW_SECS} s from {} (counted, not written one by one)",
+            d.suppressed, d.since
+        );
+        match d.summary {
+            Some(seq) => {
+                self.conn
+                    .execute(
+                        "UPDATE audit_log SET target = ?2, at = ?3 WHERE seq = ?1",
+                        params![seq, target, unix_at(at)],
+                    )
+                    .map_err(se)?;
+            }
+            None => {
+                self.conn
+                    .execute(
+                        "INSERT INTO audit_log (actor, at, action, target, outcome)
+                         VALUES (?1, ?2, 'DeniedAttemptsCounted', ?3, 'Denied')",
+                        params![actor, unix_at(at), target],
+                    )
+                    .map_err(se)?;
+                d.summary = Some(self.conn.last_insert_rowid());
+            }
+        }
+        Ok(false)
+    }
 }
 
 fn se(e: rusqlite::Error) -> StoreError {
@@ -902,6 +982,12 @@ impl PolicyStore for SqlPolicy<'_> {
     }
 
     fn commit(&mut self, changes: &[Change], audit: &AuditRecord) -> Result<(), StoreError> {
+        if changes.is_empty()
+            && audit.outcome == sealcall_policy::AuditOutcome::Denied
+            && !self.count_denial(audit.actor.as_str(), audit.at.0)?
+        {
+            return Ok(());
+        }
         self.conn
             .execute_batch("SAVEPOINT policy_commit")
             .map_err(se)?;
