@@ -123,6 +123,8 @@ fn data_dir() -> PathBuf {
 
 impl ClientArgs {
     fn config(&self, auto_answer: bool, audio: AudioRoute) -> Result<EngineConfig> {
+        // A refused address fails before the password is asked for.
+        sealcall_engine::check_server_url(&self.server)?;
         let pw = password(&format!("Password for {}: ", self.user))?;
         let mut c = EngineConfig::new(&self.server, &self.user, &pw);
         c.trust = self.trust.trust();

@@ -329,4 +329,54 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["sealcall", "demo", "--duration", "2"]).is_ok());
     }
+
+    #[test]
+    fn tls_trust_and_relay_options_parse_and_refuse_bad_input() {
+        let ok = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("sealcall").chain(args.iter().copied()))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        let pin = format!("SHA256:{}", ["AB"; 32].join(":"));
+        assert!(ok(&["admin", "--user", "a@b.c", "--pin", &pin, "Get-X"]).is_ok());
+        assert!(ok(&["admin", "--user", "a@b.c", "--ca-file", "ca.pem", "Get-X"]).is_ok());
+        let e = ok(&["admin", "--user", "a@b.c", "--pin", "12:34", "Get-X"]).unwrap_err();
+        assert!(e.contains("64 hex digits"), "{e}");
+        assert!(ok(&["admin", "--user", "a", "--pin", &pin, "--ca-file", "x", "L"]).is_err());
+        assert!(ok(&["call", "--user", "a@b.c", "--pin", &pin, "ken@b.c"]).is_ok());
+        assert!(ok(&["device", "list", "--user", "a@b.c", "--of", "ken@b.c"]).is_ok());
+        assert!(ok(&["device", "remove", "d-1", "--user", "a@b.c"]).is_ok());
+        assert!(ok(&["device", "list", "--user", "a@b.c", "--ca-file", "ca.pem"]).is_ok());
+        assert!(ok(&["server", "--tls-cert", "c.pem", "--tls-key", "k.pem"]).is_ok());
+        assert!(
+            ok(&["server", "--tls-cert", "c.pem"]).is_err(),
+            "the key is required too"
+        );
+        assert!(
+            ok(&[
+                "server",
+                "init",
+                "--tenant",
+                "T",
+                "--admin",
+                "a@b.c",
+                "--tls-name",
+                "h"
+            ])
+            .is_ok()
+        );
+        assert!(
+            ok(&[
+                "server",
+                "--relay-allow",
+                "10.0.0.0/8",
+                "--trusted-proxy",
+                "10.1.1.1"
+            ])
+            .is_ok()
+        );
+        let e = ok(&["server", "--relay-allow", "nonsense"]).unwrap_err();
+        assert!(e.contains("CIDR"), "{e}");
+        assert!(ok(&["server", "--insecure-http", "--listen", "0.0.0.0:7878"]).is_ok());
+    }
 }

@@ -31,11 +31,17 @@ pub fn password(prompt: &str) -> Result<String> {
 pub struct TrustArgs {
     /// Trust the CA certificate(s) in this PEM file besides the system's roots (for a private
     /// server: its CA, or the certificate file `sealcall server init` wrote).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     ca_file: Option<PathBuf>,
     /// Trust exactly the server certificate with this SHA-256 fingerprint (as `sealcall server
     /// init` printed it: SHA256:AB:CD:…).
-    #[arg(long, value_name = "FINGERPRINT", conflicts_with = "ca_file", value_parser = parse_pin)]
+    #[arg(
+        long,
+        value_name = "FINGERPRINT",
+        conflicts_with = "ca_file",
+        value_parser = parse_pin,
+        global = true
+    )]
     pin: Option<Fingerprint>,
 }
 
@@ -405,6 +411,8 @@ pub struct AdminArgs {
 
 /// Runs `sealcall admin`: exits non-zero when any cmdlet failed.
 pub async fn admin(args: AdminArgs) -> Result<()> {
+    // A refused address fails before the password is asked for.
+    sealcall_server::check_server_url(&args.server)?;
     let pw = password(&format!("Password for {}: ", args.user))?;
     let stdin = std::io::stdin();
     let interactive = args.line.is_none() && stdin.is_terminal();
@@ -459,6 +467,7 @@ pub async fn device(args: DeviceArgs) -> Result<()> {
     let Some(user) = args.user.as_deref() else {
         bail!("--user is required: who signs in");
     };
+    sealcall_server::check_server_url(&args.server)?;
     let pw = password(&format!("Password for {user}: "))?;
     let trust = args.trust.trust();
     let target = cli::DeviceTarget {

@@ -48,7 +48,7 @@ pub use client::{HttpClient, HttpResponse};
 pub use error::{Result, ServerError};
 pub use ipnet::IpNet;
 pub use relay::{Relay, TurnConfig, TurnSecret};
-pub use sealcall_tls::{Fingerprint, SelfSigned, ServerTls, Trust};
+pub use sealcall_tls::{Fingerprint, SelfSigned, ServerTls, Trust, check_server_url};
 pub use sqlite::{DENIED_AUDIT_WINDOW_SECS, DENIED_AUDITS_PER_WINDOW, SqliteStore};
 pub use store::{
     AuditEntry, DeviceRecord, PolicyOp, ServerAudit, SessionRecord, Storage, UserRecord, policy,
