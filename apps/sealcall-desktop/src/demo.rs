@@ -323,6 +323,41 @@ async fn running_server(dir: &Path) -> Option<String> {
 mod tests {
     use super::*;
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_demo_serves_tls_with_a_certificate_its_clients_pin_and_a_second_run_joins() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = DemoOptions {
+            data_dir: dir.path().to_owned(),
+            port: 0,
+            password_cost: PasswordCost::insecure_for_tests(),
+        };
+        let demo = Demo::start_or_join(&options).await.unwrap();
+        assert!(demo.owns_server());
+        assert!(demo.url.starts_with("https://127.0.0.1:"), "{}", demo.url);
+        let pin = demo
+            .trust
+            .pin
+            .expect("the demo's clients pin its certificate");
+        // Untrusted without the pin; signed in with it.
+        let mut plain = ApiClient::new(&demo.url).unwrap();
+        let refused = plain
+            .sign_in(ALEX, &demo.credentials.alex)
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("not trusted"), "{refused}");
+        let mut pinned = ApiClient::with_trust(&demo.url, &demo.trust).unwrap();
+        pinned.sign_in(ALEX, &demo.credentials.alex).await.unwrap();
+        // A second window joins the running server and pins the same certificate.
+        let joined = Demo::start_or_join(&options).await.unwrap();
+        assert!(!joined.owns_server());
+        assert_eq!(
+            (joined.url.as_str(), joined.trust.pin),
+            (demo.url.as_str(), Some(pin))
+        );
+        joined.shutdown().await.unwrap();
+        demo.shutdown().await.unwrap();
+    }
+
     #[test]
     fn demo_credentials_hide_the_passwords_in_debug() {
         let c = DemoCredentials::generate();
