@@ -93,6 +93,10 @@ pub struct Config {
     pub session_check_interval: Duration,
     /// WebSocket limits: message rate, connections per user and per address, idle timeout.
     pub ws_limits: WsLimits,
+    /// A connection on which nothing was read or written for this long is closed (a client
+    /// that connects and sends nothing, or stops half-way through a request). Longer than the
+    /// WebSocket idle timeout, which closes quiet sockets first, with its own close code.
+    pub http_idle_timeout: Duration,
     /// Reverse proxies whose `X-Forwarded-For` names the client (for sign-in throttling per
     /// address); from anyone else the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -160,6 +164,7 @@ impl Config {
             password_concurrency: parallelism(),
             session_check_interval: Duration::from_millis(500),
             ws_limits: WsLimits::default(),
+            http_idle_timeout: Duration::from_secs(90),
             trusted_proxies: Vec::new(),
         }
     }
@@ -289,7 +294,11 @@ impl Server {
         let _ = gate.set(Arc::downgrade(&state));
         tokio::spawn(check_sessions(Arc::downgrade(&state), stopped.clone()));
         let tls = state.config.tls.as_ref().map(ServerTls::config);
-        let incoming = listen::Incoming::start(listener, tls, state.shutdown.clone())?;
+        let idle = state
+            .config
+            .http_idle_timeout
+            .max(Duration::from_millis(10));
+        let incoming = listen::Incoming::start(listener, tls, idle, state.shutdown.clone())?;
         let app = http::router(Arc::clone(&state));
         let mut signal = stopped;
         let serve_state = Arc::clone(&state);

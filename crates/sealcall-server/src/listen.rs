@@ -4,6 +4,7 @@
 //! (at most [`MAX_PENDING_HANDSHAKES`] at once, each within [`HANDSHAKE_TIMEOUT`]), so a slow or
 //! silent client delays nobody else; finished connections reach axum through a channel.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -25,12 +26,36 @@ pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most TLS handshakes in progress at once; more connections wait in the kernel's backlog.
 pub(crate) const MAX_PENDING_HANDSHAKES: usize = 256;
 
-/// One accepted connection.
-pub(crate) enum Conn {
+/// The byte stream of an accepted connection.
+enum Stream {
     /// Plain TCP (loopback, or behind a TLS-terminating proxy).
     Plain(TcpStream),
     /// TLS over TCP.
     Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// One accepted connection. Reading fails with `TimedOut` once nothing has been read or written
+/// for the idle timeout, which ends the connection: a client that opens a connection and sends
+/// nothing (or stops half-way through a request) does not hold it for ever.
+pub(crate) struct Conn {
+    stream: Stream,
+    idle: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Conn {
+    fn new(stream: Stream, idle: Duration) -> Self {
+        Self {
+            stream,
+            idle,
+            deadline: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+
+    fn active(&mut self) {
+        let next = tokio::time::Instant::now() + self.idle;
+        self.deadline.as_mut().reset(next);
+    }
 }
 
 impl AsyncRead for Conn {
@@ -39,9 +64,25 @@ impl AsyncRead for Conn {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = match &mut this.stream {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        match polled {
+            Poll::Ready(Ok(())) if buf.filled().len() > before => {
+                this.active();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "idle connection",
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+            other => other,
         }
     }
 }
@@ -52,23 +93,28 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        let this = self.get_mut();
+        let polled = match &mut this.stream {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        };
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            this.active();
         }
+        polled
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
@@ -111,6 +157,7 @@ impl Incoming {
     pub(crate) fn start(
         listener: TcpListener,
         tls: Option<Arc<rustls::ServerConfig>>,
+        idle: Duration,
         mut shutdown: watch::Receiver<bool>,
     ) -> io::Result<Self> {
         let addr = listener.local_addr()?;
@@ -133,7 +180,11 @@ impl Incoming {
                 };
                 let _ = tcp.set_nodelay(true);
                 let Some(acceptor) = acceptor.clone() else {
-                    if tx.send((Conn::Plain(tcp), peer)).await.is_err() {
+                    if tx
+                        .send((Conn::new(Stream::Plain(tcp), idle), peer))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                     continue;
@@ -147,7 +198,8 @@ impl Incoming {
                         tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
                     drop(permit);
                     if let Ok(Ok(stream)) = handshake {
-                        let _ = tx.send((Conn::Tls(Box::new(stream)), peer)).await;
+                        let conn = Conn::new(Stream::Tls(Box::new(stream)), idle);
+                        let _ = tx.send((conn, peer)).await;
                     }
                 });
             }

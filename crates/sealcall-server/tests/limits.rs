@@ -159,3 +159,29 @@ async fn an_idle_connection_is_closed_and_one_that_answers_pings_stays() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_or_stops_mid_request_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(|c| c.http_idle_timeout = Duration::from_millis(400)).await;
+    let mut silent = tokio::net::TcpStream::connect(s.addr()).await.unwrap();
+    let mut half = tokio::net::TcpStream::connect(s.addr()).await.unwrap();
+    half.write_all(b"POST /sign-in HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    for (what, conn) in [("silent", &mut silent), ("half a request", &mut half)] {
+        // Closed (end of stream or a reset), after at most an error response.
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(3), conn.read_to_end(&mut got))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: still open after 3 s"));
+        let text = String::from_utf8_lossy(&got);
+        eprintln!("{what}: {read:?} {text:?}");
+        assert!(
+            got.is_empty() || text.starts_with("HTTP/1.1 4"),
+            "{what}: {text}"
+        );
+    }
+    // A client that talks is served as usual.
+    assert_eq!(s.get("/healthz", "").await.0, 200);
+}
