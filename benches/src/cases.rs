@@ -189,6 +189,7 @@ pub fn handshake_sessions(config: StreamConfig, seed: &[u8]) -> Result<(Session,
         call_id: b"bench-call".to_vec(),
         local_device: device.to_vec(),
         intent: Intent::EndToEnd,
+        dtls_fingerprint: [0x5c; 32],
         expected_peer: None,
     };
     let e = BenchError::ctx("handshake");

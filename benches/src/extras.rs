@@ -52,6 +52,7 @@ impl HandshakeRoutine {
             call_id: b"bench-call".to_vec(),
             local_device: device.to_vec(),
             intent: Intent::EndToEnd,
+            dtls_fingerprint: [0x5c; 32],
             expected_peer: None,
         };
         let e = BenchError::ctx("handshake");

@@ -190,6 +190,9 @@ pub struct CallView {
     pub picker: Option<ScreenPicker>,
     /// The call's pictures: the peer's camera and screen, this device's self-views.
     pub video: CallVideo,
+    /// Warnings that the service contradicted what the two devices signed (shown for the
+    /// rest of the call).
+    pub security_warnings: Vec<String>,
 }
 
 impl CallView {
@@ -215,6 +218,7 @@ impl CallView {
             screen_note: None,
             picker: None,
             video: CallVideo::default(),
+            security_warnings: Vec::new(),
         }
     }
 
@@ -717,6 +721,13 @@ impl SealcallApp {
                     c.video.remote(stream).clear();
                 }
             }
+            EngineEvent::SecurityWarning { message, .. } => {
+                if let Some(c) = &mut s.call
+                    && !c.security_warnings.contains(&message)
+                {
+                    c.security_warnings.push(message);
+                }
+            }
             EngineEvent::SecurityCode { code, .. } => {
                 if let Some(c) = &mut s.call {
                     c.code = Some(code);
@@ -941,15 +952,14 @@ fn handle_call(s: &mut Session, event: CallEvent, camera: bool) {
             if let Some(c) = &mut s.call {
                 c.phase = CallPhase::Connected;
                 c.connected_at = Some(Instant::now());
-                if c.mode.is_none() {
-                    c.mode = Some(if end_to_end {
-                        MediaMode::EndToEnd
-                    } else {
-                        MediaMode::Standard {
-                            reasons: Vec::new(),
-                        }
-                    });
-                }
+                // The lock follows what the two devices signed, not the server's decision.
+                c.mode = Some(match (end_to_end, c.mode.take()) {
+                    (true, _) => MediaMode::EndToEnd,
+                    (false, Some(standard @ MediaMode::Standard { .. })) => standard,
+                    (false, _) => MediaMode::Standard {
+                        reasons: Vec::new(),
+                    },
+                });
             }
         }
         CallEvent::SignalingLost { .. } => {

@@ -234,6 +234,10 @@ pub fn print_event(event: &EngineEvent) -> Option<Ended> {
                         d.as_nanos()
                     )),
             );
+            println!(
+                "  send bandwidth estimate {} kbit/s",
+                stats.send_estimate_kbps
+            );
             for (name, v) in [("camera", &stats.camera), ("screen", &stats.screen)] {
                 print_video_stats(name, v);
             }
@@ -252,6 +256,7 @@ pub fn print_event(event: &EngineEvent) -> Option<Ended> {
             println!("server connection lost; reconnecting (attempt {n})")
         }
         EngineEvent::Notice(n) => println!("note: {n}"),
+        EngineEvent::SecurityWarning { message, .. } => println!("WARNING: {message}"),
         EngineEvent::FirstAudio { .. } => println!("audio is flowing"),
         _ => {}
     }

@@ -23,6 +23,7 @@ fn main() -> Result<(), Error> {
         call_id: b"demo-call-1".to_vec(),
         local_device: device.as_bytes().to_vec(),
         intent: Intent::EndToEnd,
+        dtls_fingerprint: [0x5c; 32],
         expected_peer: Some(peer.public()),
     };
     let (caller, commit) = CallerHandshake::start(&mut rng, &alice, params("alice-laptop", &bob))?;

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! Caller                                              Callee
-//! Commit  {suite, call id, device, identity, H(eph_A), intent_A}  ──►
-//!                        ◄──  Response {call id, device, identity, eph_B, intent_B}
+//! Commit  {suite, call id, device, identity, fp_A, H(eph_A), intent_A}  ──►
+//!                   ◄──  Response {call id, device, identity, fp_B, eph_B, intent_B}
 //! Reveal  {call id, eph_A, Sig_A(transcript)}                     ──►  checks H(eph_A), Sig_A
 //!                        ◄──  Confirm  {call id, Sig_B(transcript)}
 //! checks Sig_B
@@ -11,10 +11,15 @@
 //!
 //! The commitment stops a man in the middle from choosing its key after seeing the other's (as
 //! in ZRTP). The transcript hash covers protocol version, suite, call id, both device ids, both
-//! identity keys, both ephemeral keys, the commitment and both intents; each side signs it with
-//! its identity key under a role-specific label. Keys are derived only from a handshake whose
-//! signatures verified, whose X25519 result is contributory and in which both parties stated
-//! [`Intent::EndToEnd`].
+//! identity keys, both DTLS certificate fingerprints (`fp`), both ephemeral keys, the commitment
+//! and both intents; each side signs it with its identity key under a role-specific label.
+//!
+//! The handshake runs in every call, standard ones too: it ends in a [`Completed`] whose
+//! [`Verified`] facts (the peer's identity, device, DTLS fingerprint and intent) both devices
+//! signed, so a server that rewrites the fingerprints in the SDP it relays or the intents it
+//! reports is caught. Keys are derived only from a handshake whose signatures verified, whose
+//! X25519 result is contributory and in which both parties stated [`Intent::EndToEnd`]
+//! ([`Completed::EndToEnd`]).
 
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
@@ -47,8 +52,11 @@ pub struct HandshakeParams {
     pub call_id: Vec<u8>,
     /// This device's id (1 to 64 bytes).
     pub local_device: Vec<u8>,
-    /// This party's end-to-end intent, from its policy decision.
+    /// This party's end-to-end intent, from its own state (the policy crate's `local_intent`).
     pub intent: Intent,
+    /// SHA-256 fingerprint of this device's DTLS certificate, as in its SDP: signed into the
+    /// transcript, so the peer can check the certificate its transport actually saw.
+    pub dtls_fingerprint: [u8; 32],
     /// The identity key the directory lists for the peer device, when known: a different key in
     /// the handshake is refused.
     pub expected_peer: Option<IdentityPublicKey>,
@@ -62,6 +70,8 @@ struct Transcript<'a> {
     callee_device: &'a [u8],
     caller_identity: &'a [u8; 32],
     callee_identity: &'a [u8; 32],
+    caller_fingerprint: &'a [u8; 32],
+    callee_fingerprint: &'a [u8; 32],
     caller_ephemeral: &'a [u8; 32],
     callee_ephemeral: &'a [u8; 32],
     commitment: &'a [u8; 32],
@@ -85,6 +95,8 @@ impl Transcript<'_> {
         put(&mut h, self.callee_device);
         put(&mut h, self.caller_identity);
         put(&mut h, self.callee_identity);
+        put(&mut h, self.caller_fingerprint);
+        put(&mut h, self.callee_fingerprint);
         put(&mut h, self.caller_ephemeral);
         put(&mut h, self.callee_ephemeral);
         put(&mut h, self.commitment);
@@ -102,6 +114,7 @@ pub fn commitment(
     call_id: &[u8],
     caller_device: &[u8],
     caller_identity: &[u8; 32],
+    caller_fingerprint: &[u8; 32],
     caller_ephemeral: &[u8; 32],
     caller_intent: Intent,
 ) -> [u8; 32] {
@@ -112,6 +125,7 @@ pub fn commitment(
     put(&mut h, call_id);
     put(&mut h, caller_device);
     put(&mut h, caller_identity);
+    put(&mut h, caller_fingerprint);
     put(&mut h, caller_ephemeral);
     put(&mut h, &[caller_intent.code()]);
     h.finalize().into()
@@ -146,24 +160,79 @@ fn expect_peer(expected: Option<&IdentityPublicKey>, got: &IdentityPublicKey) ->
     }
 }
 
-fn check_intents(local: Intent, peer: Intent) -> Result<()> {
-    if local == Intent::EndToEnd && peer == Intent::EndToEnd {
-        Ok(())
-    } else {
-        Err(Error::IntentMismatch { local, peer })
+/// What both devices signed about each other in a verified handshake: the facts a call's
+/// security rests on whether or not it is end-to-end encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The peer's identity key (checked against the expected one, when given).
+    pub peer_identity: IdentityPublicKey,
+    /// The peer's device id.
+    pub peer_device: Vec<u8>,
+    /// The SHA-256 fingerprint of the peer's DTLS certificate, as the peer signed it: the
+    /// transport must have seen exactly this certificate.
+    pub peer_fingerprint: [u8; 32],
+    /// This side's intent, as signed.
+    pub local_intent: Intent,
+    /// The peer's intent, as signed.
+    pub peer_intent: Intent,
+    /// The transcript hash both signatures cover.
+    pub transcript_hash: [u8; 32],
+}
+
+impl Verified {
+    /// Whether both signed intents are end-to-end.
+    pub fn both_end_to_end(&self) -> bool {
+        self.local_intent == Intent::EndToEnd && self.peer_intent == Intent::EndToEnd
+    }
+}
+
+/// A verified handshake: end-to-end keys when both intended end-to-end encryption, else the
+/// signed facts of a standard call.
+pub enum Completed {
+    /// Both stated [`Intent::EndToEnd`]: the call's keys.
+    EndToEnd(Established),
+    /// At least one stated [`Intent::Standard`]: no keys, only the signed facts.
+    Standard(Verified),
+}
+
+impl Completed {
+    /// Keys when both signed intents are end-to-end, else only the signed facts.
+    fn new(role: Role, suite: CipherSuite, shared: &[u8; 32], verified: Verified) -> Result<Self> {
+        Ok(if verified.both_end_to_end() {
+            Completed::EndToEnd(Established::derive(role, suite, shared, verified)?)
+        } else {
+            Completed::Standard(verified)
+        })
+    }
+
+    /// The signed facts.
+    pub fn verified(&self) -> &Verified {
+        match self {
+            Completed::EndToEnd(e) => e.verified(),
+            Completed::Standard(v) => v,
+        }
+    }
+
+    /// The keys, or [`Error::IntentMismatch`] when the call is standard.
+    pub fn into_end_to_end(self) -> Result<Established> {
+        match self {
+            Completed::EndToEnd(e) => Ok(e),
+            Completed::Standard(v) => Err(Error::IntentMismatch {
+                local: v.local_intent,
+                peer: v.peer_intent,
+            }),
+        }
     }
 }
 
 fn parse_as<T>(
     bytes: &[u8],
     expected: &'static str,
-    pick: impl FnOnce(HandshakeMessage) -> Result<T, HandshakeMessage>,
+    pick: impl FnOnce(HandshakeMessage) -> Option<T>,
 ) -> Result<T> {
     let msg = HandshakeMessage::parse(bytes)?;
-    pick(msg).map_err(|other| Error::UnexpectedMessage {
-        expected,
-        got: other.name(),
-    })
+    let got = msg.name();
+    pick(msg).ok_or(Error::UnexpectedMessage { expected, got })
 }
 
 fn check_call(expected: &[u8], got: &[u8]) -> Result<()> {
@@ -202,6 +271,7 @@ impl CallerHandshake {
             &params.call_id,
             &params.local_device,
             &public.to_bytes(),
+            &params.dtls_fingerprint,
             &ephemeral_public,
             params.intent,
         );
@@ -210,6 +280,7 @@ impl CallerHandshake {
             call_id: params.call_id.clone(),
             caller_device: params.local_device.clone(),
             caller_identity: public.to_bytes(),
+            caller_fingerprint: params.dtls_fingerprint,
             commitment,
             caller_intent: params.intent,
         })
@@ -235,8 +306,8 @@ impl CallerHandshake {
         bytes: &[u8],
     ) -> Result<(CallerAwaitingConfirm, Vec<u8>)> {
         let response = parse_as(bytes, "Response", |m| match m {
-            HandshakeMessage::Response(r) => Ok(r),
-            other => Err(other),
+            HandshakeMessage::Response(r) => Some(r),
+            _ => None,
         })?;
         check_call(&self.params.call_id, &response.call_id)?;
         if identity.public() != self.identity {
@@ -246,7 +317,6 @@ impl CallerHandshake {
         }
         let peer = IdentityPublicKey::from_bytes(&response.callee_identity)?;
         expect_peer(self.params.expected_peer.as_ref(), &peer)?;
-        check_intents(self.params.intent, response.callee_intent)?;
 
         let shared = self
             .ephemeral
@@ -261,6 +331,8 @@ impl CallerHandshake {
             callee_device: &response.callee_device,
             caller_identity: &self.identity.to_bytes(),
             callee_identity: &response.callee_identity,
+            caller_fingerprint: &self.params.dtls_fingerprint,
+            callee_fingerprint: &response.callee_fingerprint,
             caller_ephemeral: &self.ephemeral_public,
             callee_ephemeral: &response.callee_ephemeral,
             commitment: &self.commitment,
@@ -275,20 +347,22 @@ impl CallerHandshake {
             signature,
         })
         .encode()?;
-        let established = Established::derive(
-            Role::Caller,
-            self.params.suite,
-            &transcript_hash,
-            shared.as_bytes(),
-            peer,
-            response.callee_device,
-        )?;
+        let verified = Verified {
+            peer_identity: peer,
+            peer_device: response.callee_device,
+            peer_fingerprint: response.callee_fingerprint,
+            local_intent: self.params.intent,
+            peer_intent: response.callee_intent,
+            transcript_hash,
+        };
+        let completed =
+            Completed::new(Role::Caller, self.params.suite, shared.as_bytes(), verified)?;
         Ok((
             CallerAwaitingConfirm {
                 call_id: self.params.call_id,
                 peer,
                 transcript_hash,
-                established,
+                completed,
             },
             msg,
         ))
@@ -302,15 +376,22 @@ pub struct CallerAwaitingConfirm {
     call_id: Vec<u8>,
     peer: IdentityPublicKey,
     transcript_hash: [u8; 32],
-    established: Established,
+    completed: Completed,
 }
 
 impl CallerAwaitingConfirm {
-    /// Verifies the callee's signature; only then are the call's keys released.
+    /// Verifies the callee's signature and returns the keys of an end-to-end call; a verified
+    /// standard handshake is refused with [`Error::IntentMismatch`] (see [`Self::complete`]).
     pub fn on_confirm(self, bytes: &[u8]) -> Result<Established> {
+        self.complete(bytes)?.into_end_to_end()
+    }
+
+    /// Verifies the callee's signature; only then is the outcome (keys, or the signed facts of
+    /// a standard call) released.
+    pub fn complete(self, bytes: &[u8]) -> Result<Completed> {
         let confirm = parse_as(bytes, "Confirm", |m| match m {
-            HandshakeMessage::Confirm(c) => Ok(c),
-            other => Err(other),
+            HandshakeMessage::Confirm(c) => Some(c),
+            _ => None,
         })?;
         check_call(&self.call_id, &confirm.call_id)?;
         verify(
@@ -319,7 +400,7 @@ impl CallerAwaitingConfirm {
             &self.transcript_hash,
             &confirm.signature,
         )?;
-        Ok(self.established)
+        Ok(self.completed)
     }
 }
 
@@ -347,13 +428,12 @@ impl CalleeHandshake {
         check_id("call id", &params.call_id)?;
         check_id("device id", &params.local_device)?;
         let commit = parse_as(commit_bytes, "Commit", |m| match m {
-            HandshakeMessage::Commit(c) => Ok(c),
-            other => Err(other),
+            HandshakeMessage::Commit(c) => Some(c),
+            _ => None,
         })?;
         check_call(&params.call_id, &commit.call_id)?;
         let peer = IdentityPublicKey::from_bytes(&commit.caller_identity)?;
         expect_peer(params.expected_peer.as_ref(), &peer)?;
-        check_intents(params.intent, commit.caller_intent)?;
         let ephemeral = EphemeralSecret::random_from_rng(rng);
         let ephemeral_public = PublicKey::from(&ephemeral).to_bytes();
         let public = identity.public();
@@ -361,6 +441,7 @@ impl CalleeHandshake {
             call_id: params.call_id.clone(),
             callee_device: params.local_device.clone(),
             callee_identity: public.to_bytes(),
+            callee_fingerprint: params.dtls_fingerprint,
             callee_ephemeral: ephemeral_public,
             callee_intent: params.intent,
         })
@@ -378,16 +459,25 @@ impl CalleeHandshake {
         ))
     }
 
-    /// Takes the caller's [`Reveal`]: checks it against the commitment, verifies the caller's
-    /// signature, and returns the established keys and the encoded [`Confirm`] to send.
+    /// Takes the caller's [`Reveal`] of an end-to-end call and returns its keys and the encoded
+    /// [`Confirm`] to send; a verified standard handshake is refused with
+    /// [`Error::IntentMismatch`] (see [`Self::complete`]).
     pub fn on_reveal(
         self,
         identity: &DeviceIdentity,
         bytes: &[u8],
     ) -> Result<(Established, Vec<u8>)> {
+        let (completed, confirm) = self.complete(identity, bytes)?;
+        Ok((completed.into_end_to_end()?, confirm))
+    }
+
+    /// Takes the caller's [`Reveal`]: checks it against the commitment, verifies the caller's
+    /// signature, and returns the outcome (keys, or the signed facts of a standard call) and the
+    /// encoded [`Confirm`] to send.
+    pub fn complete(self, identity: &DeviceIdentity, bytes: &[u8]) -> Result<(Completed, Vec<u8>)> {
         let reveal = parse_as(bytes, "Reveal", |m| match m {
-            HandshakeMessage::Reveal(r) => Ok(r),
-            other => Err(other),
+            HandshakeMessage::Reveal(r) => Some(r),
+            _ => None,
         })?;
         check_call(&self.params.call_id, &reveal.call_id)?;
         if identity.public() != self.identity {
@@ -401,6 +491,7 @@ impl CalleeHandshake {
             &c.call_id,
             &c.caller_device,
             &c.caller_identity,
+            &c.caller_fingerprint,
             &reveal.caller_ephemeral,
             c.caller_intent,
         );
@@ -417,6 +508,8 @@ impl CalleeHandshake {
             callee_device: &self.params.local_device,
             caller_identity: &c.caller_identity,
             callee_identity: &self.identity.to_bytes(),
+            caller_fingerprint: &c.caller_fingerprint,
+            callee_fingerprint: &self.params.dtls_fingerprint,
             caller_ephemeral: &reveal.caller_ephemeral,
             callee_ephemeral: &self.ephemeral_public,
             commitment: &c.commitment,
@@ -436,20 +529,21 @@ impl CalleeHandshake {
             &transcript_hash,
             &reveal.signature,
         )?;
-        let established = Established::derive(
-            Role::Callee,
-            c.suite,
-            &transcript_hash,
-            shared.as_bytes(),
-            self.peer,
-            c.caller_device.clone(),
-        )?;
+        let verified = Verified {
+            peer_identity: self.peer,
+            peer_device: c.caller_device.clone(),
+            peer_fingerprint: c.caller_fingerprint,
+            local_intent: self.params.intent,
+            peer_intent: c.caller_intent,
+            transcript_hash,
+        };
+        let completed = Completed::new(Role::Callee, c.suite, shared.as_bytes(), verified)?;
         let signature = sign(identity, CALLEE_SIGNATURE_LABEL, &transcript_hash);
         let msg = HandshakeMessage::Confirm(Confirm {
             call_id: self.params.call_id.clone(),
             signature,
         })
         .encode()?;
-        Ok((established, msg))
+        Ok((completed, msg))
     }
 }

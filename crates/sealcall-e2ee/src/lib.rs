@@ -28,6 +28,7 @@
 //!     call_id: b"call-1".to_vec(),
 //!     local_device: device.to_vec(),
 //!     intent: Intent::EndToEnd,
+//!     dtls_fingerprint: [0x5c; 32],
 //!     expected_peer: None,
 //! };
 //! let (caller, commit) = CallerHandshake::start(&mut rng, &alice, params(b"alice-laptop"))?;
@@ -71,7 +72,8 @@ pub use aead::AeadBackend;
 pub use error::{Error, Result};
 pub use handshake::{
     CALLEE_SIGNATURE_LABEL, CALLER_SIGNATURE_LABEL, COMMITMENT_LABEL, CalleeHandshake,
-    CallerAwaitingConfirm, CallerHandshake, HandshakeParams, TRANSCRIPT_LABEL, commitment,
+    CallerAwaitingConfirm, CallerHandshake, Completed, HandshakeParams, TRANSCRIPT_LABEL, Verified,
+    commitment,
 };
 pub use header::{Header, MAX_HEADER_LEN};
 pub use identity::{DeviceIdentity, IdentityPublicKey};

@@ -9,13 +9,13 @@ use crate::error::{Error, Result};
 use crate::suite::{CipherSuite, Intent};
 
 /// The handshake protocol version this build speaks.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// Longest call id or device id, in bytes.
 pub const MAX_ID_LEN: usize = 64;
 
 /// Longest encoded handshake message, in bytes.
-pub const MAX_MESSAGE_LEN: usize = 2 + 2 + 2 * (1 + MAX_ID_LEN) + 32 + 32 + 1;
+pub const MAX_MESSAGE_LEN: usize = 2 + 2 + 2 * (1 + MAX_ID_LEN) + 32 + 32 + 32 + 1;
 
 /// The caller's first message: its identity and a commitment to its ephemeral key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub struct Commit {
     pub caller_device: Vec<u8>,
     /// The caller's Ed25519 identity key.
     pub caller_identity: [u8; 32],
+    /// SHA-256 fingerprint of the caller's DTLS certificate.
+    pub caller_fingerprint: [u8; 32],
     /// SHA-256 commitment to the caller's ephemeral key (see docs/PROTOCOL.md).
     pub commitment: [u8; 32],
     /// The caller's stated end-to-end intent.
@@ -43,6 +45,8 @@ pub struct Response {
     pub callee_device: Vec<u8>,
     /// The callee's Ed25519 identity key.
     pub callee_identity: [u8; 32],
+    /// SHA-256 fingerprint of the callee's DTLS certificate.
+    pub callee_fingerprint: [u8; 32],
     /// The callee's X25519 ephemeral public key.
     pub callee_ephemeral: [u8; 32],
     /// The callee's stated end-to-end intent.
@@ -119,6 +123,7 @@ impl HandshakeMessage {
                 put_id(&mut out, "call id", &m.call_id)?;
                 put_id(&mut out, "device id", &m.caller_device)?;
                 out.extend_from_slice(&m.caller_identity);
+                out.extend_from_slice(&m.caller_fingerprint);
                 out.extend_from_slice(&m.commitment);
                 out.push(m.caller_intent.code());
             }
@@ -127,6 +132,7 @@ impl HandshakeMessage {
                 put_id(&mut out, "call id", &m.call_id)?;
                 put_id(&mut out, "device id", &m.callee_device)?;
                 out.extend_from_slice(&m.callee_identity);
+                out.extend_from_slice(&m.callee_fingerprint);
                 out.extend_from_slice(&m.callee_ephemeral);
                 out.push(m.callee_intent.code());
             }
@@ -161,6 +167,7 @@ impl HandshakeMessage {
                 call_id: r.id()?,
                 caller_device: r.id()?,
                 caller_identity: r.array()?,
+                caller_fingerprint: r.array()?,
                 commitment: r.array()?,
                 caller_intent: Intent::from_code(r.u8()?)?,
             }),
@@ -168,6 +175,7 @@ impl HandshakeMessage {
                 call_id: r.id()?,
                 callee_device: r.id()?,
                 callee_identity: r.array()?,
+                callee_fingerprint: r.array()?,
                 callee_ephemeral: r.array()?,
                 callee_intent: Intent::from_code(r.u8()?)?,
             }),

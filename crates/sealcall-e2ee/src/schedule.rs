@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::handshake::Verified;
 use crate::identity::IdentityPublicKey;
 use crate::keys::{Secret32, expand32};
 use crate::stream::{FrameReceiver, FrameSender, StreamConfig};
@@ -112,23 +113,20 @@ impl fmt::Debug for SecurityCode {
 pub struct Established {
     role: Role,
     suite: CipherSuite,
-    transcript_hash: [u8; 32],
     prk: Secret32,
     code: SecurityCode,
-    peer_identity: IdentityPublicKey,
-    peer_device: Vec<u8>,
+    verified: Verified,
 }
 
 impl Established {
     pub(crate) fn derive(
         role: Role,
         suite: CipherSuite,
-        transcript_hash: &[u8; 32],
         shared_secret: &[u8; 32],
-        peer_identity: IdentityPublicKey,
-        peer_device: Vec<u8>,
+        verified: Verified,
     ) -> Result<Self> {
-        let (prk_bytes, _) = Hkdf::<Sha256>::extract(Some(transcript_hash), shared_secret);
+        let (prk_bytes, _) =
+            Hkdf::<Sha256>::extract(Some(&verified.transcript_hash), shared_secret);
         let mut prk = Secret32([0u8; 32]);
         prk.0.copy_from_slice(&prk_bytes);
         let mut prk_bytes = prk_bytes;
@@ -140,12 +138,15 @@ impl Established {
         Ok(Self {
             role,
             suite,
-            transcript_hash: *transcript_hash,
             prk,
             code: SecurityCode::from_bytes(&code_bytes),
-            peer_identity,
-            peer_device,
+            verified,
         })
+    }
+
+    /// What both devices signed (peer identity, device, DTLS fingerprint, intents).
+    pub fn verified(&self) -> &Verified {
+        &self.verified
     }
 
     /// This party's role.
@@ -165,17 +166,17 @@ impl Established {
 
     /// The transcript hash (public; both sides hold the same value).
     pub fn transcript_hash(&self) -> [u8; 32] {
-        self.transcript_hash
+        self.verified.transcript_hash
     }
 
     /// The peer's verified identity key.
     pub fn peer_identity(&self) -> IdentityPublicKey {
-        self.peer_identity
+        self.verified.peer_identity
     }
 
     /// The peer's device id.
     pub fn peer_device(&self) -> &[u8] {
-        &self.peer_device
+        &self.verified.peer_device
     }
 
     fn base_key(&self, direction: Direction, media: MediaKind) -> Result<Secret32> {
@@ -242,7 +243,7 @@ impl Established {
         Ok(Session {
             role: self.role,
             code: self.code.clone(),
-            peer_identity: self.peer_identity,
+            peer_identity: self.verified.peer_identity,
             senders: MediaSenders(senders),
             receivers: MediaReceivers(receivers),
         })

@@ -501,9 +501,15 @@ mod tests {
         let peer = DeviceIdentity::generate(&mut rng).public();
         let mut out = Vec::new();
         for role in [Role::Caller, Role::Callee] {
-            let est =
-                Established::derive(role, config.suite, &[1; 32], &[2; 32], peer, b"p".to_vec())
-                    .unwrap();
+            let verified = crate::Verified {
+                peer_identity: peer,
+                peer_device: b"p".to_vec(),
+                peer_fingerprint: [3; 32],
+                local_intent: crate::Intent::EndToEnd,
+                peer_intent: crate::Intent::EndToEnd,
+                transcript_hash: [1; 32],
+            };
+            let est = Established::derive(role, config.suite, &[2; 32], verified).unwrap();
             let (senders, _) = est.into_session(config).unwrap().split();
             let [a, v, s] = senders.into_inner();
             out.extend([a, v, s]);

@@ -143,6 +143,7 @@ pub fn fuzz_handshake_message(data: &[u8]) {
         call_id: data.get(2..10).unwrap_or(b"call").to_vec(),
         local_device: b"fuzz-device".to_vec(),
         intent: Intent::EndToEnd,
+        dtls_fingerprint: [0x5c; 32],
         expected_peer: None,
     };
     let _ = CalleeHandshake::respond(&mut rng, &me, params.clone(), data);
@@ -164,6 +165,7 @@ pub fn established_pair(seed: &[u8]) -> crate::Result<(crate::Established, crate
         call_id: b"call".to_vec(),
         local_device: device.to_vec(),
         intent: Intent::EndToEnd,
+        dtls_fingerprint: [0x5c; 32],
         expected_peer: None,
     };
     let (caller, commit) = CallerHandshake::start(&mut rng, &a, params(b"a"))?;

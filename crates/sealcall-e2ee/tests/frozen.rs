@@ -7,6 +7,7 @@ use core::time::Duration;
 
 use sealcall_e2ee::testing::TestRng;
 use sealcall_e2ee::*;
+use sha2::{Digest, Sha256};
 
 fn frame(sender: &mut FrameSender, payload: &[u8]) -> Vec<u8> {
     let mut buf = vec![0u8; MAX_HEADER_LEN + payload.len() + TAG_LEN];
@@ -25,6 +26,7 @@ fn compute() -> Vec<(&'static str, String)> {
         call_id: b"frozen-call".to_vec(),
         local_device: device.as_bytes().to_vec(),
         intent: Intent::EndToEnd,
+        dtls_fingerprint: Sha256::digest(device.as_bytes()).into(),
         expected_peer: None,
     };
     let (caller, commit) =

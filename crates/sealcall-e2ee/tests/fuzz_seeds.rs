@@ -32,6 +32,7 @@ fn seeds() -> Vec<Vec<u8>> {
         call_id: b"call".to_vec(),
         local_device: d.to_vec(),
         intent: Intent::EndToEnd,
+        dtls_fingerprint: [0x5c; 32],
         expected_peer: None,
     };
     let (a, commit) = CallerHandshake::start(&mut rng, &alice, p(b"a")).unwrap();

@@ -46,6 +46,7 @@ fn code_with(call: &[u8], alice_seed: &[u8], bob_seed: &[u8], eph_seed: &[u8]) -
         call_id: call.to_vec(),
         local_device: b"a".to_vec(),
         intent: Intent::EndToEnd,
+        dtls_fingerprint: [0x5c; 32],
         expected_peer: None,
     };
     let pb = HandshakeParams {
@@ -192,43 +193,114 @@ fn tampered_commitment_is_refused() {
 
 #[test]
 fn tampered_intent_is_refused_in_either_message() {
-    // The server downgrades the caller's intent in the Commit.
+    // The server downgrades the caller's intent in the Commit: the commitment covers it.
     let mut s = started(b"intent");
     let forged = edit(&s.commit, |m| {
         if let HandshakeMessage::Commit(c) = m {
             c.caller_intent = Intent::Standard;
         }
     });
-    assert!(matches!(
-        CalleeHandshake::respond(&mut s.rng, &s.bob.identity, params(&s.bob, b"c"), &forged).err(),
-        Some(Error::IntentMismatch {
-            peer: Intent::Standard,
-            ..
-        })
-    ));
+    let (callee, response) =
+        CalleeHandshake::respond(&mut s.rng, &s.bob.identity, params(&s.bob, b"c"), &forged)
+            .unwrap();
+    let (_caller, reveal) = s.caller.on_response(&s.alice.identity, &response).unwrap();
+    assert_eq!(
+        callee.complete(&s.bob.identity, &reveal).err(),
+        Some(Error::CommitmentMismatch)
+    );
 
-    // The server downgrades the callee's intent in the Response.
+    // The server downgrades the callee's intent in the Response: the caller signs what it saw,
+    // which is not what the callee said.
+    let s = started(b"intent2");
     let forged = edit(&s.response, |m| {
         if let HandshakeMessage::Response(r) = m {
             r.callee_intent = Intent::Standard;
         }
     });
+    let (_caller, reveal) = s.caller.on_response(&s.alice.identity, &forged).unwrap();
+    assert_eq!(
+        s.callee.complete(&s.bob.identity, &reveal).err(),
+        Some(Error::BadSignature)
+    );
+}
+
+#[test]
+fn a_standard_handshake_completes_signed_but_derives_no_keys() {
+    let mut rng = TestRng::new(b"standard");
+    let alice = party(&mut rng, "alice-laptop");
+    let bob = party(&mut rng, "bob-phone");
+    let mut pa = params(&alice, b"c");
+    pa.intent = Intent::Standard;
+    pa.dtls_fingerprint = [0xaa; 32];
+    let mut pb = params(&bob, b"c");
+    pb.dtls_fingerprint = [0xbb; 32];
+    let (caller, commit) = CallerHandshake::start(&mut rng, &alice.identity, pa).unwrap();
+    let (callee, response) =
+        CalleeHandshake::respond(&mut rng, &bob.identity, pb, &commit).unwrap();
+    let (caller, reveal) = caller.on_response(&alice.identity, &response).unwrap();
+    let (bob_done, confirm) = callee.complete(&bob.identity, &reveal).unwrap();
+    let alice_done = caller.complete(&confirm).unwrap();
+    for done in [&alice_done, &bob_done] {
+        assert!(
+            matches!(done, Completed::Standard(_)),
+            "no keys in a standard call"
+        );
+        assert!(!done.verified().both_end_to_end());
+    }
+    let (a, b) = (alice_done.verified(), bob_done.verified());
+    assert_eq!(a.peer_fingerprint, [0xbb; 32]);
+    assert_eq!(b.peer_fingerprint, [0xaa; 32]);
+    assert_eq!(
+        (a.local_intent, a.peer_intent),
+        (Intent::Standard, Intent::EndToEnd)
+    );
+    assert_eq!(
+        (b.local_intent, b.peer_intent),
+        (Intent::EndToEnd, Intent::Standard)
+    );
+    assert_eq!(a.transcript_hash, b.transcript_hash);
+    assert_eq!(a.peer_identity, bob.identity.public());
+    assert_eq!(b.peer_identity, alice.identity.public());
+    // The strict entry points refuse to hand out keys that were never derived.
     assert!(matches!(
-        s.caller.on_response(&s.alice.identity, &forged).err(),
+        alice_done.into_end_to_end().err(),
         Some(Error::IntentMismatch {
-            peer: Intent::Standard,
-            ..
+            local: Intent::Standard,
+            peer: Intent::EndToEnd
         })
     ));
+}
 
-    // A party whose own decision is Standard never derives keys.
-    let mut pa = params(&s.alice, b"c");
-    pa.intent = Intent::Standard;
-    let (_a, commit) = CallerHandshake::start(&mut s.rng, &s.alice.identity, pa).unwrap();
-    assert!(matches!(
-        CalleeHandshake::respond(&mut s.rng, &s.bob.identity, params(&s.bob, b"c"), &commit).err(),
-        Some(Error::IntentMismatch { .. })
-    ));
+#[test]
+fn a_rewritten_dtls_fingerprint_is_refused_in_either_message() {
+    // A server that rewrites the fingerprint in the SDP must also rewrite it here to pass the
+    // engine's check, and that breaks the handshake.
+    let mut s = started(b"fingerprint");
+    let forged = edit(&s.commit, |m| {
+        if let HandshakeMessage::Commit(c) = m {
+            c.caller_fingerprint[0] ^= 1;
+        }
+    });
+    let (callee, response) =
+        CalleeHandshake::respond(&mut s.rng, &s.bob.identity, params(&s.bob, b"c"), &forged)
+            .unwrap();
+    let (_caller, reveal) = s.caller.on_response(&s.alice.identity, &response).unwrap();
+    assert_eq!(
+        callee.complete(&s.bob.identity, &reveal).err(),
+        Some(Error::CommitmentMismatch)
+    );
+
+    let s = started(b"fingerprint2");
+    let forged = edit(&s.response, |m| {
+        if let HandshakeMessage::Response(r) = m {
+            r.callee_fingerprint[31] ^= 0x80;
+        }
+    });
+    let (_caller, reveal) = s.caller.on_response(&s.alice.identity, &forged).unwrap();
+    assert_eq!(
+        s.callee.complete(&s.bob.identity, &reveal).err(),
+        Some(Error::BadSignature)
+    );
 }
 
 /// Every low-order point of Curve25519 (and its twin with the ignored top bit set).
@@ -278,6 +350,7 @@ fn low_order_and_all_zero_caller_keys_are_refused_by_the_callee() {
             b"c",
             b"mallory",
             &identity,
+            &[0x5c; 32],
             &eph,
             Intent::EndToEnd,
         );
@@ -286,6 +359,7 @@ fn low_order_and_all_zero_caller_keys_are_refused_by_the_callee() {
             call_id: b"c".to_vec(),
             caller_device: b"mallory".to_vec(),
             caller_identity: identity,
+            caller_fingerprint: [0x5c; 32],
             commitment: c,
             caller_intent: Intent::EndToEnd,
         })
@@ -414,12 +488,15 @@ fn malformed_messages_are_refused_without_panic() {
         HandshakeMessage::parse(&long).err(),
         Some(Error::MalformedMessage("trailing bytes"))
     );
-    let mut v = commit.clone();
-    v[0] = 2;
-    assert_eq!(
-        HandshakeMessage::parse(&v).err(),
-        Some(Error::UnsupportedVersion(2))
-    );
+    // Version 1 (without DTLS fingerprints) and unknown versions are refused.
+    for version in [1u8, 3] {
+        let mut v = commit.clone();
+        v[0] = version;
+        assert_eq!(
+            HandshakeMessage::parse(&v).err(),
+            Some(Error::UnsupportedVersion(version))
+        );
+    }
     let mut t = commit.clone();
     t[1] = 9;
     assert!(HandshakeMessage::parse(&t).is_err());

@@ -193,8 +193,13 @@ pub enum Action {
 /// Progress reported by the media driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaProgress {
-    /// Transport connected and (in an E2EE call) the handshake verified: frames flow.
-    Ready,
+    /// Transport connected, the handshake verified (in every call) and the mode settled from
+    /// the two signed intents: frames flow.
+    Ready {
+        /// Whether the settled call is end-to-end encrypted (the two signed intents, not the
+        /// server's decision).
+        end_to_end: bool,
+    },
     /// Transport or handshake failed.
     Failed(String),
 }
@@ -589,15 +594,14 @@ impl CallMachine {
             out.extend(self.end(Ended::MediaFailed(why.clone())));
             return out;
         }
-        let State::Connecting { call, mode, .. } = &self.state else {
+        let State::Connecting { call, .. } = &self.state else {
             return Vec::new();
         };
         if call.call_id != *call_id {
             return Vec::new();
         }
         match progress {
-            MediaProgress::Ready => {
-                let end_to_end = *mode == MediaMode::EndToEnd;
+            MediaProgress::Ready { end_to_end } => {
                 let call = call.clone();
                 let id = call.call_id.clone();
                 self.state = State::Connected { call, end_to_end };

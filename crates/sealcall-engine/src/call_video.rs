@@ -15,6 +15,7 @@ use sealcall_vpx::vp8_frame_info;
 use tokio::sync::mpsc;
 
 use crate::frames::{InboundFrames, OutboundFrames};
+use crate::media::video::bitrate::{allocate, worth_changing};
 use crate::media::video::pipeline::{DecoderOutput, EncoderOutput};
 use crate::media::video::{
     Admit, FrameFeed, KeyframeGate, Reassembler, ReassemblyConfig, VideoDecoderThread,
@@ -24,6 +25,9 @@ use crate::transport::{CallTransport, RtpVideo};
 
 /// How long a stream may be silent before the receiver says it stopped.
 const STOPPED_AFTER: Duration = Duration::from_millis(1500);
+
+/// How often the encoders' targets follow the send estimate.
+const ADAPT_EVERY: Duration = Duration::from_millis(200);
 
 /// Pictures of one stream handed out and not yet dropped by the embedder, at most: past it the
 /// embedder is behind and new pictures are skipped (counted), so memory stays bounded.
@@ -158,6 +162,7 @@ struct Send {
     encoder: Option<VideoEncoderThread>,
     /// A source waiting for the call to be ready.
     pending: Option<Box<dyn VideoSource>>,
+    /// The most this stream asks for, kbit/s; congestion control may give it less.
     kbps: u32,
     window: Window,
     keyframes: u64,
@@ -213,6 +218,9 @@ pub(crate) struct CallVideo {
     echo: Option<FrameFeed>,
     ready: bool,
     last_stats: Instant,
+    /// The transport's send estimate as last seen, bit/s.
+    estimate_bps: f64,
+    last_adapt: Instant,
 }
 
 impl CallVideo {
@@ -278,7 +286,36 @@ impl CallVideo {
             echo,
             ready: false,
             last_stats: Instant::now(),
+            estimate_bps: crate::transport::INITIAL_SEND_BITRATE,
+            last_adapt: Instant::now(),
         }
+    }
+
+    /// Encoder targets for the streams sending now, plus `also` (about to start).
+    fn allocation(&self, also: Option<VideoStream>) -> crate::media::video::bitrate::Allocation {
+        let ceiling = |i: usize| {
+            let s = &self.streams[i];
+            (s.send.encoder.is_some() || also == Some(s.id)).then_some(s.send.kbps)
+        };
+        allocate(self.estimate_bps, ceiling(0), ceiling(1))
+    }
+
+    /// Follows the transport's send estimate: each sending encoder gets its share of it.
+    pub(crate) fn adapt(&mut self, estimate_bps: f64) {
+        self.estimate_bps = estimate_bps;
+        let allocation = self.allocation(None);
+        for s in &mut self.streams {
+            if let (Some(enc), Some(target)) = (&s.send.encoder, allocation.get(s.id))
+                && worth_changing(enc.bitrate(), target)
+            {
+                enc.set_bitrate(target);
+            }
+        }
+    }
+
+    /// The send estimate as last seen, kbit/s.
+    pub(crate) fn send_estimate_kbps(&self) -> u32 {
+        (self.estimate_bps / 1000.0) as u32
     }
 
     fn stream(&mut self, id: VideoStream) -> &mut Stream {
@@ -290,11 +327,16 @@ impl CallVideo {
 
     fn start(&mut self, id: VideoStream, source: Box<dyn VideoSource>) {
         let tx = self.encoded_tx.clone();
-        let s = self.stream(id);
         // Dropping signals the old thread to stop; it is not joined here, so the media task
         // (and its 20 ms audio loop) never waits for an encoder to finish its frame.
-        drop(s.send.encoder.take());
-        s.send.encoder = Some(VideoEncoderThread::spawn(id, source, s.send.kbps, tx));
+        drop(self.stream(id).send.encoder.take());
+        let allocation = self.allocation(Some(id));
+        let s = self.stream(id);
+        let kbps = allocation.get(id).unwrap_or(s.send.kbps);
+        s.send.encoder = Some(VideoEncoderThread::spawn(id, source, kbps, tx));
+        // The stream already sending now shares the estimate with this one.
+        let estimate = self.estimate_bps;
+        self.adapt(estimate);
     }
 
     /// Frames may flow now (connected, and keys installed in an E2EE call): start the sources.
@@ -388,13 +430,18 @@ impl CallVideo {
         self.drain(now, rtp.stream, inbound, transport).await;
     }
 
-    /// Timers: frames waiting behind a lost packet, keyframe requests, stopped streams.
+    /// Timers: frames waiting behind a lost packet, keyframe requests, stopped streams, and the
+    /// encoders' targets following the send estimate.
     pub(crate) async fn on_tick(
         &mut self,
         now: Duration,
         inbound: &mut InboundFrames,
         transport: &CallTransport,
     ) -> Vec<VideoReport> {
+        if self.last_adapt.elapsed() >= ADAPT_EVERY {
+            self.last_adapt = Instant::now();
+            self.adapt(transport.send_estimate_bps());
+        }
         let mut reports = Vec::new();
         for id in VideoStream::ALL {
             self.drain(now, id, inbound, transport).await;

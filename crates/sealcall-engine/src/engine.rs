@@ -206,6 +206,15 @@ pub enum EngineEvent {
     },
     /// Something worth telling the user (e.g. "no audio device: using test tone").
     Notice(String),
+    /// The service's account of a call contradicts what the two devices signed (e.g. it made
+    /// the call standard although both turned on end-to-end encryption). Content-free; show it
+    /// prominently for the rest of the call.
+    SecurityWarning {
+        /// The call.
+        call_id: CallId,
+        /// What to show.
+        message: String,
+    },
 }
 
 /// Information about the signed-in session.
@@ -291,7 +300,8 @@ impl Engine {
         let muted = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Mutex::new(Shared::default()));
         let core = Core {
-            machine: CallMachine::new(me, config.timers),
+            machine: CallMachine::new(me.clone(), config.timers),
+            me,
             identity: Arc::new(loaded.identity),
             device_id,
             api: api.clone(),
@@ -492,6 +502,7 @@ struct ActiveMedia {
 
 struct Core {
     machine: CallMachine,
+    me: UserId,
     identity: Arc<DeviceIdentity>,
     device_id: String,
     api: ApiClient,
@@ -589,6 +600,23 @@ impl Core {
         }
     }
 
+    /// This device's own state for its signed intent: the setting as last synced (on connect
+    /// and at every change), on a device that can do end-to-end encryption. Before any sync the
+    /// device intends a standard call.
+    fn local_state(&self) -> sealcall_policy::LocalState {
+        let synced = self.shared.lock().ok().and_then(|s| s.setting.clone());
+        match synced {
+            Some(view) => view.local_state(self.me.clone(), sealcall_policy::Capability::Capable),
+            None => sealcall_policy::LocalState {
+                user: self.me.clone(),
+                policy: sealcall_policy::CallingEncryptionType::Disabled,
+                user_choice: false,
+                capability: sealcall_policy::Capability::Capable,
+                compliance_recording: false,
+            },
+        }
+    }
+
     fn set_mode(&self, mode: Option<MediaMode>) {
         if let Ok(mut s) = self.shared.lock() {
             s.mode = mode;
@@ -649,6 +677,7 @@ impl Core {
                         video: video_switch,
                     });
                     let params = MediaParams {
+                        local: self.local_state(),
                         start: *start,
                         identity: Arc::clone(&self.identity),
                         device_id: self.device_id.clone(),
@@ -758,11 +787,16 @@ impl Core {
                     match m {
                         FromMedia::Send(msg) => send(&mut ws, &msg).await,
                         FromMedia::Progress(call_id, progress) => {
+                            // Features follow the settled mode, not the server's word.
+                            if let crate::call::MediaProgress::Ready { end_to_end: true } = progress {
+                                self.set_mode(Some(MediaMode::EndToEnd));
+                            }
                             let now = self.now();
                             let actions = self.machine.on_media(now, &call_id, progress);
                             self.apply(&mut ws, actions, &media_tx).await;
                         }
                         FromMedia::SecurityCode(call_id, code) => self.emit(EngineEvent::SecurityCode { call_id, code }),
+                        FromMedia::Warning(call_id, message) => self.emit(EngineEvent::SecurityWarning { call_id, message }),
                         FromMedia::FirstAudio(call_id) => self.emit(EngineEvent::FirstAudio { call_id }),
                         FromMedia::Stats(call_id, stats) => self.emit(EngineEvent::Stats { call_id, stats }),
                         FromMedia::Video(call_id, report) => match report {

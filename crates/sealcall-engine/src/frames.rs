@@ -1,10 +1,12 @@
 //! End-to-end protection of the call's media frames, failing closed.
 //!
-//! An end-to-end encrypted call starts in [`OutboundFrames::end_to_end`]: until the handshake's
-//! keys are installed, every frame the caller hands in is dropped (never sent in the clear), and
-//! there is no way back to plaintext for that call. A standard call is built with
-//! [`OutboundFrames::standard`] and passes Opus packets through; its protection is WebRTC's
-//! hop-by-hop DTLS-SRTP only.
+//! Every call starts in [`OutboundFrames::end_to_end`] (and [`InboundFrames::end_to_end`]):
+//! until the call's mode is settled from the two signed intents, every frame is dropped (never
+//! sent in the clear). An end-to-end encrypted call then installs the handshake's keys, which
+//! takes the policy crate's [`E2eeGrant`] as proof that the decision allows it; there is no way
+//! back to plaintext for that call. A call settled as standard ([`OutboundFrames::settle_standard`],
+//! or built with [`OutboundFrames::standard`]) passes payloads through; its protection is
+//! WebRTC's hop-by-hop DTLS-SRTP only.
 //!
 //! On the wire an end-to-end protected audio payload is exactly one SFrame frame
 //! (`header || ciphertext || tag`, see docs/PROTOCOL.md) carried as the RTP payload of the
@@ -15,6 +17,8 @@ use core::time::Duration;
 use sealcall_e2ee::{
     FrameReceiver, FrameSender, MAX_HEADER_LEN, MediaKind, MediaReceivers, MediaSenders, TAG_LEN,
 };
+
+use sealcall_policy::E2eeGrant;
 
 use crate::error::{EngineError, Result};
 
@@ -74,7 +78,8 @@ impl OutboundFrames {
         }
     }
 
-    /// An end-to-end encrypted call whose keys are not ready yet: frames are held back.
+    /// A call whose mode is not settled yet (or an end-to-end encrypted call whose keys are
+    /// not ready): frames are held back.
     pub fn end_to_end() -> Self {
         Self {
             mode: Outbound::AwaitingKeys,
@@ -83,22 +88,41 @@ impl OutboundFrames {
         }
     }
 
-    /// Installs the keys of a verified handshake. Refused for a standard call.
-    pub fn install_keys(&mut self, senders: MediaSenders) -> Result<()> {
+    /// Installs the keys of a verified handshake; `grant` is the policy decision that allows
+    /// it. Refused for a standard call and when keys are already installed.
+    pub fn install_keys(&mut self, grant: &E2eeGrant, senders: MediaSenders) -> Result<()> {
+        let _ = grant;
         match self.mode {
             Outbound::Standard => Err(EngineError::Protection(
                 "a standard call cannot switch to end-to-end keys mid-call".into(),
             )),
-            _ => {
+            Outbound::Keyed(_) => Err(EngineError::Protection(
+                "the call's keys are already installed; a second set is refused".into(),
+            )),
+            Outbound::AwaitingKeys => {
                 self.mode = Outbound::Keyed(Box::new(senders));
                 Ok(())
             }
         }
     }
 
-    /// Whether this call is end-to-end encrypted (keys ready or not).
+    /// Settles a call whose mode was pending as standard: payloads pass through from now on.
+    /// Refused once keys are installed.
+    pub fn settle_standard(&mut self) -> Result<()> {
+        match self.mode {
+            Outbound::Keyed(_) => Err(EngineError::Protection(
+                "an end-to-end encrypted call cannot become standard".into(),
+            )),
+            _ => {
+                self.mode = Outbound::Standard;
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether this call's frames are end-to-end protected (keys installed).
     pub fn is_end_to_end(&self) -> bool {
-        !matches!(self.mode, Outbound::Standard)
+        matches!(self.mode, Outbound::Keyed(_))
     }
 
     /// Whether frames can be sent now.
@@ -180,7 +204,8 @@ impl InboundFrames {
         }
     }
 
-    /// An end-to-end encrypted call whose keys are not ready yet: frames are dropped.
+    /// A call whose mode is not settled yet (or an end-to-end encrypted call whose keys are
+    /// not ready): frames are dropped.
     pub fn end_to_end() -> Self {
         Self {
             mode: Inbound::AwaitingKeys,
@@ -189,16 +214,52 @@ impl InboundFrames {
         }
     }
 
-    /// Installs the keys of a verified handshake. Refused for a standard call.
-    pub fn install_keys(&mut self, receivers: MediaReceivers) -> Result<()> {
+    /// Installs the keys of a verified handshake; `grant` is the policy decision that allows
+    /// it. Refused for a standard call and when keys are already installed.
+    pub fn install_keys(&mut self, grant: &E2eeGrant, receivers: MediaReceivers) -> Result<()> {
+        let _ = grant;
         match self.mode {
             Inbound::Standard => Err(EngineError::Protection(
                 "a standard call cannot switch to end-to-end keys mid-call".into(),
             )),
-            _ => {
+            Inbound::Keyed(_) => Err(EngineError::Protection(
+                "the call's keys are already installed; a second set is refused".into(),
+            )),
+            Inbound::AwaitingKeys => {
                 self.mode = Inbound::Keyed(Box::new(receivers));
                 Ok(())
             }
+        }
+    }
+
+    /// Settles a call whose mode was pending as standard. Refused once keys are installed.
+    pub fn settle_standard(&mut self) -> Result<()> {
+        match self.mode {
+            Inbound::Keyed(_) => Err(EngineError::Protection(
+                "an end-to-end encrypted call cannot become standard".into(),
+            )),
+            _ => {
+                self.mode = Inbound::Standard;
+                Ok(())
+            }
+        }
+    }
+
+    /// Erases every previous epoch's receive key whose grace period is over at `now`, whether
+    /// or not a frame arrives (the media task calls it every tick).
+    pub fn expire(&mut self, now: Duration) {
+        if let Inbound::Keyed(r) = &mut self.mode {
+            for media in MediaKind::ALL {
+                r.get_mut(media).expire(now);
+            }
+        }
+    }
+
+    /// The previous key epoch of a media kind still held for late frames, if any.
+    pub fn previous_epoch(&self, media: MediaKind) -> Option<u64> {
+        match &self.mode {
+            Inbound::Keyed(r) => r.get(media).previous_epoch(),
+            _ => None,
         }
     }
 
@@ -265,6 +326,29 @@ mod tests {
     use super::*;
     use sealcall_e2ee::*;
 
+    /// A grant, from the policy crate's settlement (the only way to get one).
+    fn grant() -> sealcall_policy::E2eeGrant {
+        use sealcall_policy::*;
+        let local = LocalState {
+            user: UserId::new("ken@example.com").unwrap(),
+            policy: CallingEncryptionType::Required,
+            user_choice: true,
+            capability: Capability::Capable,
+            compliance_recording: false,
+        };
+        let peer = UserId::new("ana@example.com").unwrap();
+        match settle(
+            &local,
+            Side::Caller,
+            &peer,
+            CallIntent::EndToEnd,
+            Outcome::EndToEnd,
+        ) {
+            Settlement::EndToEnd { grant, .. } => grant,
+            other => panic!("{other:?}"),
+        }
+    }
+
     fn sessions() -> (Session, Session) {
         sealcall_e2ee::testing::session_pair(b"frames", StreamConfig::default()).unwrap()
     }
@@ -283,8 +367,8 @@ mod tests {
         assert_eq!(out.stats().held_back, 1);
         let (senders, _) = alice.split();
         let (_, receivers) = bob.split();
-        out.install_keys(senders).unwrap();
-        inb.install_keys(receivers).unwrap();
+        out.install_keys(&grant(), senders).unwrap();
+        inb.install_keys(&grant(), receivers).unwrap();
         let wire = out
             .protect(Duration::ZERO, MediaKind::Audio, opus)
             .unwrap()
@@ -313,6 +397,49 @@ mod tests {
     }
 
     #[test]
+    fn keys_go_in_once_and_an_old_epoch_is_erased_on_time_without_traffic() {
+        let config = StreamConfig {
+            rekey: RekeySchedule {
+                every_frames: Some(2),
+                every: None,
+            },
+            grace: Duration::from_secs(2),
+            ..StreamConfig::default()
+        };
+        let (alice, bob) = sealcall_e2ee::testing::session_pair(b"expire", config).unwrap();
+        let (alice2, bob2) = sessions();
+        let mut out = OutboundFrames::end_to_end();
+        let mut inb = InboundFrames::end_to_end();
+        out.install_keys(&grant(), alice.split().0).unwrap();
+        inb.install_keys(&grant(), bob.split().1).unwrap();
+        assert!(
+            out.install_keys(&grant(), alice2.split().0).is_err(),
+            "a second set is refused"
+        );
+        assert!(
+            inb.install_keys(&grant(), bob2.split().1).is_err(),
+            "a second set is refused"
+        );
+        // Two frames in epoch 0, then the third rekeys to epoch 1.
+        let t = Duration::from_secs(10);
+        for _ in 0..3 {
+            let wire = out
+                .protect(t, MediaKind::Audio, b"opus")
+                .unwrap()
+                .unwrap()
+                .to_vec();
+            assert!(inb.unprotect(t, MediaKind::Audio, &wire).is_some());
+        }
+        assert_eq!(inb.epoch(MediaKind::Audio), Some(1));
+        assert_eq!(inb.previous_epoch(MediaKind::Audio), Some(0));
+        // No more frames: the tick alone erases epoch 0 once its grace is over, not before.
+        inb.expire(t + Duration::from_millis(1999));
+        assert_eq!(inb.previous_epoch(MediaKind::Audio), Some(0));
+        inb.expire(t + Duration::from_secs(2));
+        assert_eq!(inb.previous_epoch(MediaKind::Audio), None);
+    }
+
+    #[test]
     fn a_standard_call_cannot_take_keys_and_passes_frames_through() {
         let (alice, _) = sessions();
         let mut out = OutboundFrames::standard();
@@ -323,7 +450,11 @@ mod tests {
             Some(&b"opus"[..])
         );
         let (senders, receivers) = alice.split();
-        assert!(out.install_keys(senders).is_err());
-        assert!(InboundFrames::standard().install_keys(receivers).is_err());
+        assert!(out.install_keys(&grant(), senders).is_err());
+        assert!(
+            InboundFrames::standard()
+                .install_keys(&grant(), receivers)
+                .is_err()
+        );
     }
 }

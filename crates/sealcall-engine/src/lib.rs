@@ -15,6 +15,7 @@ pub mod frames;
 pub mod identity;
 pub mod media;
 mod media_task;
+mod pacer;
 pub mod transport;
 
 pub use call_video::{VideoPicture, VideoStreamStats};

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sealcall_e2ee::rand_core::UnwrapErr;
 use sealcall_e2ee::{
-    CalleeHandshake, CallerAwaitingConfirm, CallerHandshake, CipherSuite, DeviceIdentity,
-    Established, HandshakeMessage, HandshakeParams, IdentityPublicKey, Intent, MediaKind,
-    StreamConfig,
+    CalleeHandshake, CallerAwaitingConfirm, CallerHandshake, CipherSuite, Completed,
+    DeviceIdentity, Established, HandshakeMessage, HandshakeParams, IdentityPublicKey, Intent,
+    MediaKind, StreamConfig,
 };
-use sealcall_policy::Side;
+use sealcall_policy::{
+    CallIntent, E2eeGrant, LocalState, Outcome, Settlement, Side, local_intent, settle,
+};
 use sealcall_signaling::{CallId, ClientMessage, HandshakeBytes, SdpKind, SdpText, ServerMessage};
 use tokio::sync::{mpsc, watch};
 
@@ -24,7 +26,9 @@ use crate::media::{
     AudioSink, AudioSource, FRAME_DURATION, JitterConfig, MAX_PACKET_BYTES, MediaStats,
     OpusEncoder, ReceivePipeline, SendPipeline,
 };
-use crate::transport::{CallTransport, IceServer, TransportConfig, TransportEvent};
+use crate::transport::{
+    CallTransport, IceServer, TransportConfig, TransportEvent, sdp_fingerprint,
+};
 
 /// Live statistics of a call, for a stats panel.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +49,9 @@ pub struct CallStats {
     pub camera: VideoStreamStats,
     /// The screen share, both directions.
     pub screen: VideoStreamStats,
+    /// What congestion control estimates this side may send, kbit/s (GCC over the peer's
+    /// transport-wide feedback); the video streams' targets are shares of it.
+    pub send_estimate_kbps: u32,
 }
 
 /// What the media task tells the engine.
@@ -56,6 +63,8 @@ pub(crate) enum FromMedia {
     FirstAudio(CallId),
     Stats(CallId, Box<CallStats>),
     Video(CallId, VideoReport),
+    /// The server's account of the call contradicts what the two devices signed.
+    Warning(CallId, String),
 }
 
 /// A call's video: sources to start once the call is ready, the switch for changes during the
@@ -78,6 +87,8 @@ pub(crate) struct MediaParams {
     pub muted: Arc<AtomicBool>,
     pub switch: AudioSwitch,
     pub video: VideoParams,
+    /// This device's own state (setting, cached policy, capability), for its signed intent.
+    pub local: LocalState,
 }
 
 enum Handshake {
@@ -88,9 +99,11 @@ enum Handshake {
     Done,
 }
 
-/// Handshake parameters. The peer's identity key from the directory is pinned; a key that does
-/// not decode fails the call rather than running the handshake unpinned.
-fn params(p: &MediaParams) -> Result<HandshakeParams, String> {
+/// Handshake parameters: this device's own intent (from its own state, never the server's
+/// decision) and the fingerprint of its DTLS certificate. The peer's identity key from the
+/// directory is pinned; a key that does not decode fails the call rather than running the
+/// handshake unpinned.
+fn params(p: &MediaParams, dtls_fingerprint: [u8; 32]) -> Result<HandshakeParams, String> {
     let peer = IdentityPublicKey::from_bytes(&p.start.peer_identity.0).map_err(|e| {
         format!("the directory's identity key for the other device is unusable: {e}")
     })?;
@@ -98,9 +111,18 @@ fn params(p: &MediaParams) -> Result<HandshakeParams, String> {
         suite: CipherSuite::Aes128GcmSha256,
         call_id: p.start.call_id.as_str().as_bytes().to_vec(),
         local_device: p.device_id.as_bytes().to_vec(),
-        intent: Intent::EndToEnd,
+        intent: match local_intent(&p.local) {
+            CallIntent::EndToEnd => Intent::EndToEnd,
+            CallIntent::Standard => Intent::Standard,
+        },
+        dtls_fingerprint,
         expected_peer: Some(peer),
     })
+}
+
+/// The fingerprint of our own DTLS certificate, from the description we send.
+fn own_fingerprint(sdp: &str) -> Result<[u8; 32], String> {
+    sdp_fingerprint(sdp).ok_or_else(|| "our session description has no SHA-256 fingerprint".into())
 }
 
 struct Task {
@@ -110,6 +132,13 @@ struct Task {
     outbound: OutboundFrames,
     inbound: InboundFrames,
     handshake: Handshake,
+    /// Our DTLS certificate's fingerprint, once our description exists.
+    fingerprint: Option<[u8; 32]>,
+    /// A Commit that arrived before our answer (so before our fingerprint was known).
+    pending_commit: Option<Vec<u8>>,
+    /// The verified handshake, until the call's mode is settled.
+    completed: Option<Completed>,
+    settled: bool,
     connected: bool,
     reported_ready: bool,
     started: Instant,
@@ -140,47 +169,122 @@ impl Task {
         Ok(())
     }
 
-    fn keys_ready(&mut self, est: Established) -> Result<(), String> {
+    fn keys_ready(&mut self, grant: &E2eeGrant, est: Established) -> Result<(), String> {
         let code = est.security_code().to_string();
         let session = est.into_session(self.p.stream).map_err(|e| e.to_string())?;
         let (senders, receivers) = session.split();
         self.outbound
-            .install_keys(senders)
+            .install_keys(grant, senders)
             .map_err(|e| e.to_string())?;
         self.inbound
-            .install_keys(receivers)
+            .install_keys(grant, receivers)
             .map_err(|e| e.to_string())?;
-        self.handshake = Handshake::Done;
         let _ = self
             .out
             .send(FromMedia::SecurityCode(self.p.start.call_id.clone(), code));
         Ok(())
     }
 
-    fn on_handshake(&mut self, bytes: &[u8]) -> Result<(), String> {
+    /// Once the handshake verified and DTLS is up: checks that the certificate the transport
+    /// saw is the one the peer signed, then settles the call's mode from the two signed
+    /// intents (the server's decision is advice) and lets media flow, or ends the call.
+    async fn try_settle(&mut self) -> Result<(), String> {
+        if self.settled || !self.connected || self.completed.is_none() {
+            return Ok(());
+        }
+        let Some(completed) = self.completed.take() else {
+            return Ok(());
+        };
+        let seen = self.transport.remote_fingerprint().await.ok_or(
+            "the media connection is up but its certificate is unknown; the call was ended",
+        )?;
+        let verified = completed.verified();
+        if seen != verified.peer_fingerprint {
+            return Err(
+                "the media connection's certificate is not the one the other device \
+                        signed: someone may be in the middle of this call. The call was ended \
+                        before any media."
+                    .into(),
+            );
+        }
+        let peer_intent = match verified.peer_intent {
+            Intent::EndToEnd => CallIntent::EndToEnd,
+            _ => CallIntent::Standard,
+        };
+        let server = match self.p.start.mode {
+            MediaMode::EndToEnd => Outcome::EndToEnd,
+            MediaMode::Standard { .. } => Outcome::Standard,
+        };
+        let settlement = settle(
+            &self.p.local,
+            self.p.start.side,
+            &self.p.start.peer,
+            peer_intent,
+            server,
+        );
+        if let Some(w) = settlement.warning() {
+            let _ = self.out.send(FromMedia::Warning(
+                self.p.start.call_id.clone(),
+                w.user_message().to_owned(),
+            ));
+        }
+        self.settled = true;
+        match (settlement, completed) {
+            (Settlement::EndToEnd { grant, .. }, Completed::EndToEnd(est)) => {
+                self.keys_ready(&grant, est)?;
+            }
+            (Settlement::Standard { .. }, Completed::Standard(_)) => {
+                self.outbound.settle_standard().map_err(|e| e.to_string())?;
+                self.inbound.settle_standard().map_err(|e| e.to_string())?;
+            }
+            (Settlement::End { reason, .. }, _) => return Err(reason.user_message().into()),
+            // The handshake and the settlement read the same two signed intents.
+            _ => return Err("the call's signed intents disagree with themselves".into()),
+        }
+        self.maybe_ready();
+        Ok(())
+    }
+
+    /// Answers a Commit (the callee, once its own fingerprint is known).
+    fn respond(&mut self, commit: &[u8], fingerprint: [u8; 32]) -> Result<(), String> {
         let mut rng = UnwrapErr(getrandom::SysRng);
+        let (callee, response) = CalleeHandshake::respond(
+            &mut rng,
+            &self.p.identity,
+            params(&self.p, fingerprint)?,
+            commit,
+        )
+        .map_err(|e| format!("handshake: {e}"))?;
+        self.handshake = Handshake::Callee(Box::new(callee));
+        self.send_handshake(response)
+    }
+
+    fn on_handshake(&mut self, bytes: &[u8]) -> Result<(), String> {
         let identity = Arc::clone(&self.p.identity);
         let state = std::mem::replace(&mut self.handshake, Handshake::None);
         match state {
-            Handshake::None
-                if self.p.start.side == Side::Callee && self.outbound.is_end_to_end() =>
-            {
+            Handshake::None if self.p.start.side == Side::Callee => {
                 let msg = HandshakeMessage::parse(bytes).map_err(|e| e.to_string())?;
                 if !matches!(msg, HandshakeMessage::Commit(_)) {
                     return Err(format!("unexpected handshake message {}", msg.name()));
                 }
-                let (callee, response) =
-                    CalleeHandshake::respond(&mut rng, &identity, params(&self.p)?, bytes)
-                        .map_err(|e| format!("handshake: {e}"))?;
-                self.handshake = Handshake::Callee(Box::new(callee));
-                self.send_handshake(response)
+                match self.fingerprint {
+                    Some(fp) => self.respond(bytes, fp),
+                    None if self.pending_commit.is_none() => {
+                        self.pending_commit = Some(bytes.to_vec());
+                        Ok(())
+                    }
+                    None => Err("a second handshake Commit".into()),
+                }
             }
             Handshake::Callee(callee) => {
-                let (est, confirm) = callee
-                    .on_reveal(&identity, bytes)
+                let (completed, confirm) = callee
+                    .complete(&identity, bytes)
                     .map_err(|e| format!("handshake: {e}"))?;
                 self.send_handshake(confirm)?;
-                self.keys_ready(est)
+                self.handshake = Handshake::Done;
+                self.completed = Some(completed);
+                Ok(())
             }
             Handshake::Caller(caller) => {
                 let (awaiting, reveal) = caller
@@ -190,10 +294,12 @@ impl Task {
                 self.send_handshake(reveal)
             }
             Handshake::CallerConfirm(awaiting) => {
-                let est = awaiting
-                    .on_confirm(bytes)
+                let completed = awaiting
+                    .complete(bytes)
                     .map_err(|e| format!("handshake: {e}"))?;
-                self.keys_ready(est)
+                self.handshake = Handshake::Done;
+                self.completed = Some(completed);
+                Ok(())
             }
             other => {
                 self.handshake = other;
@@ -203,11 +309,13 @@ impl Task {
     }
 
     fn maybe_ready(&mut self) {
-        if !self.reported_ready && self.connected && self.outbound.ready() {
+        if !self.reported_ready && self.connected && self.settled && self.outbound.ready() {
             self.reported_ready = true;
             let _ = self.out.send(FromMedia::Progress(
                 self.p.start.call_id.clone(),
-                MediaProgress::Ready,
+                MediaProgress::Ready {
+                    end_to_end: self.outbound.is_end_to_end(),
+                },
             ));
         }
     }
@@ -224,13 +332,18 @@ impl Task {
                     .accept_offer(sdp.as_str())
                     .await
                     .map_err(|e| e.to_string())?;
+                let fingerprint = own_fingerprint(&answer)?;
+                self.fingerprint = Some(fingerprint);
                 let sdp = SdpText::new(answer).map_err(|e| format!("answer: {e}"))?;
                 self.send(ClientMessage::Sdp {
                     call_id: self.p.start.call_id.clone(),
                     kind: SdpKind::Answer,
                     sdp,
                 });
-                Ok(())
+                match self.pending_commit.take() {
+                    Some(commit) => self.respond(&commit, fingerprint),
+                    None => Ok(()),
+                }
             }
             ServerMessage::Sdp {
                 kind: SdpKind::Answer,
@@ -262,6 +375,7 @@ impl Task {
             end_to_end: self.outbound.is_end_to_end(),
             camera,
             screen,
+            send_estimate_kbps: video.send_estimate_kbps(),
         }
     }
 
@@ -370,12 +484,9 @@ pub(crate) async fn run(
             return;
         }
     };
-    let end_to_end = p.start.mode == MediaMode::EndToEnd;
-    let (outbound, inbound) = if end_to_end {
-        (OutboundFrames::end_to_end(), InboundFrames::end_to_end())
-    } else {
-        (OutboundFrames::standard(), InboundFrames::standard())
-    };
+    // Every call starts with nothing flowing: the mode is settled from the two signed intents
+    // once the handshake verified and DTLS is up.
+    let (outbound, inbound) = (OutboundFrames::end_to_end(), InboundFrames::end_to_end());
     let mut task = Task {
         p,
         out,
@@ -383,6 +494,10 @@ pub(crate) async fn run(
         outbound,
         inbound,
         handshake: Handshake::None,
+        fingerprint: None,
+        pending_commit: None,
+        completed: None,
+        settled: false,
         connected: false,
         reported_ready: false,
         started: Instant::now(),
@@ -413,34 +528,39 @@ pub(crate) async fn run(
         task.p.video.echo.take(),
     );
 
-    // The caller opens the handshake and the WebRTC offer.
+    // The caller sends the WebRTC offer, then opens the handshake with the fingerprint of the
+    // certificate that offer carries (the callee gets them in that order).
     if task.p.start.side == Side::Caller {
-        if end_to_end {
-            let mut rng = UnwrapErr(getrandom::SysRng);
-            let hs_params = match params(&task.p) {
-                Ok(p) => p,
-                Err(e) => return task.fail(e),
-            };
-            match CallerHandshake::start(&mut rng, &task.p.identity, hs_params) {
-                Ok((caller, commit)) => {
-                    task.handshake = Handshake::Caller(Box::new(caller));
-                    if let Err(e) = task.send_handshake(commit) {
-                        return task.fail(e);
-                    }
-                }
-                Err(e) => return task.fail(format!("handshake: {e}")),
-            }
-        }
-        match task.transport.create_offer().await {
-            Ok(offer) => match SdpText::new(offer) {
-                Ok(sdp) => task.send(ClientMessage::Sdp {
-                    call_id: call_id.clone(),
-                    kind: SdpKind::Offer,
-                    sdp,
-                }),
-                Err(e) => return task.fail(format!("offer: {e}")),
-            },
+        let offer = match task.transport.create_offer().await {
+            Ok(offer) => offer,
             Err(e) => return task.fail(e.to_string()),
+        };
+        let fingerprint = match own_fingerprint(&offer) {
+            Ok(f) => f,
+            Err(e) => return task.fail(e),
+        };
+        task.fingerprint = Some(fingerprint);
+        match SdpText::new(offer) {
+            Ok(sdp) => task.send(ClientMessage::Sdp {
+                call_id: call_id.clone(),
+                kind: SdpKind::Offer,
+                sdp,
+            }),
+            Err(e) => return task.fail(format!("offer: {e}")),
+        }
+        let mut rng = UnwrapErr(getrandom::SysRng);
+        let hs_params = match params(&task.p, fingerprint) {
+            Ok(p) => p,
+            Err(e) => return task.fail(e),
+        };
+        match CallerHandshake::start(&mut rng, &task.p.identity, hs_params) {
+            Ok((caller, commit)) => {
+                task.handshake = Handshake::Caller(Box::new(caller));
+                if let Err(e) = task.send_handshake(commit) {
+                    return task.fail(e);
+                }
+            }
+            Err(e) => return task.fail(format!("handshake: {e}")),
         }
     }
 
@@ -460,6 +580,10 @@ pub(crate) async fn run(
             msg = inbox.recv() => {
                 let Some(msg) = msg else { break };
                 if let Err(e) = task.on_server(msg).await {
+                    task.fail(e);
+                    break;
+                }
+                if let Err(e) = task.try_settle().await {
                     task.fail(e);
                     break;
                 }
@@ -488,6 +612,10 @@ pub(crate) async fn run(
                 match event {
                     Some(TransportEvent::Connected) => {
                         task.connected = true;
+                        if let Err(e) = task.try_settle().await {
+                            task.fail(e);
+                            break;
+                        }
                         task.maybe_ready();
                         if task.reported_ready && !video_started {
                             video_started = true;
@@ -525,6 +653,8 @@ pub(crate) async fn run(
             }
             _ = frame_tick.tick() => {
                 let now = task.now();
+                // An old epoch's receive key goes when its grace ends, traffic or not.
+                task.inbound.expire(now);
                 video.apply_switch();
                 for report in video.on_tick(now, &mut task.inbound, &task.transport).await {
                     task.report_video(report);

@@ -18,17 +18,21 @@ use std::collections::VecDeque;
 use std::sync::atomic::AtomicU16;
 
 use bytes::Bytes;
-use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::interceptor::{
+    Attribute, BandwidthEstimator, CongestionControlBuilder, EstimatorStats, Gcc, Interceptor,
+    NackGeneratorBuilder, NackResponderBuilder, Packet, PacketReport, Registry, Slot, StreamInfo,
+    TaggedPacket,
+};
 use rtc::media::Sample;
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_nack, configure_rtcp_reports,
+    configure_rtcp_reports, configure_twcc,
 };
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RtpCodecKind, TYPE_RTCP_FB_NACK,
 };
 use rtc::sansio::Protocol;
 use tokio::sync::{Mutex, mpsc, watch};
@@ -47,6 +51,7 @@ use webrtc::rtp_transceiver::RtpSender;
 use crate::error::{EngineError, Result};
 use crate::media::video::VideoStream;
 use crate::media::video::packet::{MAX_RTP_PAYLOAD, packetize};
+use crate::pacer::PriorityPacer;
 
 /// The RTP codec of Sealcall's video tracks: whole frames (VP8, SFrame-protected in an E2EE
 /// call) split by Sealcall's packetizer. Both video m-lines carry it.
@@ -60,6 +65,15 @@ pub const VIDEO_CLOCK_RATE: u32 = 90_000;
 /// The SRTP replay window, in packets: large enough that NACK retransmissions of a 1080p
 /// keyframe (over 200 packets) are not refused as replays.
 pub const SRTP_REPLAY_WINDOW: usize = 1024;
+
+/// Where send-side congestion control starts, in bit/s: enough for audio, the camera and a
+/// screen share at their default bitrates, so a good path is used from the first frame and a
+/// constrained one is found within seconds.
+pub const INITIAL_SEND_BITRATE: f64 = 2_500_000.0;
+/// The lowest send estimate congestion control goes to, in bit/s (audio and a small picture).
+pub const MIN_SEND_BITRATE: f64 = 150_000.0;
+/// The highest send estimate, in bit/s: well above what a call's streams ask for.
+pub const MAX_SEND_BITRATE: f64 = 20_000_000.0;
 
 /// A STUN or TURN server for ICE, e.g. the server's embedded TURN relay with per-call credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -152,6 +166,43 @@ pub enum TransportEvent {
     Video(RtpVideo),
     /// The peer asked for a keyframe (PLI or FIR) on one of our video streams.
     KeyframeRequest(VideoStream),
+}
+
+/// The SHA-256 fingerprint in a session description (`a=fingerprint:sha-256 AB:CD:…`), at
+/// session or media level; `None` if there is none or the descriptions disagree.
+pub fn sdp_fingerprint(sdp: &str) -> Option<[u8; 32]> {
+    let mut found: Option<[u8; 32]> = None;
+    for line in sdp.lines() {
+        let Some(rest) = line.trim_end().strip_prefix("a=fingerprint:") else {
+            continue;
+        };
+        let Some((algorithm, value)) = rest.split_once(' ') else {
+            continue;
+        };
+        if !algorithm.eq_ignore_ascii_case("sha-256") {
+            continue;
+        }
+        let fp = parse_fingerprint(value.trim())?;
+        if found.is_some_and(|f| f != fp) {
+            return None;
+        }
+        found = Some(fp);
+    }
+    found
+}
+
+/// `AB:CD:…` (32 colon-separated hex bytes, either case) as bytes.
+pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    let mut parts = text.split(':');
+    for byte in &mut out {
+        let part = parts.next()?;
+        if part.len() != 2 {
+            return None;
+        }
+        *byte = u8::from_str_radix(part, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
 }
 
 /// Track ids are `camera-<hex>` / `screen-<hex>`: the prefix says which stream a remote track
@@ -321,6 +372,72 @@ impl Interceptor for KeyframeRequestForwarder {
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
+/// Google Congestion Control (from the `rtc` crate) with its target published to the call: the
+/// congestion control interceptor owns the estimator, so the number is pushed out after every
+/// update rather than read from it.
+struct PublishedEstimate {
+    gcc: Gcc,
+    target: Arc<AtomicU64>,
+}
+
+impl PublishedEstimate {
+    fn publish(&self) {
+        self.target
+            .store(self.gcc.target_bitrate().to_bits(), Ordering::Relaxed);
+    }
+}
+
+impl BandwidthEstimator for PublishedEstimate {
+    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
+        self.gcc.on_reports(now, reports);
+        self.publish();
+    }
+
+    fn target_bitrate(&self) -> f64 {
+        self.gcc.target_bitrate()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.gcc.handle_timeout(now);
+        self.publish();
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.gcc.poll_timeout()
+    }
+
+    fn stats(&self) -> EstimatorStats {
+        self.gcc.stats()
+    }
+}
+
+/// NACK and PLI for video, as the crate's `configure_nack` but asking for each missing packet
+/// at most [`NACKS_PER_PACKET`] times: the reassembler gives up on a gap after 150 ms, and a
+/// packet asked for every 100 ms without end keeps a congested link full of retransmissions
+/// that arrive too late to use.
+fn configure_video_nack(registry: Registry, media: &mut MediaEngine) -> Registry {
+    for parameter in ["", "pli"] {
+        media.register_feedback(
+            RTCPFeedback {
+                typ: TYPE_RTCP_FB_NACK.to_owned(),
+                parameter: parameter.to_owned(),
+            },
+            RtpCodecKind::Video,
+        );
+    }
+    registry
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(
+            Slot::NackGenerator,
+            NackGeneratorBuilder::new()
+                .with_max_nacks_per_packet(NACKS_PER_PACKET)
+                .build(),
+        )
+}
+
+/// How many times a receiver asks for one missing video packet.
+pub const NACKS_PER_PACKET: u16 = 3;
+
 /// One of our video tracks.
 struct VideoTrack {
     track: Arc<TrackLocalStaticRTP>,
@@ -342,6 +459,7 @@ pub struct CallTransport {
     gathered: watch::Receiver<bool>,
     config: TransportConfig,
     sent: AtomicU64,
+    send_estimate: Arc<AtomicU64>,
 }
 
 fn webrtc_err(what: &'static str) -> impl Fn(webrtc::error::Error) -> EngineError {
@@ -374,7 +492,30 @@ impl CallTransport {
                 RtpCodecKind::Video,
             )
             .map_err(webrtc_err("codecs"))?;
-        let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut media)).with(
+        // Send-side congestion control: the peer reports arrivals (TWCC), GCC turns them into a
+        // send estimate, the pacer holds the wire to it and the call splits it among its streams.
+        let send_estimate = Arc::new(AtomicU64::new(INITIAL_SEND_BITRATE.to_bits()));
+        let estimator = PublishedEstimate {
+            gcc: Gcc::new(INITIAL_SEND_BITRATE, MIN_SEND_BITRATE, MAX_SEND_BITRATE),
+            target: Arc::clone(&send_estimate),
+        };
+        // The crate's `configure_congestion_control` less its pacer: ours lets voice overtake
+        // queued video (see `crate::pacer`).
+        let audio_ssrc = random_u32();
+        let registry = configure_twcc(
+            configure_rtcp_reports(configure_video_nack(Registry::new(), &mut media)),
+            &mut media,
+        )
+        .map_err(|e| EngineError::Transport(format!("congestion control: {e}")))?
+        .with(
+            Slot::CongestionControl,
+            CongestionControlBuilder::new(estimator).build(),
+        )
+        .with(
+            Slot::Pacer,
+            PriorityPacer::new(audio_ssrc, INITIAL_SEND_BITRATE),
+        )
+        .with(
             Slot::from(14_000),
             KeyframeRequestForwarder {
                 read: VecDeque::new(),
@@ -424,7 +565,6 @@ impl CallTransport {
             .await
             .map_err(webrtc_err("peer connection"))?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
-        let audio_ssrc = random_u32();
         let audio = Arc::new(
             TrackLocalStaticSample::new(
                 Instant::now(),
@@ -464,6 +604,7 @@ impl CallTransport {
                 gathered: gathered_rx,
                 config,
                 sent: AtomicU64::new(0),
+                send_estimate,
             },
             events_rx,
         ))
@@ -629,6 +770,28 @@ impl CallTransport {
         self.video(stream).packets.load(Ordering::Relaxed)
     }
 
+    /// The SHA-256 fingerprint of the certificate the peer presented in DTLS, or `None` before
+    /// DTLS is up. The engine compares it with the fingerprint the peer signed in the handshake.
+    pub async fn remote_fingerprint(&self) -> Option<[u8; 32]> {
+        use rtc::statistics::StatsSelector;
+        use rtc::statistics::report::RTCStatsReportEntry;
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let id = report.transport()?.remote_certificate_id.clone();
+        match report.get(&id)? {
+            RTCStatsReportEntry::Certificate(c) if c.fingerprint_algorithm == "sha-256" => {
+                parse_fingerprint(&c.fingerprint)
+            }
+            _ => None,
+        }
+    }
+
+    /// What congestion control currently estimates this side may send, in bit/s (GCC over the
+    /// peer's transport-wide feedback; [`INITIAL_SEND_BITRATE`] until feedback arrives). The
+    /// pacer holds the wire to it; the call splits it among its streams.
+    pub fn send_estimate_bps(&self) -> f64 {
+        f64::from_bits(self.send_estimate.load(Ordering::Relaxed))
+    }
+
     /// Audio packets handed to the transport so far.
     pub fn packets_sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
@@ -722,4 +885,42 @@ fn random_u32() -> u32 {
         return nanos;
     }
     u32::from_ne_bytes(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FP: &str = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+
+    #[test]
+    fn the_sdp_fingerprint_is_read_and_nonsense_is_refused() {
+        let sdp = format!(
+            "v=0\r\na=fingerprint:sha-256 {FP}\r\nm=audio 9\r\na=fingerprint:SHA-256 {}\r\n",
+            FP.to_lowercase()
+        );
+        let fp = sdp_fingerprint(&sdp).unwrap();
+        assert_eq!(fp[0], 0xab);
+        assert_eq!(fp[31], 0x89);
+        // Two different fingerprints: no answer rather than a guess.
+        let other = FP.replacen("AB", "00", 1);
+        assert_eq!(
+            sdp_fingerprint(&format!("{sdp}a=fingerprint:sha-256 {other}\r\n")),
+            None
+        );
+        assert_eq!(
+            sdp_fingerprint("v=0\r\na=fingerprint:sha-1 AB:CD\r\n"),
+            None
+        );
+        for bad in [
+            "",
+            "AB",
+            &FP[..FP.len() - 3],
+            &format!("{FP}:00"),
+            &FP.replace(':', "-"),
+            &FP.replacen("AB", "GG", 1),
+        ] {
+            assert_eq!(parse_fingerprint(bad), None, "{bad}");
+        }
+    }
 }

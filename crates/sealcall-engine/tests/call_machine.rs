@@ -146,7 +146,11 @@ fn outgoing_e2ee_call_connects_after_media_and_handshake_and_hangs_up() {
     assert_eq!(start.peer_identity, IdentityKey([7; 32]));
     assert!(start.turn.is_some());
     assert!(matches!(m.state(), State::Connecting { .. }));
-    let a = m.on_media(t(600), &call_id("c1"), MediaProgress::Ready);
+    let a = m.on_media(
+        t(600),
+        &call_id("c1"),
+        MediaProgress::Ready { end_to_end: true },
+    );
     assert_eq!(
         events(&a),
         vec![CallEvent::Connected {
@@ -185,7 +189,11 @@ fn a_standard_decision_gives_standard_media_with_reasons_for_this_side() {
         reasons,
         vec!["the other person hasn't turned on end-to-end encrypted calls".to_string()]
     );
-    let a = m.on_media(t(600), &call_id("c1"), MediaProgress::Ready);
+    let a = m.on_media(
+        t(600),
+        &call_id("c1"),
+        MediaProgress::Ready { end_to_end: false },
+    );
     assert_eq!(
         events(&a),
         vec![CallEvent::Connected {
@@ -223,7 +231,11 @@ fn incoming_call_rings_accepts_and_connects() {
         a.iter()
             .any(|a| matches!(a, Action::StartMedia(s) if s.side == Side::Callee))
     );
-    let a = m.on_media(t(300), &call_id("c2"), MediaProgress::Ready);
+    let a = m.on_media(
+        t(300),
+        &call_id("c2"),
+        MediaProgress::Ready { end_to_end: true },
+    );
     assert_eq!(
         events(&a),
         vec![CallEvent::Connected {
@@ -304,7 +316,11 @@ fn remote_hang_up_stops_media() {
     let mut m = machine("alice");
     ringing_out(&mut m);
     m.on_server(t(500), accepted("c1", Side::Caller, "bob", e2ee()));
-    m.on_media(t(600), &call_id("c1"), MediaProgress::Ready);
+    m.on_media(
+        t(600),
+        &call_id("c1"),
+        MediaProgress::Ready { end_to_end: true },
+    );
     let a = m.on_server(
         t(5000),
         ServerMessage::CallEnded {
@@ -491,7 +507,11 @@ fn media_failure_ends_the_call_and_server_loss_depends_on_the_state() {
     let mut m = machine("alice");
     ringing_out(&mut m);
     m.on_server(t(100), accepted("c1", Side::Caller, "bob", e2ee()));
-    m.on_media(t(200), &call_id("c1"), MediaProgress::Ready);
+    m.on_media(
+        t(200),
+        &call_id("c1"),
+        MediaProgress::Ready { end_to_end: true },
+    );
     let a = m.on_server_lost(t(300));
     assert_eq!(
         events(&a),

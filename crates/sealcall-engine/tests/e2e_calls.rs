@@ -133,14 +133,7 @@ async fn the_setting_is_refused_under_disabled_and_a_required_party_refuses_a_st
         "{err}"
     );
 
-    server
-        .cmdlet("New-CsTeamsEnhancedEncryptionPolicy -Identity MustEncrypt -CallingEndtoEndEncryptionEnabledType Required")
-        .await;
-    server
-        .cmdlet(&format!(
-            "Grant-CsTeamsEnhancedEncryptionPolicy -Identity \"{ANA}\" -PolicyName MustEncrypt"
-        ))
-        .await;
+    server.require_e2ee_for(ANA).await;
     let (_ana, _ana_ev) = engine(server.config(ANA, "tone:880", &server.wav("a.wav"))).await;
     ken.call(ANA).unwrap();
     let Ended::Refused(messages) = ended(&mut ken_ev).await else {

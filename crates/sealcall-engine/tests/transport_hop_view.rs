@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::transport_pair;
+use common::{grant, transport_pair};
 use sealcall_e2ee::*;
 use sealcall_engine::frames::{InboundFrames, OutboundFrames};
 use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
@@ -99,7 +99,7 @@ async fn an_e2ee_call_carries_the_tone_and_a_hop_sees_only_ciphertext() {
     let (senders, _) = alice.split();
     let (_, receivers) = bob.split();
     let mut outbound = OutboundFrames::end_to_end();
-    outbound.install_keys(senders).unwrap();
+    outbound.install_keys(&grant(), senders).unwrap();
     let sent = call(outbound).await;
     assert!(
         sent.hop_view.len() >= FRAMES * 9 / 10,
@@ -134,7 +134,7 @@ async fn an_e2ee_call_carries_the_tone_and_a_hop_sees_only_ciphertext() {
 
     // B, with the end-to-end keys, hears the tone.
     let mut inbound = InboundFrames::end_to_end();
-    inbound.install_keys(receivers).unwrap();
+    inbound.install_keys(&grant(), receivers).unwrap();
     let mut clear = Vec::new();
     for (i, hop) in sent.hop_view.iter().enumerate() {
         let now = FRAME_DURATION * i as u32;

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use common::impair::{Counters, route_through_proxies};
-use common::wait_connected;
+use common::{grant, wait_connected};
 use sealcall_e2ee::*;
 use sealcall_engine::frames::{InboundFrames, OutboundFrames};
 use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
@@ -53,9 +53,9 @@ async fn an_e2ee_call_survives_loss_reordering_and_duplication() {
     let (senders, _) = alice.split();
     let (_, receivers) = bob.split();
     let mut outbound = OutboundFrames::end_to_end();
-    outbound.install_keys(senders).unwrap();
+    outbound.install_keys(&grant(), senders).unwrap();
     let mut inbound = InboundFrames::end_to_end();
-    inbound.install_keys(receivers).unwrap();
+    inbound.install_keys(&grant(), receivers).unwrap();
 
     let receiver = tokio::spawn(async move {
         let mut recv = ReceivePipeline::new(

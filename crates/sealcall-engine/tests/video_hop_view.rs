@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::transport_pair;
+use common::{grant, transport_pair};
 use sealcall_e2ee::*;
 use sealcall_engine::frames::{InboundFrames, OutboundFrames};
 use sealcall_engine::media::video::packet::{Reassembler, ReassemblyConfig};
@@ -25,9 +25,9 @@ fn keyed() -> (OutboundFrames, InboundFrames) {
     let (senders, _) = alice.split();
     let (_, receivers) = bob.split();
     let mut outbound = OutboundFrames::end_to_end();
-    outbound.install_keys(senders).unwrap();
+    outbound.install_keys(&grant(), senders).unwrap();
     let mut inbound = InboundFrames::end_to_end();
-    inbound.install_keys(receivers).unwrap();
+    inbound.install_keys(&grant(), receivers).unwrap();
     (outbound, inbound)
 }
 

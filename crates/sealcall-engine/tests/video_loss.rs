@@ -12,12 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::impair::{Counters, route_through_proxies};
-use common::signaling_proxy::signaling_proxy;
+use common::impair::{Counters, impairing_signaling};
 use common::*;
 use sealcall_engine::media::video::{TestPattern, psnr_y};
 use sealcall_engine::{EngineEvent, VideoSpec, VideoStream};
-use sealcall_signaling::{SdpText, ServerMessage, encode_server, parse_server_message};
 
 /// The stated bound: from the last picture before a gap to the keyframe after it.
 const MAX_FREEZE: Duration = Duration::from_millis(650);
@@ -27,28 +25,7 @@ async fn lost_video_packets_never_let_a_delta_frame_through_and_recover_quickly(
     let server = TestServer::start().await;
     let counters = Arc::new(Counters::default());
     counters.both_ways.store(true, Ordering::Relaxed);
-    let c = counters.clone();
-    let proxy = signaling_proxy(
-        &server.url,
-        Arc::new(move |text: String| {
-            let counters = c.clone();
-            Box::pin(async move {
-                let Ok(ServerMessage::Sdp { call_id, kind, sdp }) =
-                    parse_server_message(text.as_bytes())
-                else {
-                    return text;
-                };
-                let routed = route_through_proxies(sdp.as_str(), 7, &counters).await;
-                encode_server(&ServerMessage::Sdp {
-                    call_id,
-                    kind,
-                    sdp: SdpText::new(routed).unwrap(),
-                })
-                .unwrap()
-            })
-        }),
-    )
-    .await;
+    let proxy = impairing_signaling(&server.url, 7, counters.clone()).await;
     let Pair {
         ken,
         mut ken_ev,

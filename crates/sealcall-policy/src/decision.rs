@@ -249,6 +249,15 @@ pub struct E2eeGrant {
 }
 
 impl E2eeGrant {
+    /// Only the policy crate's decisions ([`decide`], [`settle`](crate::settle)) create one.
+    pub(crate) fn new(caller: UserId, callee: UserId) -> Self {
+        Self {
+            caller,
+            callee,
+            _sealed: (),
+        }
+    }
+
     /// The caller.
     pub fn caller(&self) -> &UserId {
         &self.caller
@@ -395,7 +404,7 @@ impl Decision {
     }
 }
 
-fn party_reasons(party: &Party, side: Side, out: &mut Vec<Reason>) {
+pub(crate) fn party_reasons(party: &Party, side: Side, out: &mut Vec<Reason>) {
     match party.policy {
         CallingEncryptionType::Disabled => out.push(Reason::PolicyDisabled { side }),
         CallingEncryptionType::DisabledUserOverride if !party.user_choice => {
@@ -437,11 +446,7 @@ pub fn decide(caller: &Party, callee: &Party, call: CallShape) -> Decision {
     party_reasons(caller, Side::Caller, &mut reasons);
     party_reasons(callee, Side::Callee, &mut reasons);
     if reasons.is_empty() {
-        return Decision::EndToEnd(E2eeGrant {
-            caller: caller.user.clone(),
-            callee: callee.user.clone(),
-            _sealed: (),
-        });
+        return Decision::EndToEnd(E2eeGrant::new(caller.user.clone(), callee.user.clone()));
     }
     let required_by: Vec<Side> = [(caller, Side::Caller), (callee, Side::Callee)]
         .into_iter()

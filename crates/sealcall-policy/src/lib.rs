@@ -13,6 +13,9 @@
 //! - **Compliance recording** and **client capability** ([`ClientRequirements`]).
 //! - **The decision** ([`decide`]): [`Decision::EndToEnd`] carries an [`E2eeGrant`], a proof
 //!   value only `decide` can create, which the media engine requires to derive E2EE keys.
+//! - **Intents** ([`local_intent`], [`settle`]): each device's own intent from its cached state,
+//!   and the call's mode from the two signed intents; the server's decision is advice that they
+//!   confirm or contradict ([`Disagreement`]).
 //! - **Blocked features** ([`check_feature`]).
 //! - **Administration** in the cmdlet language ([`parse_command`], [`execute`], [`run_cmdlet`])
 //!   against a [`PolicyStore`]; [`MemoryStore`] is an in-memory implementation.
@@ -54,6 +57,7 @@ mod cmdlet;
 mod decision;
 mod error;
 mod features;
+mod intent;
 mod memory;
 mod model;
 mod resolve;
@@ -75,6 +79,9 @@ pub use decision::{
 };
 pub use error::{NameProblem, PolicyError, StoreError};
 pub use features::{BlockReason, Feature, FeatureBlocked, check_feature};
+pub use intent::{
+    CallIntent, Disagreement, EndReason, LocalState, Settlement, local_intent, settle,
+};
 pub use memory::{MemoryState, MemoryStore};
 pub use model::{
     CallingEncryptionType, EnhancedEncryptionPolicy, GroupId, MAX_DESCRIPTION_CHARS,

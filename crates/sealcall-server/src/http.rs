@@ -592,12 +592,14 @@ pub(crate) fn setting_view(
     user: &UserId,
 ) -> Result<SettingView, PolicyError> {
     let state = user_e2ee_setting(store, user)?;
+    let recorded = sealcall_policy::compliance_status(store, user)?.is_recorded();
     Ok(SettingView {
         stored_choice: state.stored_choice,
         effective: state.effective,
         lock: state.lock,
         policy: state.policy.policy.identity.to_string(),
         calling: state.policy.policy.calling,
+        compliance_recording: recorded,
     })
 }
 

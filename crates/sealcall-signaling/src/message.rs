@@ -123,6 +123,29 @@ pub struct SettingView {
     pub policy: String,
     /// Its `CallingEndtoEndEncryptionEnabledType`.
     pub calling: CallingEncryptionType,
+    /// Whether the user's calls are recorded for compliance (then the device never intends
+    /// end-to-end encryption). Absent in older servers' messages: not recorded.
+    #[serde(default)]
+    pub compliance_recording: bool,
+}
+
+impl SettingView {
+    /// The device's own state for its call intent ([`sealcall_policy::local_intent`]), as
+    /// synced: the cached policy, the user's choice and compliance recording, on a device of
+    /// `capability`.
+    pub fn local_state(
+        &self,
+        user: UserId,
+        capability: sealcall_policy::Capability,
+    ) -> sealcall_policy::LocalState {
+        sealcall_policy::LocalState {
+            user,
+            policy: self.calling,
+            user_choice: self.stored_choice,
+            capability,
+            compliance_recording: self.compliance_recording,
+        }
+    }
 }
 
 /// Short-lived TURN credentials for one party of one call (TURN REST API style: the username

@@ -71,6 +71,7 @@ fn every_server_message() -> Vec<ServerMessage> {
         lock: Some(sealcall_policy::SettingLock::OffByPolicy),
         policy: "Global".to_owned(),
         calling: sealcall_policy::CallingEncryptionType::Disabled,
+        compliance_recording: true,
     };
     let ken = UserId::new("ken@contoso.com").unwrap();
     vec![

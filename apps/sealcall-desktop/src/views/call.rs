@@ -32,6 +32,14 @@ pub fn show(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceL
         };
         ui.label(RichText::new(status).size(18.0));
     });
+    for warning in &c.security_warnings {
+        ui.vertical_centered(|ui| {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                RichText::new(format!("⚠ {warning}")).strong(),
+            );
+        });
+    }
     ui.add_space(8.0);
     if matches!(c.phase, CallPhase::Placing | CallPhase::Ringing) {
         ui.vertical_centered(|ui| {

@@ -94,6 +94,13 @@ fn audio(ui: &mut Ui, st: &CallStats) {
                 ),
             );
             row(
+                "Send bandwidth",
+                format!(
+                    "{} estimated (shared by audio and video)",
+                    text::kbits_f(f64::from(st.send_estimate_kbps))
+                ),
+            );
+            row(
                 "Packet loss",
                 format!(
                     "{:.1} % ({} packets)",

@@ -1,6 +1,8 @@
 //! UDP impairment proxies for real WebRTC tests: every ICE candidate in an SDP is rewritten to
 //! point at a proxy that drops 10% of the media packets, duplicates 10% and holds 15% back
-//! 30-70 ms (so they arrive out of order). STUN and DTLS pass untouched.
+//! 30-70 ms (so they arrive out of order), or, with a rate cap set, is a bottleneck link instead:
+//! media leaves at the capped rate through a 250 ms buffer and what does not fit is dropped, as
+//! a router would. STUN and DTLS pass untouched.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
@@ -18,6 +20,57 @@ pub struct Counters {
     pub delayed: AtomicU64,
     /// Impair the return path (target -> peer) too; by default only peer -> target.
     pub both_ways: AtomicBool,
+    /// A rate cap in bit/s for peer -> target, and target -> peer with `both_ways` (0: none,
+    /// random impairment instead), read when a proxy starts.
+    pub cap_bps: AtomicU64,
+    /// Media bytes a capped link delivered.
+    pub delivered_bytes: AtomicU64,
+}
+
+/// A bottleneck link: packets leave one after another at `bps`, a full buffer drops arrivals.
+struct Bottleneck {
+    tx: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+    queued: Arc<AtomicU64>,
+    limit: u64,
+}
+
+impl Bottleneck {
+    const BUFFER: Duration = Duration::from_millis(250);
+
+    fn new(socket: Arc<UdpSocket>, to: SocketAddr, bps: u64, counters: Arc<Counters>) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+        let queued = Arc::new(AtomicU64::new(0));
+        let q = queued.clone();
+        tokio::spawn(async move {
+            let mut free_at = tokio::time::Instant::now();
+            while let Some(packet) = rx.recv().await {
+                free_at = free_at.max(tokio::time::Instant::now())
+                    + Duration::from_secs_f64(packet.len() as f64 * 8.0 / bps as f64);
+                tokio::time::sleep_until(free_at).await;
+                let _ = socket.send_to(&packet, to).await;
+                q.fetch_sub(packet.len() as u64, Ordering::Relaxed);
+                counters
+                    .delivered_bytes
+                    .fetch_add(packet.len() as u64, Ordering::Relaxed);
+            }
+        });
+        Self {
+            tx,
+            queued,
+            limit: bps / 8 * Self::BUFFER.as_millis() as u64 / 1000,
+        }
+    }
+
+    /// Queues `packet`, or drops it when the buffer is full.
+    fn offer(&self, packet: Vec<u8>, counters: &Counters) {
+        let len = packet.len() as u64;
+        if self.queued.load(Ordering::Relaxed) + len > self.limit {
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.queued.fetch_add(len, Ordering::Relaxed);
+        let _ = self.tx.send(packet);
+    }
 }
 
 /// A deterministic xorshift for the impairment decisions.
@@ -54,9 +107,21 @@ pub async fn impairment_proxy(
         tokio::spawn(async move {
             let mut dice = Dice(seed | 1);
             let mut buf = vec![0u8; 2048];
+            let cap = counters.cap_bps.load(Ordering::Relaxed);
+            let bottleneck =
+                (cap > 0).then(|| Bottleneck::new(back.clone(), target, cap, counters.clone()));
             while let Ok((n, from)) = front.recv_from(&mut buf).await {
                 *client.lock().await = Some(from);
-                forward(&back, buf[..n].to_vec(), target, &mut dice, &counters).await;
+                match &bottleneck {
+                    Some(link) if (128..=191).contains(&buf[0]) => {
+                        counters.media.fetch_add(1, Ordering::Relaxed);
+                        link.offer(buf[..n].to_vec(), &counters);
+                    }
+                    Some(_) => {
+                        let _ = back.send_to(&buf[..n], target).await;
+                    }
+                    None => forward(&back, buf[..n].to_vec(), target, &mut dice, &counters).await,
+                }
             }
         });
     }
@@ -64,11 +129,25 @@ pub async fn impairment_proxy(
     tokio::spawn(async move {
         let mut dice = Dice((seed << 1) | 1);
         let mut buf = vec![0u8; 2048];
+        let cap = counters.cap_bps.load(Ordering::Relaxed);
+        let mut bottleneck: Option<(SocketAddr, Bottleneck)> = None;
         while let Ok((n, _)) = back.recv_from(&mut buf).await {
             let Some(to) = *client.lock().await else {
                 continue;
             };
-            if counters.both_ways.load(Ordering::Relaxed) {
+            let both_ways = counters.both_ways.load(Ordering::Relaxed);
+            if both_ways && cap > 0 && (128..=191).contains(&buf[0]) {
+                if bottleneck.as_ref().is_none_or(|(at, _)| *at != to) {
+                    bottleneck = Some((
+                        to,
+                        Bottleneck::new(front.clone(), to, cap, counters.clone()),
+                    ));
+                }
+                if let Some((_, link)) = &bottleneck {
+                    counters.media.fetch_add(1, Ordering::Relaxed);
+                    link.offer(buf[..n].to_vec(), &counters);
+                }
+            } else if both_ways && cap == 0 {
                 forward(&front, buf[..n].to_vec(), to, &mut dice, &counters).await;
             } else {
                 let _ = front.send_to(&buf[..n], to).await;
@@ -140,4 +219,31 @@ pub async fn route_through_proxies(sdp: &str, seed: u64, counters: &Arc<Counters
         out.push_str(line);
     }
     out
+}
+
+/// A signaling proxy in front of `server` that routes every ICE candidate in the SDPs it relays
+/// through impairment proxies sharing `counters` (random loss, or a rate cap if set).
+pub async fn impairing_signaling(server: &str, seed: u64, counters: Arc<Counters>) -> String {
+    use sealcall_signaling::{SdpText, ServerMessage, encode_server, parse_server_message};
+    super::signaling_proxy::signaling_proxy(
+        server,
+        Arc::new(move |text: String| {
+            let counters = counters.clone();
+            Box::pin(async move {
+                let Ok(ServerMessage::Sdp { call_id, kind, sdp }) =
+                    parse_server_message(text.as_bytes())
+                else {
+                    return text;
+                };
+                let routed = route_through_proxies(sdp.as_str(), seed, &counters).await;
+                encode_server(&ServerMessage::Sdp {
+                    call_id,
+                    kind,
+                    sdp: SdpText::new(routed).unwrap(),
+                })
+                .unwrap()
+            })
+        }),
+    )
+    .await
 }

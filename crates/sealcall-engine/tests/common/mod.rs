@@ -57,6 +57,16 @@ impl TestServer {
     }
 
     /// Runs one cmdlet line as the administrator.
+    /// Puts `user` under a policy that requires end-to-end encrypted calls.
+    pub async fn require_e2ee_for(&self, user: &str) {
+        self.cmdlet("New-CsTeamsEnhancedEncryptionPolicy -Identity MustEncrypt -CallingEndtoEndEncryptionEnabledType Required")
+            .await;
+        self.cmdlet(&format!(
+            "Grant-CsTeamsEnhancedEncryptionPolicy -Identity \"{user}\" -PolicyName MustEncrypt"
+        ))
+        .await;
+    }
+
     pub async fn cmdlet(&self, line: &str) {
         self.server.cmdlet(line).await.unwrap();
     }
@@ -296,5 +306,29 @@ impl Drop for Xvfb {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// An `E2eeGrant` for transport-level tests, from the policy crate's settlement of two signed
+/// end-to-end intents (the only way to get one).
+pub fn grant() -> sealcall_policy::E2eeGrant {
+    use sealcall_policy::*;
+    let local = LocalState {
+        user: UserId::new(KEN).unwrap(),
+        policy: CallingEncryptionType::DisabledUserOverride,
+        user_choice: true,
+        capability: Capability::Capable,
+        compliance_recording: false,
+    };
+    let peer = UserId::new(ANA).unwrap();
+    match settle(
+        &local,
+        Side::Caller,
+        &peer,
+        CallIntent::EndToEnd,
+        Outcome::EndToEnd,
+    ) {
+        Settlement::EndToEnd { grant, .. } => grant,
+        other => panic!("{other:?}"),
     }
 }

@@ -9,10 +9,12 @@
 //! * [`keyframes`]: when a receiver may decode and asks for a keyframe ([`KeyframeGate`]), and
 //!   when a sender sends one ([`KeyframePacer`]).
 //! * [`pipeline`]: the encoder and decoder threads, off the 20 ms audio loop.
+//! * [`bitrate`]: the send estimate of congestion control split into encoder targets.
 //! * [`convert`]: BGRX ↔ I420 ↔ RGBA; [`y4m`]: YUV4MPEG2 output of what was received.
 //!
 //! The codec is libvpx's VP8 through `sealcall-vpx`; frames are [`VideoFrame`]s (I420).
 
+pub mod bitrate;
 pub mod convert;
 pub mod keyframes;
 pub mod packet;

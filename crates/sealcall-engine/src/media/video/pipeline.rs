@@ -16,6 +16,7 @@ use sealcall_vpx::{Content, Decoder, Encoder, EncoderConfig, I420Frame};
 use tokio::sync::mpsc;
 
 use super::VideoStream;
+use super::bitrate::affordable_fps;
 use super::keyframes::KeyframePacer;
 use super::source::VideoSource;
 use crate::transport::VIDEO_CLOCK_RATE;
@@ -177,6 +178,7 @@ fn encode_loop(
     let mut last_pts: Option<u64> = None;
     let mut last_new = Instant::now();
     let mut paused = false;
+    let mut credit = 1.0f64;
     while !control.stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if next > now {
@@ -241,6 +243,14 @@ fn encode_loop(
         if target != kbps && enc.set_bitrate(target).is_ok() {
             kbps = target;
         }
+        // A bitrate too low for this many pictures: send fewer (the capture times tell libvpx's
+        // rate control how much time each frame has to pay for).
+        credit = (credit + affordable_fps(kbps, size.0, size.1, fps) / f64::from(fps)).min(1.0);
+        let keyframe_due = control.keyframe_requests.load(Ordering::Relaxed) != seen_requests;
+        if credit < 1.0 - 1e-9 && !keyframe_due {
+            continue;
+        }
+        credit = 0.0;
         let requests = control.keyframe_requests.load(Ordering::Relaxed);
         if requests != seen_requests {
             seen_requests = requests;

@@ -1,0 +1,378 @@
+//! A malicious server, played by a signaling proxy between the engines and the real server,
+//! tries what issue 11 lists — and fails:
+//!
+//! * it tells both devices "standard" (with a believable reason, compliance recording) while both
+//!   intend end-to-end encryption: the call is end-to-end encrypted anyway (the two signed
+//!   intents decide), both devices get the downgrade warning, and a device whose cached policy
+//!   is `Required` ends the call before any media;
+//! * it rewrites the DTLS fingerprints in the SDP it relays and terminates DTLS itself (a real
+//!   WebRTC peer towards each device): both devices end the call, in standard and in end-to-end
+//!   calls, because the certificate they saw is not the one the other device signed;
+//! * it flips an intent inside the handshake: refused.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use common::signaling_proxy::{Rewrite, signaling_proxy};
+use common::*;
+use sealcall_e2ee::{HandshakeMessage, Intent};
+use sealcall_engine::call::{CallEvent, Ended};
+use sealcall_engine::transport::{CallTransport, TransportConfig};
+use sealcall_engine::{EngineConfig, EngineEvent, EngineEvents};
+use sealcall_policy::{DecisionSummary, Outcome, Reason, Side};
+use sealcall_signaling::{
+    HandshakeBytes, SdpKind, SdpText, ServerMessage, encode_server, parse_server_message,
+};
+use tokio::sync::Mutex;
+
+/// What one device showed during the call.
+#[derive(Debug, Default)]
+struct Seen {
+    warnings: Vec<String>,
+    connected: Option<bool>,
+    code: Option<String>,
+    first_audio: bool,
+    ended: Option<Ended>,
+}
+
+async fn watch(events: &mut EngineEvents, seen: &mut Seen) {
+    while let Some(e) = events.recv().await {
+        match e {
+            EngineEvent::SecurityWarning { message, .. } => seen.warnings.push(message),
+            EngineEvent::SecurityCode { code, .. } => seen.code = Some(code),
+            EngineEvent::FirstAudio { .. } => seen.first_audio = true,
+            EngineEvent::Call(CallEvent::Connected { end_to_end, .. }) => {
+                seen.connected = Some(end_to_end);
+            }
+            EngineEvent::Call(CallEvent::Ended { reason, .. }) => {
+                seen.ended = Some(reason);
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs Ken's call to Ana (both signed in through `proxy`, configs adjusted by `adjust`) until
+/// both report the end or `secs` pass; Ken hangs up once both connected and heard audio.
+async fn run_call(
+    server: &TestServer,
+    proxy: &str,
+    (ken_on, ana_on): (bool, bool),
+    adjust: impl FnOnce(&mut EngineConfig, &mut EngineConfig),
+) -> (Seen, Seen) {
+    let mut ken_cfg = server.config(KEN, "tone:440", &server.wav("k.wav"));
+    let mut ana_cfg = server.config(ANA, "tone:880", &server.wav("a.wav"));
+    ana_cfg.auto_answer = true;
+    for c in [&mut ken_cfg, &mut ana_cfg] {
+        c.signaling = Some(proxy.to_owned());
+        c.timers.connect_timeout = Duration::from_secs(8);
+    }
+    adjust(&mut ken_cfg, &mut ana_cfg);
+    let (ken, mut ken_ev) = engine(ken_cfg).await;
+    let (ana, mut ana_ev) = engine(ana_cfg).await;
+    // Both signed in on signaling (the Welcome brings the setting) before the call.
+    for ev in [&mut ken_ev, &mut ana_ev] {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(e) = ev.recv().await {
+                if matches!(e, EngineEvent::Setting(_)) {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("signed in on signaling");
+    }
+    if ken_on {
+        ken.set_e2ee(true).await.unwrap();
+    }
+    if ana_on {
+        ana.set_e2ee(true).await.unwrap();
+    }
+    ken.call(ANA).unwrap();
+    let (mut k, mut a) = (Seen::default(), Seen::default());
+    let _ = tokio::time::timeout(Duration::from_secs(20), async {
+        let ken_done = async {
+            watch(&mut ken_ev, &mut k).await;
+        };
+        let ana_done = async {
+            watch(&mut ana_ev, &mut a).await;
+        };
+        let hang_up = async {
+            // Long enough for audio to flow both ways in a call that goes ahead.
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            let _ = ken.hangup();
+        };
+        tokio::join!(ken_done, ana_done, hang_up);
+    })
+    .await;
+    drop((ken, ana));
+    (k, a)
+}
+
+fn rewriting<F>(f: F) -> Rewrite
+where
+    F: Fn(ServerMessage) -> Option<ServerMessage> + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |text: String| {
+        let f = f.clone();
+        Box::pin(async move {
+            match parse_server_message(text.as_bytes()) {
+                Ok(m) => match f(m) {
+                    Some(out) => encode_server(&out).unwrap(),
+                    None => text,
+                },
+                Err(_) => text,
+            }
+        })
+    })
+}
+
+/// A believable reason to make the call standard.
+fn standard_decision() -> DecisionSummary {
+    DecisionSummary {
+        outcome: Outcome::Standard,
+        required_by: Vec::new(),
+        reasons: vec![Reason::ComplianceRecording { side: Side::Callee }],
+    }
+}
+
+/// Every decision the server hands a device (provisional and final) says "standard".
+fn downgrading(count: Arc<AtomicU32>) -> Rewrite {
+    Arc::new(move |text: String| {
+        let count = count.clone();
+        Box::pin(async move {
+            let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&text) else {
+                return text;
+            };
+            fn replace(v: &mut serde_json::Value, hits: &mut u32) {
+                match v {
+                    serde_json::Value::Object(map) => {
+                        for (k, child) in map.iter_mut() {
+                            if k == "decision" {
+                                *child = serde_json::to_value(standard_decision()).unwrap();
+                                *hits += 1;
+                            } else {
+                                replace(child, hits);
+                            }
+                        }
+                    }
+                    serde_json::Value::Array(items) => {
+                        items.iter_mut().for_each(|c| replace(c, hits));
+                    }
+                    _ => {}
+                }
+            }
+            let mut hits = 0;
+            replace(&mut v, &mut hits);
+            if hits == 0 {
+                return text;
+            }
+            count.fetch_add(hits, Ordering::Relaxed);
+            // Still a message the devices accept.
+            let out = v.to_string();
+            assert!(parse_server_message(out.as_bytes()).is_ok(), "{out}");
+            out
+        })
+    })
+}
+
+const DOWNGRADE: &str =
+    "the service made this call standard although both of you turned on end-to-end encryption";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_saying_standard_cannot_downgrade_two_devices_that_both_intend_e2ee() {
+    let server = TestServer::start().await;
+    server.cmdlet(ALLOW_E2EE).await;
+    let rewritten = Arc::new(AtomicU32::new(0));
+    let proxy = signaling_proxy(&server.url, downgrading(rewritten.clone())).await;
+    let (k, a) = run_call(&server, &proxy, (true, true), |_, _| {}).await;
+    eprintln!("decisions rewritten: {rewritten:?}; ken {k:?}; ana {a:?}");
+    assert!(
+        rewritten.load(Ordering::Relaxed) >= 2,
+        "the server lied to both"
+    );
+    for (who, s) in [("ken", &k), ("ana", &a)] {
+        assert_eq!(s.warnings, vec![DOWNGRADE.to_owned()], "{who}");
+        assert_eq!(
+            s.connected,
+            Some(true),
+            "{who}: the signed intents make it end-to-end encrypted"
+        );
+        assert!(s.first_audio, "{who}: media flowed");
+    }
+    // The keys are the handshake's, which the server does not know: both codes match.
+    assert!(k.code.is_some() && k.code == a.code);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_whose_policy_is_required_ends_a_contradicted_call_before_media() {
+    let server = TestServer::start().await;
+    server.cmdlet(ALLOW_E2EE).await;
+    server.require_e2ee_for(ANA).await;
+    let proxy = signaling_proxy(&server.url, downgrading(Arc::default())).await;
+    let (k, a) = run_call(&server, &proxy, (true, false), |_, _| {}).await;
+    eprintln!("ken {k:?}; ana {a:?}");
+    assert_eq!(a.warnings, vec![DOWNGRADE.to_owned()]);
+    assert!(
+        matches!(&a.ended, Some(Ended::MediaFailed(why)) if why.contains("requires end-to-end encrypted calls")),
+        "ana (Required) ended it: {:?}",
+        a.ended
+    );
+    assert_eq!(a.connected, None, "ana never connected");
+    for (who, s) in [("ken", &k), ("ana", &a)] {
+        assert!(!s.first_audio, "{who}: no media flowed");
+        assert!(s.ended.is_some(), "{who}: the call ended");
+    }
+}
+
+/// The server's own WebRTC peer towards each device: it answers Ken's offer itself and sends Ana
+/// an offer of its own, so each device runs DTLS with the server (the fingerprints in the SDP
+/// the devices receive are the server's, and consistent with its certificates).
+fn dtls_in_the_middle(count: Arc<AtomicU32>) -> Rewrite {
+    struct Mitm {
+        towards_ken: Option<CallTransport>,
+        towards_ana: Option<CallTransport>,
+        answer_for_ken: Option<String>,
+    }
+    let state = Arc::new(Mutex::new(Mitm {
+        towards_ken: None,
+        towards_ana: None,
+        answer_for_ken: None,
+    }));
+    Arc::new(move |text: String| {
+        let state = state.clone();
+        let count = count.clone();
+        Box::pin(async move {
+            let Ok(ServerMessage::Sdp { call_id, kind, sdp }) =
+                parse_server_message(text.as_bytes())
+            else {
+                return text;
+            };
+            let mut m = state.lock().await;
+            let replaced = match kind {
+                // Ken's offer, on its way to Ana.
+                SdpKind::Offer => {
+                    let (k, _ek) = CallTransport::new(TransportConfig::loopback())
+                        .await
+                        .unwrap();
+                    m.answer_for_ken = Some(k.accept_offer(sdp.as_str()).await.unwrap());
+                    m.towards_ken = Some(k);
+                    let (a, _ea) = CallTransport::new(TransportConfig::loopback())
+                        .await
+                        .unwrap();
+                    let offer = a.create_offer().await.unwrap();
+                    m.towards_ana = Some(a);
+                    offer
+                }
+                // Ana's answer, on its way to Ken.
+                SdpKind::Answer => {
+                    if let Some(a) = &m.towards_ana {
+                        a.accept_answer(sdp.as_str()).await.unwrap();
+                    }
+                    m.answer_for_ken.clone().unwrap()
+                }
+            };
+            count.fetch_add(1, Ordering::Relaxed);
+            encode_server(&ServerMessage::Sdp {
+                call_id,
+                kind,
+                sdp: SdpText::new(replaced).unwrap(),
+            })
+            .unwrap()
+        })
+    })
+}
+
+const IN_THE_MIDDLE: &str = "someone may be in the middle of this call";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_terminating_dtls_itself_is_caught_in_standard_and_e2ee_calls() {
+    for e2ee in [false, true] {
+        let server = TestServer::start().await;
+        server.cmdlet(ALLOW_E2EE).await;
+        let rewritten = Arc::new(AtomicU32::new(0));
+        let proxy = signaling_proxy(&server.url, dtls_in_the_middle(rewritten.clone())).await;
+        let (k, a) = run_call(&server, &proxy, (e2ee, e2ee), |_, _| {}).await;
+        eprintln!("e2ee {e2ee}: SDPs replaced {rewritten:?}; ken {k:?}; ana {a:?}");
+        assert_eq!(
+            rewritten.load(Ordering::Relaxed),
+            2,
+            "offer and answer replaced"
+        );
+        for (who, s) in [("ken", &k), ("ana", &a)] {
+            assert!(
+                matches!(&s.ended, Some(Ended::MediaFailed(why)) if why.contains(IN_THE_MIDDLE))
+                    || matches!(&s.ended, Some(Ended::Remote(_))),
+                "e2ee {e2ee}, {who}: the call failed on the fingerprint: {:?}",
+                s.ended
+            );
+            assert_eq!(s.connected, None, "e2ee {e2ee}, {who}: never connected");
+            assert!(
+                !s.first_audio,
+                "e2ee {e2ee}, {who}: no media reached the device"
+            );
+            assert!(s.code.is_none(), "e2ee {e2ee}, {who}: no keys");
+        }
+        // At least one side caught it itself (the other may hear of it as a hang-up first).
+        assert!(
+            [&k, &a].iter().any(
+                |s| matches!(&s.ended, Some(Ended::MediaFailed(why)) if why.contains(IN_THE_MIDDLE))
+            ),
+            "e2ee {e2ee}: a device caught the certificate"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intent_flipped_inside_the_handshake_is_refused() {
+    for flip_commit in [true, false] {
+        let server = TestServer::start().await;
+        server.cmdlet(ALLOW_E2EE).await;
+        let flipped = Arc::new(AtomicU32::new(0));
+        let f = flipped.clone();
+        let proxy = signaling_proxy(
+            &server.url,
+            rewriting(move |m| {
+                let ServerMessage::Handshake { call_id, data } = m else {
+                    return None;
+                };
+                let mut msg = HandshakeMessage::parse(data.as_bytes()).ok()?;
+                match &mut msg {
+                    HandshakeMessage::Commit(c) if flip_commit => {
+                        c.caller_intent = Intent::Standard
+                    }
+                    HandshakeMessage::Response(r) if !flip_commit => {
+                        r.callee_intent = Intent::Standard;
+                    }
+                    _ => return None,
+                }
+                f.fetch_add(1, Ordering::Relaxed);
+                Some(ServerMessage::Handshake {
+                    call_id,
+                    data: HandshakeBytes::new(msg.encode().ok()?).ok()?,
+                })
+            }),
+        )
+        .await;
+        let (k, a) = run_call(&server, &proxy, (true, true), |_, _| {}).await;
+        eprintln!("flip commit {flip_commit}: {flipped:?}; ken {k:?}; ana {a:?}");
+        assert_eq!(flipped.load(Ordering::Relaxed), 1);
+        for (who, s) in [("ken", &k), ("ana", &a)] {
+            assert_eq!(s.connected, None, "{who}: a flipped intent never connects");
+            assert!(s.code.is_none(), "{who}: no keys");
+            assert!(!s.first_audio, "{who}: no media");
+        }
+        assert!(
+            [&k, &a].iter().any(
+                |s| matches!(&s.ended, Some(Ended::MediaFailed(why)) if why.contains("handshake"))
+            ),
+            "the handshake refused it"
+        );
+    }
+}
