@@ -99,6 +99,10 @@ pub struct VideoPicture {
     pub timestamp: u32,
     /// Decoded from a keyframe.
     pub keyframe: bool,
+    /// The first picture after something of the stream was lost (a gap in the received packets
+    /// after retransmissions, a refused frame, a decoder error). The receiver resumes only at a
+    /// keyframe, so such a picture is always a keyframe.
+    pub after_gap: bool,
 }
 
 /// What the video half asks the media task to report.
@@ -188,6 +192,11 @@ struct Recv {
     stopped_reported: bool,
     in_flight: Vec<Arc<VideoFrame>>,
     skipped: u64,
+    /// Something was lost (a gap, a refused frame, a decoder error) since the last frame sent
+    /// to the decoder.
+    lost: bool,
+    /// The RTP timestamp of the first frame sent to the decoder after a loss.
+    resumed_at: Option<u32>,
 }
 
 /// Hands out pictures while the embedder keeps up: at most [`MAX_PICTURES_IN_FLIGHT`] may be
@@ -264,6 +273,8 @@ impl CallVideo {
                 stopped_reported: false,
                 in_flight: Vec::new(),
                 skipped: 0,
+                lost: false,
+                resumed_at: None,
             },
         };
         Self {
@@ -454,6 +465,7 @@ impl CallVideo {
                     frame,
                     timestamp,
                     keyframe: false,
+                    after_gap: false,
                 }));
             }
             let r = &mut self.stream(id).recv;
@@ -483,17 +495,24 @@ impl CallVideo {
             let Some(plain) = inbound.unprotect(now, id.media_kind(), &frame.data) else {
                 // Forged, replayed, under the wrong stream's key, or before keys: lost.
                 s.recv.refused += 1;
+                s.recv.lost = true;
                 s.recv.gate.on_loss(now);
                 continue;
             };
             let keyframe = vp8_frame_info(plain).is_some_and(|i| i.keyframe);
-            if s.recv.gate.admit(now, keyframe, frame.after_gap) == Admit::Decode
-                && !s
-                    .recv
+            s.recv.lost |= frame.after_gap;
+            if s.recv.gate.admit(now, keyframe, frame.after_gap) == Admit::Decode {
+                if s.recv
                     .decoder
                     .decode(plain.to_vec(), frame.timestamp, keyframe)
-            {
-                s.recv.gate.on_loss(now);
+                {
+                    if std::mem::take(&mut s.recv.lost) {
+                        s.recv.resumed_at = Some(frame.timestamp);
+                    }
+                } else {
+                    s.recv.lost = true;
+                    s.recv.gate.on_loss(now);
+                }
             }
         }
         if s.recv.gate.poll_pli(now) {
@@ -520,6 +539,10 @@ impl CallVideo {
                 {
                     feed.put(d.frame.clone());
                 }
+                let after_gap = r.resumed_at == Some(d.timestamp);
+                if after_gap {
+                    r.resumed_at = None;
+                }
                 let Some(frame) = hand_out(&mut r.in_flight, d.frame) else {
                     r.skipped += 1;
                     return None;
@@ -529,11 +552,13 @@ impl CallVideo {
                     frame,
                     timestamp: d.timestamp,
                     keyframe: d.keyframe,
+                    after_gap,
                 }))
             }
             DecoderOutput::Error(id, _) => {
                 let r = &mut self.stream(id).recv;
                 r.decode_errors += 1;
+                r.lost = true;
                 r.gate.on_decode_error(now);
                 None
             }
