@@ -350,6 +350,8 @@ fn an_incoming_call_can_be_accepted_and_declined() {
         app.query_by_label_contains("Incoming call from Sam Meyer")
             .is_some()
     );
+    // Key continuity before answering: Alex has never been in a call with this device.
+    wait_for_label_containing(&mut app, "First call with Sam Meyer");
     app.check_accessibility();
     click(&mut app, labels::DECLINE);
     wait_event(&rt, &mut sam_events, |e| match e {

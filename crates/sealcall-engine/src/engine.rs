@@ -1093,15 +1093,17 @@ impl Core {
         };
         let now = self.now();
         let actions = self.machine.on_server(now, msg);
-        // Before the person answers: is the caller's device the one seen before?
-        if let Some(seen) = incoming.filter(|s| {
+        let rings = incoming.filter(|s| {
             actions.iter().any(|a| {
                 matches!(a, Action::Event(CallEvent::Incoming { call_id, .. }) if *call_id == s.call_id)
             })
-        }) {
+        });
+        self.apply(ws, actions, media_tx).await;
+        // Before the person answers (right after the incoming call's event, so an app has
+        // the call to attach it to): is the caller's device the one seen before?
+        if let Some(seen) = rings {
             self.report_peer(seen);
         }
-        self.apply(ws, actions, media_tx).await;
     }
 }
 
