@@ -109,6 +109,23 @@ pub trait FrameCase {
         Ok(start.elapsed())
     }
 
+    /// Times one protect.
+    fn time_one_protect(&mut self) -> Result<Duration> {
+        let start = Instant::now();
+        black_box(self.protect()?);
+        Ok(start.elapsed())
+    }
+
+    /// Times one unprotect of ring slot `slot` (refill first when starting over at slot 0).
+    fn time_one_unprotect(&mut self, slot: usize) -> Result<Duration> {
+        if slot == 0 {
+            self.refill()?;
+        }
+        let start = Instant::now();
+        black_box(self.unprotect(slot)?);
+        Ok(start.elapsed())
+    }
+
     /// Times `iters` unprotects: refills the ring untimed, times unprotecting it in order, and
     /// repeats until `iters` frames were opened.
     fn time_unprotect(&mut self, iters: u64) -> Result<Duration> {

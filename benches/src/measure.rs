@@ -86,6 +86,22 @@ pub fn sample(
     Ok(summarise(&mut per_iter, batch))
 }
 
+/// Samples one operation at a time with `gap` of idle time before each (`std::thread::sleep`),
+/// as a call does every 20 ms: caches and branch predictors have gone cold, the timer is read
+/// around each single operation. `one` runs one operation and returns the time it measured.
+pub fn sample_spaced(
+    frames: u32,
+    gap: Duration,
+    mut one: impl FnMut() -> Result<Duration>,
+) -> Result<Stats> {
+    let mut per_frame: Vec<f64> = Vec::with_capacity(frames as usize);
+    for _ in 0..frames.max(1) {
+        std::thread::sleep(gap);
+        per_frame.push(one()?.as_secs_f64() * 1e9);
+    }
+    Ok(summarise(&mut per_frame, 1))
+}
+
 fn summarise(values: &mut [f64], batch: u64) -> Stats {
     values.sort_by(f64::total_cmp);
     let n = values.len();
@@ -125,6 +141,21 @@ mod tests {
         assert_eq!(s.max_ns, 4.0);
         let mut v = [5.0, 1.0, 3.0];
         assert_eq!(summarise(&mut v, 1).median_ns, 3.0);
+    }
+
+    #[test]
+    fn spaced_samples_are_one_frame_each_after_the_gap() {
+        let mut calls = 0u64;
+        let started = std::time::Instant::now();
+        let stats = sample_spaced(5, Duration::from_millis(2), || {
+            calls += 1;
+            Ok(Duration::from_nanos(100 * calls))
+        })
+        .unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(10));
+        assert_eq!((stats.samples, stats.iterations_per_sample), (5, 1));
+        assert_eq!(stats.median_ns, 300.0);
+        assert_eq!((stats.min_ns, stats.max_ns), (100.0, 500.0));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A whole `sealcall bench` run: the plan, the results, the comparisons with ratios, the targets,
 //! the table and the JSON.
 
+use core::time::Duration;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -9,7 +10,7 @@ use sealcall_e2ee::{AeadBackend, CipherSuite};
 use crate::cases::{Implementation, new_case};
 use crate::extras::{HandshakeRoutine, RekeyRoutine, Routine};
 use crate::machine::{self, Machine};
-use crate::measure::{Settings, Stats, sample};
+use crate::measure::{Settings, Stats, sample, sample_spaced};
 use crate::{AUDIO_BUDGET_NS, Op, Result, size_label};
 
 /// The per-frame targets of the benchmark issue (median, AES-128-GCM, fastest backend), in ns.
@@ -39,6 +40,9 @@ pub struct Plan {
     pub routines: bool,
     /// Also measure a video frame stage by stage (with the `video` feature).
     pub video: bool,
+    /// Also measure frames one at a time with a call's idle gap before each (cold caches, as in
+    /// a call), Sealcall and its raw-AEAD floor, for the packet-sized frames of the plan.
+    pub cold: bool,
     /// Sampling.
     pub settings: Settings,
     /// `quick` or `full`, for the record.
@@ -101,9 +105,34 @@ impl Plan {
         out
     }
 
+    /// The cold cases of the plan: Sealcall and its raw-AEAD floor (same AAD) on each backend,
+    /// the first suite, sizes up to a packet (1200 B), both operations.
+    pub fn cold_cases(&self) -> Vec<(CipherSuite, usize, Implementation, Op)> {
+        let Some(&suite) = self.suites.first().filter(|_| self.cold) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for &b in &self.backends {
+            for implementation in [
+                Implementation::Sealcall(b),
+                Implementation::RawAeadHeaderAad(b),
+            ] {
+                for &size in self.sizes.iter().filter(|&&s| s <= 1200) {
+                    for op in Op::ALL {
+                        out.push((suite, size, implementation, op));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Steps the progress bar will count.
     pub fn steps(&self) -> usize {
-        self.frame_cases().len() + self.routine_names().len() + self.video_steps()
+        self.frame_cases().len()
+            + self.cold_cases().len()
+            + self.routine_names().len()
+            + self.video_steps()
     }
 
     fn video_steps(&self) -> usize {
@@ -144,6 +173,33 @@ pub struct FrameResult {
     pub frames_per_s_per_core: f64,
     /// The median as a percentage of a 20 ms audio frame's time.
     pub audio_budget_percent: f64,
+}
+
+/// The idle time before each frame of a cold case: one audio frame.
+pub const COLD_GAP: Duration = Duration::from_millis(20);
+
+/// Frames per cold case.
+pub const COLD_FRAMES: u32 = 30;
+
+/// One cold case's result: frames one at a time, [`COLD_GAP`] apart.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ColdResult {
+    /// Its label.
+    pub label: String,
+    /// The cipher suite.
+    pub suite: &'static str,
+    /// Protect or unprotect.
+    pub op: Op,
+    /// Payload bytes.
+    pub bytes: usize,
+    /// The idle gap before each frame, in milliseconds.
+    pub gap_ms: f64,
+    /// Nanoseconds per frame, each timed alone.
+    pub stats: Stats,
+    /// The warm (back-to-back) median of the same case in this run, if measured.
+    pub warm_median_ns: Option<f64>,
+    /// `cold median / warm median`.
+    pub cold_over_warm: Option<f64>,
 }
 
 /// One routine's result.
@@ -235,6 +291,8 @@ pub struct Report {
     pub settings: RunSettings,
     /// Frame results.
     pub frames: Vec<FrameResult>,
+    /// Cold frame results (one frame at a time after a call's idle gap).
+    pub cold: Vec<ColdResult>,
     /// Whole-operation results.
     pub routines: Vec<RoutineResult>,
     /// Video frames stage by stage.
@@ -270,6 +328,47 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&str)) -> Result<Report> {
             Op::Unprotect => sample(&plan.settings, |n| case.time_unprotect(n))?,
         };
         frames.push(frame_result(implementation, suite, op, size, stats));
+    }
+
+    let mut cold = Vec::new();
+    for (suite, size, implementation, op) in plan.cold_cases() {
+        progress(&format!(
+            "{} {} {} {} cold",
+            implementation.label(),
+            op.name(),
+            size_label(size),
+            suite_name(suite)
+        ));
+        let mut case = new_case(implementation, suite, size)?;
+        let ring = case.ring_len();
+        let mut slot = 0;
+        let stats = sample_spaced(COLD_FRAMES, COLD_GAP, || match op {
+            Op::Protect => case.time_one_protect(),
+            Op::Unprotect => {
+                let t = case.time_one_unprotect(slot);
+                slot = (slot + 1) % ring;
+                t
+            }
+        })?;
+        let warm = frames
+            .iter()
+            .find(|f| {
+                f.implementation == implementation
+                    && f.bytes == size
+                    && f.op == op
+                    && f.suite == suite_name(suite)
+            })
+            .map(|f| f.stats.median_ns);
+        cold.push(ColdResult {
+            label: implementation.label(),
+            suite: suite_name(suite),
+            op,
+            bytes: size,
+            gap_ms: COLD_GAP.as_secs_f64() * 1e3,
+            stats,
+            warm_median_ns: warm,
+            cold_over_warm: warm.filter(|&w| w > 0.0).map(|w| stats.median_ns / w),
+        });
     }
 
     let mut routines = Vec::new();
@@ -313,7 +412,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&str)) -> Result<Report> {
     let comparisons = compare(&frames);
     let targets = check_targets(&frames, &comparisons);
     Ok(Report {
-        schema: 1,
+        schema: 2,
         tool: "sealcall bench",
         date,
         machine: Machine::detect(),
@@ -329,6 +428,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&str)) -> Result<Report> {
             unprotect_method: UNPROTECT_METHOD,
         },
         frames,
+        cold,
         routines,
         #[cfg(feature = "video")]
         video,
@@ -556,6 +656,35 @@ pub fn render(report: &Report) -> String {
             f.frames_per_s_per_core,
             f.audio_budget_percent
         );
+    }
+    if !report.cold.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "cold: one frame at a time, {} ms idle before each (as in a call)",
+            COLD_GAP.as_millis()
+        );
+        let _ = writeln!(
+            s,
+            "{:<12} {:<10} {:<22} {:<10} {:>11} {:>11} {:>11} {:>10}",
+            "suite", "size", "implementation", "op", "median ns", "max ns", "warm ns", "cold/warm"
+        );
+        for c in &report.cold {
+            let _ = writeln!(
+                s,
+                "{:<12} {:<10} {:<22} {:<10} {:>11.1} {:>11.1} {:>11} {:>10}",
+                c.suite,
+                size_label(c.bytes),
+                c.label,
+                c.op.name(),
+                c.stats.median_ns,
+                c.stats.max_ns,
+                c.warm_median_ns
+                    .map_or("-".to_owned(), |w| format!("{w:.1}")),
+                c.cold_over_warm
+                    .map_or("-".to_owned(), |r| format!("{r:.1}x")),
+            );
+        }
     }
     if !report.routines.is_empty() {
         let _ = writeln!(s);

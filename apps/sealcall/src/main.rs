@@ -99,6 +99,9 @@ struct BenchArgs {
     /// Skip the video frame stages (VP8 encode, protect, packetize and back).
     #[arg(long)]
     no_video: bool,
+    /// Skip the cold rows (Sealcall frames one at a time, 20 ms apart, as in a call).
+    #[arg(long)]
+    no_cold: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -201,6 +204,7 @@ fn bench(args: BenchArgs) -> Result<()> {
         comparisons: !args.no_comparisons,
         routines: !args.no_routines,
         video: !args.no_video,
+        cold: !args.no_cold,
         settings,
         mode,
     };
