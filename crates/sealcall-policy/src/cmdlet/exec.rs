@@ -162,6 +162,14 @@ pub fn execute<S: PolicyStore + ?Sized>(
             ADMIN_ROLES,
         ));
     }
+    // Commands built by code (the admin page) get the parser's description check too.
+    if let Command::New { settings, .. }
+    | Command::Set { settings, .. }
+    | Command::Grant(GrantTarget::GlobalSettings(settings)) = command
+        && let Some(description) = &settings.description
+    {
+        crate::model::validate_description("Description", description)?;
+    }
     let target = target_of(command);
     let action = action_of(command);
     match command {
