@@ -266,9 +266,55 @@ impl Browser {
         }
     }
 
-    /// Clicks the control with this role and accessible name.
+    /// Clicks the control with this role and accessible name. Buttons and links (every one
+    /// of this site's submits a form or follows a link) also wait until the next page has
+    /// replaced this one.
     pub async fn click(&self, role: Role, name: &str) -> WebDriverResult<()> {
-        self.control(role, name).await?.click().await
+        let control = self.control(role, name).await?;
+        if !matches!(role, Role::Button | Role::Link) {
+            return control.click().await;
+        }
+        let page = self.driver.find(By::Tag("html")).await?;
+        control.click().await?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match page.tag_name().await {
+                Err(e)
+                    if matches!(
+                        e.as_inner(),
+                        thirtyfour::error::WebDriverErrorInner::StaleElementReference(_)
+                    ) =>
+                {
+                    return self.loaded(deadline).await;
+                }
+                Err(e) => return Err(e),
+                Ok(_) if Instant::now() > deadline => {
+                    return Err(WebDriverError::ParseError(format!(
+                        "clicking {name:?} did not lead to another page within 10 s"
+                    )));
+                }
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    }
+
+    /// Waits until the current document has loaded.
+    async fn loaded(&self, deadline: Instant) -> WebDriverResult<()> {
+        loop {
+            let state = self
+                .driver
+                .execute("return document.readyState;", Vec::new())
+                .await?;
+            if state.json().as_str() == Some("complete") {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(WebDriverError::ParseError(
+                    "the page did not finish loading within 10 s".to_owned(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Replaces the text of the text box with this accessible name.

@@ -182,7 +182,7 @@ pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> Response {
     message_with_link(status, title, text, None)
 }
 
-fn message_with_link(
+pub(crate) fn message_with_link(
     status: StatusCode,
     title: &str,
     text: &str,

@@ -589,11 +589,12 @@ fn plural(n: usize, one: &str) -> String {
 async fn delete_page(state: &AppState, admin: &Admin, name: &str, error: Option<String>) -> Page {
     let (identity, _) = policy_at(state, name).await?;
     let PolicyIdentity::Tag(tag) = &identity else {
-        return Err(super::message(
+        return Err(super::message_with_link(
             StatusCode::CONFLICT,
             "Global can't be deleted",
             "The Global (Org-wide default) policy always exists: it applies to everyone without \
              another policy. Edit it instead. Nothing was changed.",
+            Some((HOME, "Back to Enhanced encryption policies")),
         ));
     };
     let tag = tag.clone();
