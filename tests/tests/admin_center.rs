@@ -223,7 +223,7 @@ async fn add_policy(web: &sealcall_scenarios::browser::Browser, name: &str, choi
     web.fill("Name", name).await.unwrap();
     web.click(Role::Radio, choice).await.unwrap();
     web.click(Role::Button, "Save").await.unwrap();
-    noticed(&web, "Policy added.").await;
+    noticed(web, "Policy added.").await;
 }
 
 async fn every_other_page_action_has_its_effect_and_its_audit_row(driver: Arc<Chromedriver>) {
