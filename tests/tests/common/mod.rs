@@ -32,6 +32,16 @@ pub async fn contoso() -> LocalServer {
 
 /// A signed-in engine for `user` (audio: a tone in, a WAV file out in the server's folder).
 pub async fn engine(server: &LocalServer, user: &str, tone: u32) -> (Engine, EngineEvents) {
+    engine_with(server, user, tone, false).await
+}
+
+/// The same, answering incoming calls by itself when `auto_answer` is set.
+pub async fn engine_with(
+    server: &LocalServer,
+    user: &str,
+    tone: u32,
+    auto_answer: bool,
+) -> (Engine, EngineEvents) {
     let mut config = EngineConfig::new(&server.url, user, PASSWORD);
     config.trust = server.trust.clone();
     config.transport = TransportConfig::loopback();
@@ -44,6 +54,7 @@ pub async fn engine(server: &LocalServer, user: &str, tone: u32) -> (Engine, Eng
             .display()
             .to_string(),
     };
+    config.auto_answer = auto_answer;
     Engine::connect(config).await.unwrap()
 }
 
