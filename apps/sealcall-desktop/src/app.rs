@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use egui::Ui;
 use sealcall_engine::api::DirectoryEntry;
 use sealcall_engine::call::{CallEvent, Ended, MediaMode};
+use sealcall_engine::contacts::PeerKeyStatus;
 use sealcall_engine::media::device::{AudioDevices, DeviceList};
 use sealcall_engine::{
     CallStats, ConnectionState, EngineEvent, ScreenSpec, SessionInfo, Trust, VideoSpec, VideoStream,
@@ -71,8 +72,16 @@ pub mod labels {
     pub const SHIELD_E2EE: &str = "End-to-end encrypted";
     /// The shield of a standard call (a shield without a lock).
     pub const SHIELD_STANDARD: &str = "Standard encryption";
+    /// Shown instead of the shield while the call's protection is being settled.
+    pub const SECURING: &str = "Securing the call…";
     /// Heading of the security code panel.
     pub const SECURITY_CODE: &str = "Security code";
+    /// The action next to the security code once the two people compared it.
+    pub const MARK_VERIFIED: &str = "Mark as verified";
+    /// Hides the new-device alerts.
+    pub const DISMISS: &str = "Dismiss";
+    /// The badge of a contact whose device key is verified and unchanged.
+    pub const VERIFIED: &str = "Verified";
     /// Heading of the statistics panel.
     pub const STATS: &str = "Call statistics";
     /// Shown when there is no capture device.
@@ -158,8 +167,11 @@ pub struct CallView {
     pub outgoing: bool,
     /// Where the call is.
     pub phase: CallPhase,
-    /// How the media is protected, once answered.
+    /// How the media is protected, once the two devices' signed intents settled it (at
+    /// connect): the lock and the features follow this, never the server's announcement.
     pub mode: Option<MediaMode>,
+    /// What the server announced when the call was answered (its reasons for a standard call).
+    pub announced: Option<MediaMode>,
     /// For an incoming call: what the provisional decision says.
     pub incoming_notes: Vec<String>,
     /// The security code (E2EE calls).
@@ -190,9 +202,31 @@ pub struct CallView {
     pub picker: Option<ScreenPicker>,
     /// The call's pictures: the peer's camera and screen, this device's self-views.
     pub video: CallVideo,
-    /// Warnings that the service contradicted what the two devices signed (shown for the
-    /// rest of the call).
+    /// Warnings that the service contradicted what the two devices signed, or that a known
+    /// device's key changed (shown for the rest of the call).
     pub security_warnings: Vec<String>,
+    /// Key continuity for the other device: seen before, verified, changed.
+    pub peer_key: Option<PeerKeyView>,
+    /// The answer to the last "Mark as verified".
+    pub verify_note: Option<String>,
+}
+
+/// What key continuity says about the other device of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerKeyView {
+    /// Their device id.
+    pub device: String,
+    /// Seen before? Verified? Changed?
+    pub status: PeerKeyStatus,
+    /// The stable safety number of the two devices.
+    pub safety_number: String,
+}
+
+impl PeerKeyView {
+    /// Whether the contact's device is verified and its key unchanged.
+    pub fn verified(&self) -> bool {
+        self.status == PeerKeyStatus::Known { verified: true }
+    }
 }
 
 impl CallView {
@@ -203,6 +237,7 @@ impl CallView {
             outgoing,
             phase,
             mode: None,
+            announced: None,
             incoming_notes: Vec::new(),
             code: None,
             stats: None,
@@ -219,6 +254,8 @@ impl CallView {
             picker: None,
             video: CallVideo::default(),
             security_warnings: Vec::new(),
+            peer_key: None,
+            verify_note: None,
         }
     }
 
@@ -300,6 +337,8 @@ pub struct Session {
     pub connection: ConnectionState,
     /// Notices from the engine (newest last, a few kept).
     pub notices: Vec<String>,
+    /// Devices added to this account (shown until dismissed): no device joins silently.
+    pub device_alerts: Vec<String>,
     /// The engine found no capture device and sends a test tone.
     pub input_fallback: bool,
     /// The engine found no playout device and discards received audio.
@@ -324,6 +363,7 @@ impl Session {
             last_end: None,
             connection: ConnectionState::Connected,
             notices: Vec::new(),
+            device_alerts: Vec::new(),
             input_fallback: false,
             output_fallback: false,
             video_error: None,
@@ -728,6 +768,41 @@ impl SealcallApp {
                     c.security_warnings.push(message);
                 }
             }
+            EngineEvent::PeerKey {
+                device,
+                status,
+                safety_number,
+                ..
+            } => {
+                if let Some(c) = &mut s.call {
+                    c.peer_key = Some(PeerKeyView {
+                        device,
+                        status,
+                        safety_number,
+                    });
+                }
+            }
+            EngineEvent::DeviceAdded {
+                device_id,
+                platform,
+                fingerprint,
+                while_offline,
+            } => {
+                let what = if platform.is_empty() {
+                    "A new device".to_owned()
+                } else {
+                    format!("A new {platform} device")
+                };
+                let when = if while_offline {
+                    " while you were away"
+                } else {
+                    ""
+                };
+                s.device_alerts.push(format!(
+                    "{what} ({device_id}, identity {fingerprint}) was added to your account{when}. \
+                     If it was not you, remove it and change your password."
+                ));
+            }
             EngineEvent::SecurityCode { code, .. } => {
                 if let Some(c) = &mut s.call {
                     c.code = Some(code);
@@ -945,7 +1020,7 @@ fn handle_call(s: &mut Session, event: CallEvent, camera: bool) {
         CallEvent::Connecting { mode, .. } => {
             if let Some(c) = &mut s.call {
                 c.phase = CallPhase::Connecting;
-                c.mode = Some(mode);
+                c.announced = Some(mode);
             }
         }
         CallEvent::Connected { end_to_end, .. } => {
@@ -953,7 +1028,7 @@ fn handle_call(s: &mut Session, event: CallEvent, camera: bool) {
                 c.phase = CallPhase::Connected;
                 c.connected_at = Some(Instant::now());
                 // The lock follows what the two devices signed, not the server's decision.
-                c.mode = Some(match (end_to_end, c.mode.take()) {
+                c.mode = Some(match (end_to_end, c.announced.clone()) {
                     (true, _) => MediaMode::EndToEnd,
                     (false, Some(standard @ MediaMode::Standard { .. })) => standard,
                     (false, _) => MediaMode::Standard {

@@ -404,6 +404,12 @@ impl Bridge {
         });
     }
 
+    /// Marks the other person's device verified (after comparing the security code); a later
+    /// key change removes the mark.
+    pub fn mark_verified(&self, user: &str, device: &str) -> Result<(), String> {
+        self.command(|e| e.mark_verified(user, Some(device)).map(|_| ()))
+    }
+
     /// Asks the engine whether `feature` may be used in the current call.
     pub fn request_feature(&self, feature: Feature) -> Result<(), String> {
         self.command(|e| e.request_feature(feature))

@@ -147,6 +147,9 @@ fn the_e2ee_toggle_persists_and_syncs_live_to_a_second_device() {
     let mut desktop = server.app(&rt, ALEX);
     sign_in(&mut laptop);
     sign_in(&mut desktop);
+    // The laptop is told that a device joined the account (the desktop); Alex knows it was him.
+    wait_for_label_containing(&mut laptop, "was added to your account");
+    click(&mut laptop, labels::DISMISS);
     for app in [&mut laptop, &mut desktop] {
         click(app, labels::SETTINGS);
         wait_for_label(app, labels::E2EE_TOGGLE);
@@ -347,6 +350,8 @@ fn an_incoming_call_can_be_accepted_and_declined() {
         app.query_by_label_contains("Incoming call from Sam Meyer")
             .is_some()
     );
+    // Key continuity before answering: Alex has never been in a call with this device.
+    wait_for_label_containing(&mut app, "First call with Sam Meyer");
     app.check_accessibility();
     click(&mut app, labels::DECLINE);
     wait_event(&rt, &mut sam_events, |e| match e {
@@ -427,4 +432,124 @@ fn each_person_reads_at_a_glance_on_one_row() {
         }
     }
     app.check_accessibility();
+}
+
+/// Replaces, in every contact store under `dir`, the key on record for `user`'s devices with
+/// another valid key: as if the device had another key at the last call.
+fn change_recorded_key(dir: &std::path::Path, user: &str) -> usize {
+    let other = sealcall_e2ee::DeviceIdentity::generate(&mut sealcall_e2ee::rand_core::UnwrapErr(
+        getrandom::SysRng,
+    ));
+    let other = hex::encode(other.public().to_bytes());
+    let mut changed = 0;
+    for entry in walk(dir) {
+        if !entry.to_string_lossy().ends_with(".contacts.json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&entry).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if let Some(devices) = v["contacts"][user].as_object_mut() {
+            for d in devices.values_mut() {
+                d["identity_key"] = other.clone().into();
+                changed += 1;
+            }
+        }
+        std::fs::write(&entry, v.to_string()).unwrap();
+    }
+    changed
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn call_echo_and_open_the_shield(
+    app: &mut egui_kittest::Harness<'static, sealcall_desktop::SealcallApp>,
+) {
+    wait_for_label(app, &labels::call("Echo Bot"));
+    click(app, &labels::call("Echo Bot"));
+    wait_for_label(app, labels::SHIELD_E2EE);
+    wait_for_label_containing(app, "Call time");
+    click(app, labels::SHIELD_E2EE);
+    wait_for_label(app, labels::SECURITY_CODE);
+}
+
+fn hang_up(app: &mut egui_kittest::Harness<'static, sealcall_desktop::SealcallApp>) {
+    click(app, labels::HANG_UP);
+    wait_for_label(app, labels::HISTORY);
+}
+
+#[test]
+fn a_contact_marked_verified_shows_verified_until_its_key_changes() {
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    server.policy(&rt, "DisabledUserOverride");
+    server.set_e2ee(&rt, ALEX, true);
+    let (_echo, _echo_events) = server.echo_bot(&rt);
+    let mut app = server.app(&rt, ALEX);
+    sign_in(&mut app);
+
+    // First call: a first contact, with its safety number; the two compare the code and mark it.
+    call_echo_and_open_the_shield(&mut app);
+    wait_for_label_containing(&mut app, "First call with Echo Bot");
+    assert!(app.query_by_label_contains("Safety number").is_some());
+    assert_eq!(app.query_all_by_label(labels::VERIFIED).count(), 0);
+    click(&mut app, labels::MARK_VERIFIED);
+    wait_for_label_containing(&mut app, "Echo Bot is verified on this device");
+    assert!(app.query_all_by_label(labels::VERIFIED).count() >= 1);
+    hang_up(&mut app);
+
+    // The next call, same key: "Verified" at once, no button.
+    call_echo_and_open_the_shield(&mut app);
+    wait_for_label_containing(&mut app, "You verified Echo Bot's device before");
+    assert!(app.query_all_by_label(labels::VERIFIED).count() >= 1);
+    assert!(app.query_by_label(labels::MARK_VERIFIED).is_none());
+    hang_up(&mut app);
+
+    // The key on record no longer matches the one the service hands out: a loud warning, and
+    // the verified mark is gone.
+    assert_eq!(change_recorded_key(server.dir(), ECHO), 1);
+    call_echo_and_open_the_shield(&mut app);
+    wait_for_label_containing(
+        &mut app,
+        "device key has changed since your last call and is no longer verified",
+    );
+    assert_eq!(app.query_all_by_label(labels::VERIFIED).count(), 0);
+    assert!(app.query_by_label(labels::MARK_VERIFIED).is_some());
+    app.check_accessibility();
+    hang_up(&mut app);
+}
+
+#[test]
+fn a_device_added_to_the_account_is_shown_until_dismissed() {
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    let mut app = server.app(&rt, ALEX);
+    sign_in(&mut app);
+    wait_for_label(&mut app, labels::SIGN_OUT);
+    // Alex signs in somewhere else: a new device on the account.
+    let (other, _events) = server.engine(&rt, ALEX);
+    let id = other.info().device_id.clone();
+    wait_for_label_containing(&mut app, "was added to your account");
+    let alert = text_of(&app, "was added to your account");
+    assert!(
+        alert.contains(&id) && alert.contains(&other.info().fingerprint),
+        "{alert}"
+    );
+    assert!(alert.contains("If it was not you, remove it"), "{alert}");
+    app.check_accessibility();
+    click(&mut app, labels::DISMISS);
+    wait_until(&mut app, "the alert to go", |h| {
+        h.query_by_label_contains("was added to your account")
+            .is_none()
+    });
 }

@@ -113,7 +113,8 @@ impl VideoOutput {
     }
 }
 
-fn data_dir() -> PathBuf {
+/// The user's data directory for Sealcall (identities, contacts).
+pub fn data_dir() -> PathBuf {
     std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
@@ -257,6 +258,39 @@ pub fn print_event(event: &EngineEvent) -> Option<Ended> {
         }
         EngineEvent::Notice(n) => println!("note: {n}"),
         EngineEvent::SecurityWarning { message, .. } => println!("WARNING: {message}"),
+        EngineEvent::PeerKey {
+            user,
+            device,
+            status,
+            safety_number,
+            ..
+        } => {
+            // A change also arrives as a WARNING line.
+            if !status.is_warning() {
+                println!("key continuity: {}", status.user_message(user));
+            }
+            println!("  {user} device {device}, safety number {safety_number}");
+        }
+        EngineEvent::DeviceAdded {
+            device_id,
+            platform,
+            fingerprint,
+            while_offline,
+        } => println!(
+            "WARNING: a new device {device_id}{} [identity {fingerprint}] was added to your \
+             account{}. If it was not you, remove it (`sealcall device remove`) and change your \
+             password.",
+            if platform.is_empty() {
+                String::new()
+            } else {
+                format!(" ({platform})")
+            },
+            if *while_offline {
+                " while this device was offline"
+            } else {
+                ""
+            }
+        ),
         EngineEvent::FirstAudio { .. } => println!("audio is flowing"),
         _ => {}
     }

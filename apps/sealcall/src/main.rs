@@ -7,6 +7,7 @@
 //! - `sealcall admin`: run enhanced encryption policy cmdlets against a server.
 //! - `sealcall device list|remove`: a user's devices (any user's, for an administrator).
 //! - `sealcall call USER`, `sealcall answer`, `sealcall echo-bot`: headless calls.
+//! - `sealcall contacts list|verify`: key continuity (peer devices seen, safety numbers).
 //! - `sealcall bench`: what end-to-end encryption costs per frame on this machine, in under a
 //!   minute, with a table and a JSON file to compare machines.
 
@@ -21,6 +22,7 @@ use sealcall_benches::report::{self, Plan};
 use sealcall_e2ee::{AeadBackend, CipherSuite};
 
 mod call_cmd;
+mod contacts_cmd;
 mod server_cmd;
 
 /// Sealcall: end-to-end encrypted one-to-one calls.
@@ -51,6 +53,9 @@ enum Command {
     Device(server_cmd::DeviceArgs),
     /// Call a user and print call state, E2EE status, the security code and media stats.
     Call(call_cmd::CallArgs),
+    /// The people and devices this device has called with (key continuity): list them with
+    /// their safety numbers, or mark one verified.
+    Contacts(contacts_cmd::ContactsArgs),
     /// Wait for a call, answer it, and stay in it until it ends.
     Answer(call_cmd::AnswerArgs),
     /// Answer every call and play back what is heard (a test-call service).
@@ -157,6 +162,7 @@ fn main() -> Result<()> {
         Command::Admin(args) => runtime()?.block_on(server_cmd::admin(args)),
         Command::Device(args) => runtime()?.block_on(server_cmd::device(args)),
         Command::Call(args) => runtime()?.block_on(call_cmd::call(args)),
+        Command::Contacts(args) => contacts_cmd::contacts(args),
         Command::Answer(args) => runtime()?.block_on(call_cmd::answer(args, false)),
         Command::EchoBot(args) => runtime()?.block_on(call_cmd::answer(args, true)),
     }

@@ -179,7 +179,87 @@ async fn admin_echo_bot_and_call_through_the_binary() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("test-pattern"));
 
-    // The identity was created and stored on first use.
-    assert!(std::fs::read_dir(dir.path().join("ken")).unwrap().count() == 1);
+    // The identity was created and stored on first use, and the contact store beside it.
+    let mut files: Vec<String> = std::fs::read_dir(dir.path().join("ken"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(files[0].ends_with(".contacts.json") && files[1].ends_with(".identity.json"));
+
+    // Key continuity: each side remembers the other's device, with the same safety number.
+    let contacts = |who: &str, id_dir: &str, rest: &[&str]| {
+        let out = sealcall()
+            .args(["contacts", "--server", &url, "--user", who])
+            .args(["--identity-dir", dir.path().join(id_dir).to_str().unwrap()])
+            .args(rest)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, kens) = contacts("ken@contoso.onmicrosoft.com", "ken", &["list"]);
+    assert!(ok, "{kens}");
+    assert!(
+        kens.contains("echo@contoso.onmicrosoft.com device d-"),
+        "{kens}"
+    );
+    assert!(kens.contains("not verified"), "{kens}");
+    let number_of = |text: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("safety number: "))
+            .unwrap()
+            .to_owned()
+    };
+    let (ok, bots) = contacts("echo@contoso.onmicrosoft.com", "bot", &["list"]);
+    assert!(ok, "{bots}");
+    assert!(
+        bots.contains("ken@contoso.onmicrosoft.com device d-"),
+        "{bots}"
+    );
+    let number = number_of(&kens);
+    assert_eq!(number.split(' ').count(), 12);
+    assert_eq!(
+        number,
+        number_of(&bots),
+        "both sides show the same safety number"
+    );
+    // A number that does not match marks nothing; the right one marks the contact verified.
+    let wrong = format!("1{}", &number[1..]);
+    let wrong = if wrong == number {
+        format!("2{}", &number[1..])
+    } else {
+        wrong
+    };
+    let echo = "echo@contoso.onmicrosoft.com";
+    let (ok, out) = contacts(
+        "ken@contoso.onmicrosoft.com",
+        "ken",
+        &["verify", echo, "--number", &wrong],
+    );
+    assert!(!ok && out.contains("nothing was marked"), "{out}");
+    let (_, still) = contacts("ken@contoso.onmicrosoft.com", "ken", &["list"]);
+    assert!(still.contains("not verified"), "{still}");
+    let (ok, out) = contacts(
+        "ken@contoso.onmicrosoft.com",
+        "ken",
+        &["verify", echo, "--number", &number],
+    );
+    assert!(ok && out.contains("1 device(s) marked verified"), "{out}");
+    let (_, now) = contacts("ken@contoso.onmicrosoft.com", "ken", &["list"]);
+    assert!(now.contains(": verified"), "{now}");
+    let (ok, out) = contacts(
+        "ken@contoso.onmicrosoft.com",
+        "ken",
+        &["verify", "nobody@contoso.onmicrosoft.com"],
+    );
+    assert!(!ok && out.contains("no call with nobody"), "{out}");
     server.shutdown().await.unwrap();
 }

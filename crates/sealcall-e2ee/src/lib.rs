@@ -12,6 +12,8 @@
 //! - The key schedule ([`Established`]): HKDF-SHA256 from the shared secret, salted with the
 //!   transcript hash, into one base key per direction and media kind, and the 20-digit
 //!   [`SecurityCode`].
+//! - [`SafetyNumber`]: a stable 60-digit number per pair of devices, from their identity keys,
+//!   for verifying a contact once (key continuity lives in the application).
 //! - Frame protection ([`FrameSender`], [`FrameReceiver`], [`SframeKey`]): SFrame (RFC 9605) with
 //!   AES-GCM, in place on the caller's buffer, a replay window, key epochs with a one-way ratchet,
 //!   and counters that never wrap.
@@ -63,6 +65,7 @@ mod identity;
 mod keys;
 mod message;
 mod replay;
+mod safety;
 mod schedule;
 mod sframe;
 mod stream;
@@ -84,6 +87,9 @@ pub use message::{
 };
 pub use rand_core;
 pub use replay::{REPLAY_WINDOW, ReplayWindow};
+pub use safety::{
+    SAFETY_NUMBER_DIGITS, SAFETY_NUMBER_ITERATIONS, SAFETY_NUMBER_LABEL, SafetyNumber,
+};
 pub use schedule::{
     Established, MEDIA_KEY_LABEL, MediaReceivers, MediaSenders, SECURITY_CODE_LABEL, SecurityCode,
     Session, media_key_label,

@@ -34,6 +34,36 @@ pub fn media_key_label(direction: Direction, media: MediaKind) -> String {
     format!("{MEDIA_KEY_LABEL}{} {}", direction.label(), media.label())
 }
 
+/// Turns each 5-byte chunk of `bytes` into five decimal digits (its big-endian value modulo
+/// 100000), written to `digits` (five per chunk).
+pub(crate) fn five_digit_groups(bytes: &[u8], digits: &mut [u8]) {
+    for (chunk, out) in bytes.chunks_exact(5).zip(digits.chunks_exact_mut(5)) {
+        let mut v = 0u64;
+        for &b in chunk {
+            v = (v << 8) | u64::from(b);
+        }
+        let mut n = v % 100_000;
+        for d in out.iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    }
+}
+
+/// Whether `typed` (spaces ignored) is exactly `digits`, compared in constant time.
+pub(crate) fn typed_digits_match<const N: usize>(typed: &str, digits: &[u8; N]) -> bool {
+    let mut buf = [0u8; N];
+    let mut n = 0;
+    for b in typed.bytes().filter(|b| !b.is_ascii_whitespace()) {
+        if n == N {
+            return false;
+        }
+        buf[n] = b;
+        n += 1;
+    }
+    n == N && bool::from(buf.ct_eq(digits))
+}
+
 /// The 20-digit security code both people read to each other, shown as four groups of five.
 ///
 /// Equal on both sides of an honest handshake; it differs when either ephemeral key, either
@@ -44,17 +74,7 @@ pub struct SecurityCode([u8; 20]);
 impl SecurityCode {
     fn from_bytes(bytes: &[u8; 20]) -> Self {
         let mut digits = [b'0'; 20];
-        for (group, chunk) in bytes.chunks_exact(5).enumerate() {
-            let mut v = 0u64;
-            for &b in chunk {
-                v = (v << 8) | u64::from(b);
-            }
-            let mut n = v % 100_000;
-            for i in (0..5).rev() {
-                digits[group * 5 + i] = b'0' + (n % 10) as u8;
-                n /= 10;
-            }
-        }
+        five_digit_groups(bytes, &mut digits);
         Self(digits)
     }
 
@@ -72,16 +92,7 @@ impl SecurityCode {
 
     /// Whether a code typed or read by a person (spaces ignored) equals this one, in constant time.
     pub fn matches(&self, typed: &str) -> bool {
-        let mut buf = [0u8; 20];
-        let mut n = 0;
-        for b in typed.bytes().filter(|b| !b.is_ascii_whitespace()) {
-            if n == 20 {
-                return false;
-            }
-            buf[n] = b;
-            n += 1;
-        }
-        n == 20 && bool::from(buf.ct_eq(&self.0))
+        typed_digits_match(typed, &self.0)
     }
 }
 

@@ -21,10 +21,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use sealcall_e2ee::{DeviceIdentity, StreamConfig};
+use sealcall_e2ee::{DeviceIdentity, IdentityPublicKey, SafetyNumber, StreamConfig};
 use sealcall_policy::{Feature, UserId};
 use sealcall_signaling::{
-    CallId, ClientMessage, ServerMessage, SettingView, encode_client, parse_server_message,
+    CallId, ClientMessage, DeviceId, IdentityKey, ServerMessage, SettingView, encode_client,
+    parse_server_message,
 };
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
@@ -33,6 +34,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::api::{ApiClient, DirectoryEntry};
 use crate::call::{Action, CallEvent, CallMachine, CallTimers, Command, MediaMode, State};
 use crate::call_video::{VideoPicture, VideoReport, VideoSwitch};
+use crate::contacts::{ContactDevice, ContactStore, PeerKeyStatus, unix_now};
 use crate::error::{EngineError, Result};
 use crate::identity::IdentityStore;
 use crate::media::video::{
@@ -206,6 +208,37 @@ pub enum EngineEvent {
     },
     /// Something worth telling the user (e.g. "no audio device: using test tone").
     Notice(String),
+    /// A device was added to this user's account: told at once to the account's online
+    /// devices, and on connect for devices added while this one was offline. If the user did
+    /// not add it, they should remove it and change their password.
+    DeviceAdded {
+        /// The new device's id.
+        device_id: String,
+        /// The platform it reported (empty when only the device list told).
+        platform: String,
+        /// Its identity key's short fingerprint.
+        fingerprint: String,
+        /// Whether it joined while this device was offline (found in the device list on
+        /// connect) rather than just now.
+        while_offline: bool,
+    },
+    /// Key continuity: how the other device's identity key (as the service hands it out for
+    /// this call) compares with earlier calls. Sent before answering an incoming call and when
+    /// a call connects. [`PeerKeyStatus::Changed`] also comes as a
+    /// [`EngineEvent::SecurityWarning`]: show it loudly.
+    PeerKey {
+        /// The call.
+        call_id: CallId,
+        /// The other person.
+        user: String,
+        /// Their device.
+        device: String,
+        /// Seen before? Verified? Changed?
+        status: PeerKeyStatus,
+        /// The stable safety number of this device and theirs (twelve groups of five digits),
+        /// to compare once and then mark the contact verified.
+        safety_number: String,
+    },
     /// The service's account of a call contradicts what the two devices signed (e.g. it made
     /// the call standard although both turned on end-to-end encryption). Content-free; show it
     /// prominently for the rest of the call.
@@ -240,7 +273,11 @@ enum EngineCommand {
 /// Shared view of the current call, for synchronous queries.
 #[derive(Debug, Default)]
 struct Shared {
+    /// The call's settled mode (from the two signed intents), once connected.
     mode: Option<MediaMode>,
+    /// What the server announced for the call being set up (its reasons for a standard call),
+    /// until the mode is settled.
+    announced: Option<MediaMode>,
     setting: Option<SettingView>,
 }
 
@@ -249,6 +286,8 @@ pub struct Engine {
     commands: mpsc::UnboundedSender<EngineCommand>,
     api: ApiClient,
     info: SessionInfo,
+    public: IdentityPublicKey,
+    contacts: Arc<Mutex<ContactStore>>,
     muted: Arc<AtomicBool>,
     shared: Arc<Mutex<Shared>>,
     stop: watch::Sender<bool>,
@@ -263,6 +302,8 @@ impl Engine {
     pub async fn connect(mut config: EngineConfig) -> Result<(Engine, EngineEvents)> {
         let mut api = ApiClient::with_trust(&config.server, &config.trust)?;
         let loaded = config.identity.load_or_create()?;
+        // A damaged contact store fails here, before any call could trust a changed key.
+        let contacts = Arc::new(Mutex::new(config.identity.contacts()?));
         let key = loaded.identity.public().to_bytes();
         let known = loaded.device_id.as_deref().map(|id| (id, &key));
         let signed_in = api
@@ -291,15 +332,35 @@ impl Engine {
             device_id: device_id.clone(),
             fingerprint: loaded.identity.public().fingerprint(),
         };
+        let joined = own_devices_joined(&api, &contacts, &device_id).await;
         let me = UserId::new(&session.user)
             .map_err(|e| EngineError::Server(format!("user id: {e:?}")))?;
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
+        for (id, key) in joined {
+            let _ = events_tx.send(EngineEvent::DeviceAdded {
+                device_id: id,
+                platform: String::new(),
+                fingerprint: short_fingerprint(&key),
+                while_offline: true,
+            });
+        }
         let ws = connect_ws(&api, config.signaling.as_deref(), &device_id).await?;
         let muted = Arc::new(AtomicBool::new(false));
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        // Until the server's Welcome, the device's own state is the setting as last synced.
+        let cached = contacts
+            .lock()
+            .ok()
+            .and_then(|c| c.book().setting().cloned());
+        let shared = Arc::new(Mutex::new(Shared {
+            setting: cached,
+            ..Shared::default()
+        }));
+        let public = loaded.identity.public();
         let core = Core {
+            contacts: Arc::clone(&contacts),
+            reported: None,
             machine: CallMachine::new(me.clone(), config.timers),
             me,
             identity: Arc::new(loaded.identity),
@@ -318,6 +379,8 @@ impl Engine {
                 commands: commands_tx,
                 api,
                 info,
+                public,
+                contacts,
                 muted,
                 shared,
                 stop: stop_tx,
@@ -422,22 +485,46 @@ impl Engine {
     }
 
     /// Asks to use a call feature. In an end-to-end encrypted call the features the policy
-    /// lists are refused with the policy's user-facing reason.
+    /// lists are refused with the policy's user-facing reason; while a call is being set up
+    /// (before the two signed intents settle its mode) they are refused too, whatever the
+    /// server announced.
     pub fn request_feature(&self, feature: Feature) -> Result<()> {
-        let mode = self
-            .shared
-            .lock()
-            .map_err(|_| EngineError::Stopped)?
-            .mode
-            .clone();
+        let (mode, connecting) = {
+            let s = self.shared.lock().map_err(|_| EngineError::Stopped)?;
+            (s.mode.clone(), s.announced.is_some())
+        };
         match mode {
             Some(MediaMode::EndToEnd) => Err(EngineError::FeatureBlocked(feature.user_message())),
             Some(MediaMode::Standard { .. }) => Ok(()),
+            // The server's announcement decides nothing: wait for the two signed intents.
+            None if connecting => Err(EngineError::FeatureBlocked(format!(
+                "{} is available once the call is connected and its protection settled",
+                feature.display_name()
+            ))),
             None => Err(EngineError::InvalidCommand(format!(
                 "{} needs a call in progress",
                 feature.display_name()
             ))),
         }
+    }
+
+    /// The peer devices this device has been in calls with (key continuity), by user.
+    pub fn contacts(&self) -> Result<Vec<ContactDevice>> {
+        let store = self.contacts.lock().map_err(|_| EngineError::Stopped)?;
+        Ok(store.book().devices())
+    }
+
+    /// The safety number of this device and a peer device on record.
+    pub fn safety_number(&self, peer: &ContactDevice) -> Result<SafetyNumber> {
+        crate::contacts::safety_number(&self.info.user, &self.public, peer)
+    }
+
+    /// Marks `user`'s devices on record (or only `device`) verified, after the two people
+    /// compared the security code or the safety number. Returns how many were marked. A key
+    /// that changes later loses the mark.
+    pub fn mark_verified(&self, user: &str, device: Option<&str>) -> Result<usize> {
+        let mut store = self.contacts.lock().map_err(|_| EngineError::Stopped)?;
+        store.update(|book| book.mark_verified(user, device))
     }
 
     /// Ends any call, disconnects and signs out.
@@ -500,7 +587,20 @@ struct ActiveMedia {
     video: VideoSwitch,
 }
 
+/// The peer device of the current call, as the service named it, until a handshake confirms it.
+#[derive(Clone, PartialEq, Eq)]
+struct PeerSeen {
+    call_id: CallId,
+    user: String,
+    device: DeviceId,
+    key: IdentityKey,
+}
+
 struct Core {
+    /// Key continuity.
+    contacts: Arc<Mutex<ContactStore>>,
+    /// The peer device last reported with [`EngineEvent::PeerKey`].
+    reported: Option<PeerSeen>,
     machine: CallMachine,
     me: UserId,
     identity: Arc<DeviceIdentity>,
@@ -601,8 +701,8 @@ impl Core {
     }
 
     /// This device's own state for its signed intent: the setting as last synced (on connect
-    /// and at every change), on a device that can do end-to-end encryption. Before any sync the
-    /// device intends a standard call.
+    /// and at every change, and cached in the device's store across restarts), on a device
+    /// that can do end-to-end encryption. A device that never synced intends a standard call.
     fn local_state(&self) -> sealcall_policy::LocalState {
         let synced = self.shared.lock().ok().and_then(|s| s.setting.clone());
         match synced {
@@ -614,6 +714,66 @@ impl Core {
                 capability: sealcall_policy::Capability::Capable,
                 compliance_recording: false,
             },
+        }
+    }
+
+    /// Reports how the peer device's key compares with earlier calls (once per call, device
+    /// and key), with a warning when a known device has another key.
+    fn report_peer(&mut self, seen: PeerSeen) {
+        if self.reported.as_ref() == Some(&seen) {
+            return;
+        }
+        let status = match self.contacts.lock() {
+            Ok(mut store) => {
+                // Fresh from the file: `sealcall contacts verify` may have run meanwhile. A
+                // file damaged since is said, and the last good reading is used.
+                if let Err(e) = store.reload() {
+                    self.emit(EngineEvent::Notice(e.to_string()));
+                }
+                store
+                    .book()
+                    .check(&seen.user, seen.device.as_str(), &seen.key.0)
+            }
+            Err(_) => return,
+        };
+        let safety_number = IdentityPublicKey::from_bytes(&seen.key.0)
+            .map(|peer| {
+                SafetyNumber::new(self.me.as_str(), &self.identity.public(), &seen.user, &peer)
+                    .to_string()
+            })
+            .unwrap_or_default();
+        if status.is_warning() {
+            self.emit(EngineEvent::SecurityWarning {
+                call_id: seen.call_id.clone(),
+                message: status.user_message(&seen.user),
+            });
+        }
+        self.emit(EngineEvent::PeerKey {
+            call_id: seen.call_id.clone(),
+            user: seen.user.clone(),
+            device: seen.device.as_str().to_owned(),
+            status,
+            safety_number,
+        });
+        self.reported = Some(seen);
+    }
+
+    /// The handshake confirmed the peer device's key: remember it.
+    fn confirm_peer(&mut self, call_id: &CallId) {
+        let Some(seen) = self.reported.clone().filter(|s| s.call_id == *call_id) else {
+            return;
+        };
+        let result = match self.contacts.lock() {
+            Ok(mut store) => store.update(|book| {
+                Ok(book.record(&seen.user, seen.device.as_str(), &seen.key.0, unix_now()))
+            }),
+            Err(_) => return,
+        };
+        if let Err(e) = result {
+            self.emit(EngineEvent::Notice(format!(
+                "could not remember {}'s device key: {e}",
+                seen.user
+            )));
         }
     }
 
@@ -644,7 +804,17 @@ impl Core {
                     }
                 }
                 Action::StartMedia(start) => {
-                    self.set_mode(Some(start.mode.clone()));
+                    // Features wait for the settled mode; the server's word is only kept.
+                    self.set_mode(None);
+                    if let Ok(mut s) = self.shared.lock() {
+                        s.announced = Some(start.mode.clone());
+                    }
+                    self.report_peer(PeerSeen {
+                        call_id: start.call_id.clone(),
+                        user: start.peer.as_str().to_owned(),
+                        device: start.peer_device.clone(),
+                        key: start.peer_identity,
+                    });
                     let (source, sink) = match self.audio() {
                         Ok(pair) => pair,
                         Err(e) => {
@@ -693,6 +863,9 @@ impl Core {
                 }
                 Action::StopMedia(call_id) => {
                     self.set_mode(None);
+                    if let Ok(mut s) = self.shared.lock() {
+                        s.announced = None;
+                    }
                     if let Some(m) = self.media.take_if(|m| m.call_id == call_id) {
                         let _ = m.stop.send(true);
                     }
@@ -788,8 +961,15 @@ impl Core {
                         FromMedia::Send(msg) => send(&mut ws, &msg).await,
                         FromMedia::Progress(call_id, progress) => {
                             // Features follow the settled mode, not the server's word.
-                            if let crate::call::MediaProgress::Ready { end_to_end: true } = progress {
-                                self.set_mode(Some(MediaMode::EndToEnd));
+                            if let crate::call::MediaProgress::Ready { end_to_end } = progress {
+                                let announced = self.shared.lock().ok().and_then(|mut s| s.announced.take());
+                                self.set_mode(Some(match (end_to_end, announced) {
+                                    (true, _) => MediaMode::EndToEnd,
+                                    (false, Some(standard @ MediaMode::Standard { .. })) => standard,
+                                    (false, _) => MediaMode::Standard { reasons: Vec::new() },
+                                }));
+                                // Both handshakes (standard calls too) prove the peer's key.
+                                self.confirm_peer(&call_id);
                             }
                             let now = self.now();
                             let actions = self.machine.on_media(now, &call_id, progress);
@@ -841,6 +1021,19 @@ impl Core {
                 if let Ok(mut s) = self.shared.lock() {
                     s.setting = Some(setting.clone());
                 }
+                // Cached on the device, and compared with the last sync.
+                let told = self
+                    .contacts
+                    .lock()
+                    .map_err(|_| EngineError::Stopped)
+                    .and_then(|mut c| c.update(|book| Ok(book.note_setting(setting))));
+                match told {
+                    Ok(Some(warning)) => self.emit(EngineEvent::Notice(warning)),
+                    Ok(None) => {}
+                    Err(e) => self.emit(EngineEvent::Notice(format!(
+                        "could not cache the setting on this device: {e}"
+                    ))),
+                }
                 self.emit(EngineEvent::Setting(setting.clone()));
                 return;
             }
@@ -856,12 +1049,97 @@ impl Core {
                 self.emit(EngineEvent::Notice(format!("server: {message}")));
                 return;
             }
+            ServerMessage::DeviceAdded {
+                device_id,
+                identity_key,
+                platform,
+                ..
+            } => {
+                if let Ok(mut store) = self.contacts.lock() {
+                    let id = device_id.as_str().to_owned();
+                    let key = identity_key.0;
+                    // Remembered, so the next connect does not report it again.
+                    let _ = store.update(|book| {
+                        let mut list: Vec<(String, [u8; 32])> = book.own_devices();
+                        list.retain(|(d, _)| *d != id);
+                        list.push((id.clone(), key));
+                        Ok(book.note_own_devices(&list))
+                    });
+                }
+                self.emit(EngineEvent::DeviceAdded {
+                    device_id: device_id.as_str().to_owned(),
+                    platform: format!("{platform:?}"),
+                    fingerprint: short_fingerprint(&identity_key.0),
+                    while_offline: false,
+                });
+                return;
+            }
             _ => {}
         }
+        let incoming = match &msg {
+            ServerMessage::IncomingCall {
+                call_id,
+                caller,
+                caller_device,
+                caller_identity,
+                ..
+            } => Some(PeerSeen {
+                call_id: call_id.clone(),
+                user: caller.as_str().to_owned(),
+                device: caller_device.clone(),
+                key: *caller_identity,
+            }),
+            _ => None,
+        };
         let now = self.now();
         let actions = self.machine.on_server(now, msg);
+        let rings = incoming.filter(|s| {
+            actions.iter().any(|a| {
+                matches!(a, Action::Event(CallEvent::Incoming { call_id, .. }) if *call_id == s.call_id)
+            })
+        });
         self.apply(ws, actions, media_tx).await;
+        // Before the person answers (right after the incoming call's event, so an app has
+        // the call to attach it to): is the caller's device the one seen before?
+        if let Some(seen) = rings {
+            self.report_peer(seen);
+        }
     }
+}
+
+/// A key's short fingerprint for display (or a note that it does not decode).
+fn short_fingerprint(key: &[u8; 32]) -> String {
+    IdentityPublicKey::from_bytes(key)
+        .map_or_else(|_| "unusable key".to_owned(), |k| k.fingerprint())
+}
+
+/// Lists the account's devices and returns those that joined since the last list (this device
+/// remembers the list in its contact store). A failure to list is not fatal: the live
+/// [`EngineEvent::DeviceAdded`] still comes.
+async fn own_devices_joined(
+    api: &ApiClient,
+    contacts: &Mutex<ContactStore>,
+    me: &str,
+) -> Vec<(String, [u8; 32])> {
+    let Ok(devices) = api.devices().await else {
+        return Vec::new();
+    };
+    let list: Vec<(String, [u8; 32])> = devices
+        .iter()
+        .filter_map(|d| {
+            let key: [u8; 32] = hex::decode(&d.identity_key).ok()?.try_into().ok()?;
+            Some((d.device_id.clone(), key))
+        })
+        .collect();
+    let Ok(mut store) = contacts.lock() else {
+        return Vec::new();
+    };
+    let joined = store
+        .update(|book| Ok(book.note_own_devices(&list)))
+        .unwrap_or_default();
+    list.into_iter()
+        .filter(|(id, _)| id != me && joined.contains(id))
+        .collect()
 }
 
 fn backoff(attempt: u32) -> Duration {

@@ -71,6 +71,10 @@ pub enum EngineError {
     /// The device identity could not be loaded or stored.
     #[error("device identity store: {0}")]
     IdentityStore(String),
+    /// The key-continuity store (the peer devices seen before) could not be read or written;
+    /// a damaged file is this error, never an empty store.
+    #[error("contact store: {0}")]
+    ContactStore(String),
     /// The engine has stopped.
     #[error("the engine has stopped")]
     Stopped,

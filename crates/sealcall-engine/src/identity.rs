@@ -58,6 +58,33 @@ impl IdentityStore {
         )))
     }
 
+    /// The key-continuity store that goes with this identity: a `.contacts.json` file beside
+    /// the identity file, or memory only for an ephemeral identity.
+    pub fn contacts(&self) -> Result<crate::contacts::ContactStore> {
+        match self {
+            Self::Ephemeral => Ok(crate::contacts::ContactStore::in_memory()),
+            Self::File(path) => {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("device");
+                let stem = name.strip_suffix(".identity.json").unwrap_or(name);
+                crate::contacts::ContactStore::open(
+                    &path.with_file_name(format!("{stem}.contacts.json")),
+                )
+            }
+        }
+    }
+
+    /// Loads the identity if it exists, without creating one.
+    pub fn load(&self) -> Result<Option<LoadedIdentity>> {
+        match self {
+            Self::Ephemeral => Ok(None),
+            Self::File(path) if !path.exists() => Ok(None),
+            Self::File(_) => self.load_or_create().map(Some),
+        }
+    }
+
     /// Loads the identity, creating and saving a new one on first use.
     pub fn load_or_create(&self) -> Result<LoadedIdentity> {
         let path = match self {
@@ -130,7 +157,7 @@ impl IdentityStore {
 /// file, perhaps with wider permissions, or a planted link) is removed first, and the new one
 /// is created exclusively with mode 0600.
 #[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     match std::fs::remove_file(path) {
@@ -148,6 +175,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }

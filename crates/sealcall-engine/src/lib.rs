@@ -9,6 +9,7 @@
 pub mod api;
 pub mod call;
 mod call_video;
+pub mod contacts;
 mod engine;
 mod error;
 pub mod frames;

@@ -199,6 +199,13 @@ impl Task {
             "the media connection is up but its certificate is unknown; the call was ended",
         )?;
         let verified = completed.verified();
+        if verified.peer_device != self.p.start.peer_device.as_str().as_bytes() {
+            return Err(
+                "the other device signed another device id than the one the service named: \
+                 someone may be in the middle of this call. The call was ended before any media."
+                    .into(),
+            );
+        }
         if seen != verified.peer_fingerprint {
             return Err(
                 "the media connection's certificate is not the one the other device \

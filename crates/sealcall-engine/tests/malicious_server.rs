@@ -8,7 +8,10 @@
 //! * it rewrites the DTLS fingerprints in the SDP it relays and terminates DTLS itself (a real
 //!   WebRTC peer towards each device): both devices end the call, in standard and in end-to-end
 //!   calls, because the certificate they saw is not the one the other device signed;
-//! * it flips an intent inside the handshake: refused.
+//! * it flips an intent inside the handshake: refused;
+//! * it swaps the identity keys it hands out for two devices that have called before, and runs
+//!   the handshake with each of them itself: both devices show "key changed" before any media,
+//!   the verified mark is gone, and the two security codes differ.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
 
 mod common;
@@ -17,15 +20,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use common::signaling_proxy::{Rewrite, signaling_proxy};
+use common::signaling_proxy::{Rewrite, rewriting, signaling_proxy};
 use common::*;
-use sealcall_e2ee::{HandshakeMessage, Intent};
+use sealcall_e2ee::rand_core::UnwrapErr;
+use sealcall_e2ee::{
+    CalleeHandshake, CallerAwaitingConfirm, CallerHandshake, CipherSuite, Completed,
+    DeviceIdentity, HandshakeMessage, HandshakeParams, Intent,
+};
 use sealcall_engine::call::{CallEvent, Ended};
+use sealcall_engine::contacts::PeerKeyStatus;
+use sealcall_engine::identity::IdentityStore;
 use sealcall_engine::transport::{CallTransport, TransportConfig};
 use sealcall_engine::{EngineConfig, EngineEvent, EngineEvents};
 use sealcall_policy::{DecisionSummary, Outcome, Reason, Side};
 use sealcall_signaling::{
-    HandshakeBytes, SdpKind, SdpText, ServerMessage, encode_server, parse_server_message,
+    HandshakeBytes, IdentityKey, SdpKind, SdpText, ServerMessage, encode_server,
+    parse_server_message,
 };
 use tokio::sync::Mutex;
 
@@ -37,6 +47,8 @@ struct Seen {
     code: Option<String>,
     first_audio: bool,
     ended: Option<Ended>,
+    /// Key continuity as reported (before answering, and at connect).
+    peer_keys: Vec<PeerKeyStatus>,
 }
 
 async fn watch(events: &mut EngineEvents, seen: &mut Seen) {
@@ -45,6 +57,7 @@ async fn watch(events: &mut EngineEvents, seen: &mut Seen) {
             EngineEvent::SecurityWarning { message, .. } => seen.warnings.push(message),
             EngineEvent::SecurityCode { code, .. } => seen.code = Some(code),
             EngineEvent::FirstAudio { .. } => seen.first_audio = true,
+            EngineEvent::PeerKey { status, .. } => seen.peer_keys.push(status),
             EngineEvent::Call(CallEvent::Connected { end_to_end, .. }) => {
                 seen.connected = Some(end_to_end);
             }
@@ -112,25 +125,6 @@ async fn run_call(
     .await;
     drop((ken, ana));
     (k, a)
-}
-
-fn rewriting<F>(f: F) -> Rewrite
-where
-    F: Fn(ServerMessage) -> Option<ServerMessage> + Send + Sync + 'static,
-{
-    let f = Arc::new(f);
-    Arc::new(move |text: String| {
-        let f = f.clone();
-        Box::pin(async move {
-            match parse_server_message(text.as_bytes()) {
-                Ok(m) => match f(m) {
-                    Some(out) => encode_server(&out).unwrap(),
-                    None => text,
-                },
-                Err(_) => text,
-            }
-        })
-    })
 }
 
 /// A believable reason to make the call standard.
@@ -375,4 +369,296 @@ async fn an_intent_flipped_inside_the_handshake_is_refused() {
             "the handshake refused it"
         );
     }
+}
+
+/// A server that hands out its own identity keys for both devices and runs the handshake with
+/// each of them: towards Ken it plays Ana's device (its key `as_ana`), towards Ana it plays
+/// Ken's (`as_ken`). It relays nothing of the media itself (the DTLS fingerprints it signs are
+/// the real ones, so each device's transport check passes): what is left to catch it is key
+/// continuity and the security code.
+#[derive(Default)]
+struct KeySwap {
+    as_ana: Option<DeviceIdentity>,
+    as_ken: Option<DeviceIdentity>,
+    /// The real keys, from what the server would have sent.
+    ken_key: Option<[u8; 32]>,
+    ana_key: Option<[u8; 32]>,
+    kens_commit: Option<Vec<u8>>,
+    towards_ana: Option<CallerHandshake>,
+    towards_ana_confirm: Option<CallerAwaitingConfirm>,
+    towards_ken: Option<CalleeHandshake>,
+    reveal_for_ana: Option<Vec<u8>>,
+    confirm_for_ken: Option<Vec<u8>>,
+    /// The security codes of the server's two handshakes.
+    codes: Vec<String>,
+    /// The device id the server signs with, when not the one it names for the call.
+    own_device: Option<Vec<u8>>,
+}
+
+fn mitm_params(call_id: &[u8], device: &[u8], fp: [u8; 32], peer: [u8; 32]) -> HandshakeParams {
+    HandshakeParams {
+        suite: CipherSuite::Aes128GcmSha256,
+        call_id: call_id.to_vec(),
+        local_device: device.to_vec(),
+        intent: Intent::EndToEnd,
+        dtls_fingerprint: fp,
+        expected_peer: Some(sealcall_e2ee::IdentityPublicKey::from_bytes(&peer).unwrap()),
+    }
+}
+
+fn code_of(completed: Completed) -> String {
+    match completed {
+        Completed::EndToEnd(est) => est.security_code().to_string(),
+        Completed::Standard(_) => "standard".to_owned(),
+    }
+}
+
+impl KeySwap {
+    fn new() -> Self {
+        let mut rng = UnwrapErr(getrandom::SysRng);
+        Self {
+            as_ana: Some(DeviceIdentity::generate(&mut rng)),
+            as_ken: Some(DeviceIdentity::generate(&mut rng)),
+            ..Self::default()
+        }
+    }
+
+    /// The device id to sign: the named one, unless the server signs as a device of its own.
+    fn device<'a>(&'a self, named: &'a [u8]) -> &'a [u8] {
+        self.own_device.as_deref().unwrap_or(named)
+    }
+
+    fn key(id: &Option<DeviceIdentity>) -> IdentityKey {
+        IdentityKey(id.as_ref().unwrap().public().to_bytes())
+    }
+
+    /// Rewrites one message on its way to a device.
+    fn rewrite(&mut self, m: ServerMessage) -> Option<ServerMessage> {
+        let mut rng = UnwrapErr(getrandom::SysRng);
+        match m {
+            ServerMessage::IncomingCall {
+                call_id,
+                caller,
+                caller_display_name,
+                caller_device,
+                caller_identity,
+                decision,
+                turn,
+            } => {
+                self.ken_key = Some(caller_identity.0);
+                Some(ServerMessage::IncomingCall {
+                    call_id,
+                    caller,
+                    caller_display_name,
+                    caller_device,
+                    caller_identity: Self::key(&self.as_ken),
+                    decision,
+                    turn,
+                })
+            }
+            ServerMessage::CallAccepted {
+                call_id,
+                side,
+                peer,
+                peer_device,
+                peer_identity,
+                decision,
+                turn,
+            } => {
+                let swapped = match side {
+                    Side::Caller => {
+                        self.ana_key = Some(peer_identity.0);
+                        Self::key(&self.as_ana)
+                    }
+                    Side::Callee => Self::key(&self.as_ken),
+                };
+                Some(ServerMessage::CallAccepted {
+                    call_id,
+                    side,
+                    peer,
+                    peer_device,
+                    peer_identity: swapped,
+                    decision,
+                    turn,
+                })
+            }
+            ServerMessage::Handshake { call_id, data } => {
+                let bytes = data.as_bytes();
+                let out = match HandshakeMessage::parse(bytes).ok()? {
+                    // Ken's Commit, for Ana: the server starts its own handshake with Ana as
+                    // Ken's device.
+                    HandshakeMessage::Commit(c) => {
+                        self.kens_commit = Some(bytes.to_vec());
+                        let (caller, commit) = CallerHandshake::start(
+                            &mut rng,
+                            self.as_ken.as_ref()?,
+                            mitm_params(
+                                &c.call_id,
+                                self.device(&c.caller_device),
+                                c.caller_fingerprint,
+                                self.ana_key?,
+                            ),
+                        )
+                        .ok()?;
+                        self.towards_ana = Some(caller);
+                        commit
+                    }
+                    // Ana's Response, for Ken: the server answers Ken's Commit as Ana's device.
+                    HandshakeMessage::Response(r) => {
+                        let (awaiting, reveal) = self
+                            .towards_ana
+                            .take()?
+                            .on_response(self.as_ken.as_ref()?, bytes)
+                            .ok()?;
+                        self.towards_ana_confirm = Some(awaiting);
+                        // Kept for Ken's Reveal (the next message for Ana).
+                        self.reveal_for_ana = Some(reveal);
+                        let (callee, response) = CalleeHandshake::respond(
+                            &mut rng,
+                            self.as_ana.as_ref()?,
+                            mitm_params(
+                                &r.call_id,
+                                self.device(&r.callee_device),
+                                r.callee_fingerprint,
+                                self.ken_key?,
+                            ),
+                            self.kens_commit.as_ref()?,
+                        )
+                        .ok()?;
+                        self.towards_ken = Some(callee);
+                        response
+                    }
+                    // Ken's Reveal, for Ana: finish with Ken; Ana gets the server's Reveal.
+                    HandshakeMessage::Reveal(_) => {
+                        let (completed, confirm) = self
+                            .towards_ken
+                            .take()?
+                            .complete(self.as_ana.as_ref()?, bytes)
+                            .ok()?;
+                        self.codes.push(code_of(completed));
+                        self.confirm_for_ken = Some(confirm);
+                        self.reveal_for_ana.take()?
+                    }
+                    // Ana's Confirm, for Ken: finish with Ana; Ken gets the server's Confirm.
+                    HandshakeMessage::Confirm(_) => {
+                        let completed = self.towards_ana_confirm.take()?.complete(bytes).ok()?;
+                        self.codes.push(code_of(completed));
+                        self.confirm_for_ken.take()?
+                    }
+                };
+                Some(ServerMessage::Handshake {
+                    call_id,
+                    data: HandshakeBytes::new(out).ok()?,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_swapping_the_keys_of_devices_seen_before_shows_key_changed_and_other_codes() {
+    let server = TestServer::start().await;
+    server.cmdlet(ALLOW_E2EE).await;
+    let dir = server.dir().to_owned();
+    let persistent = |ken: &mut EngineConfig, ana: &mut EngineConfig| {
+        ken.identity = IdentityStore::in_dir(&dir.join("ken"), &ken.server, KEN);
+        ana.identity = IdentityStore::in_dir(&dir.join("ana"), &ana.server, ANA);
+    };
+
+    // First an honest call through a proxy that changes nothing: first contact on both sides,
+    // the same code, and Ken marks Ana verified after comparing it.
+    let honest = signaling_proxy(&server.url, rewriting(|_| None)).await;
+    let (k, a) = run_call(&server, &honest, (true, true), persistent).await;
+    eprintln!("honest: ken {k:?}; ana {a:?}");
+    assert_eq!(k.peer_keys, vec![PeerKeyStatus::FirstContact]);
+    assert_eq!(a.peer_keys, vec![PeerKeyStatus::FirstContact]);
+    assert!(k.code.is_some() && k.code == a.code);
+    let kens = IdentityStore::in_dir(&dir.join("ken"), &server.url, KEN);
+    let marked = kens
+        .contacts()
+        .unwrap()
+        .update(|b| b.mark_verified(ANA, None))
+        .unwrap();
+    assert_eq!(marked, 1);
+
+    // Then the server hands out keys of its own and runs both handshakes itself.
+    let swap = Arc::new(std::sync::Mutex::new(KeySwap::new()));
+    let state = swap.clone();
+    let proxy = signaling_proxy(
+        &server.url,
+        rewriting(move |m| state.lock().unwrap().rewrite(m)),
+    )
+    .await;
+    let (k, a) = run_call(&server, &proxy, (true, true), persistent).await;
+    let codes = swap.lock().unwrap().codes.clone();
+    eprintln!("swapped: ken {k:?}; ana {a:?}; server's codes {codes:?}");
+    assert_eq!(
+        codes.len(),
+        2,
+        "the server completed a handshake with each device"
+    );
+    // Key continuity: both devices knew the other's device under another key, before media.
+    assert_eq!(
+        k.peer_keys,
+        vec![PeerKeyStatus::Changed { was_verified: true }]
+    );
+    assert_eq!(
+        a.peer_keys,
+        vec![PeerKeyStatus::Changed {
+            was_verified: false
+        }]
+    );
+    for (who, s) in [("ken", &k), ("ana", &a)] {
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("device key has changed")),
+            "{who}: {:?}",
+            s.warnings
+        );
+    }
+    assert!(k.warnings.iter().any(|w| w.contains("no longer verified")));
+    // The call went ahead (the server completed both handshakes), and the codes tell.
+    let (kc, ac) = (k.code.clone().unwrap(), a.code.clone().unwrap());
+    assert_ne!(kc, ac, "the two people read different codes");
+    assert!(codes.contains(&kc) && codes.contains(&ac));
+    assert!(
+        !k.first_audio && !a.first_audio,
+        "no frame decrypts across the two key sets"
+    );
+    // The verified mark is gone: the key on record now is the one the handshake confirmed.
+    let book = kens.contacts().unwrap();
+    let ana = &book.book().devices()[0];
+    assert!(!ana.seen.verified);
+    assert!(ana.seen.key_changed.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_signed_for_another_device_than_the_one_named_is_refused() {
+    let server = TestServer::start().await;
+    server.cmdlet(ALLOW_E2EE).await;
+    let swap = Arc::new(std::sync::Mutex::new(KeySwap {
+        own_device: Some(b"d-the-servers-own".to_vec()),
+        ..KeySwap::new()
+    }));
+    let state = swap.clone();
+    let proxy = signaling_proxy(
+        &server.url,
+        rewriting(move |m| state.lock().unwrap().rewrite(m)),
+    )
+    .await;
+    let (k, a) = run_call(&server, &proxy, (true, true), |_, _| {}).await;
+    eprintln!("ken {k:?}; ana {a:?}");
+    for (who, s) in [("ken", &k), ("ana", &a)] {
+        assert_eq!(s.connected, None, "{who}: never connected");
+        assert!(!s.first_audio, "{who}: no media");
+    }
+    assert!(
+        [&k, &a].iter().any(|s| matches!(
+            &s.ended,
+            Some(Ended::MediaFailed(why)) if why.contains("another device id")
+        )),
+        "refused for the device id"
+    );
 }

@@ -507,6 +507,17 @@ async fn register_device(
             s.bind_session(&session, &stored.id).map(|_| ())
         })
         .await?;
+    // No device joins silently: the account's online devices hear of it now (the new one is
+    // not connected yet).
+    state.hub.send_user(
+        &record.user,
+        &ServerMessage::DeviceAdded {
+            device_id: record.id.clone(),
+            identity_key: record.identity_key,
+            platform: record.platform,
+            added_at: crate::unix_now(),
+        },
+    );
     Ok((StatusCode::CREATED, axum::Json(device_view(record))).into_response())
 }
 

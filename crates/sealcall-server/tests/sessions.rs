@@ -249,3 +249,33 @@ async fn sealcall_device_lists_and_removes_own_and_as_administrator_others() {
         .unwrap();
     assert!(out.is_empty());
 }
+
+#[tokio::test]
+async fn a_registered_device_is_announced_at_once_to_the_accounts_other_devices() {
+    let s = TestServer::start().await;
+    let mut laptop = s.device(ANA, 2).await;
+    let mut ken = s.device(KEN, 1).await;
+    let started = std::time::Instant::now();
+    let token = s.sign_in(ANA).await;
+    let id = s.register_device(&token, 3, "Mac").await;
+    match laptop.recv_any().await {
+        ServerMessage::DeviceAdded {
+            device_id,
+            identity_key,
+            platform,
+            added_at,
+        } => {
+            let took = started.elapsed();
+            eprintln!("device_added after {took:?}");
+            assert!(took < WITHIN, "{took:?}");
+            assert_eq!(device_id.as_str(), id);
+            assert_eq!(identity_key.0, [3; 32]);
+            assert_eq!(platform, sealcall_policy::Platform::Mac);
+            assert!(added_at > 1_700_000_000);
+        }
+        other => panic!("expected device_added, got {other:?}"),
+    }
+    // Another user's devices hear nothing of it.
+    let quiet = tokio::time::timeout(Duration::from_millis(300), ken.recv_any()).await;
+    assert!(quiet.is_err(), "{quiet:?}");
+}

@@ -79,6 +79,7 @@ pub const CLIENT_TYPES: &[&str] = &[
 pub const SERVER_TYPES: &[&str] = &[
     "welcome",
     "setting_changed",
+    "device_added",
     "invite_sent",
     "incoming_call",
     "ringing",

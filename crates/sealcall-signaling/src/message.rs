@@ -353,6 +353,19 @@ pub enum ServerMessage {
         /// The encoded handshake message.
         data: HandshakeBytes,
     },
+    /// A device was registered on this user's account (sent to the account's other online
+    /// devices at once, so no device joins silently). The new device's key shows up again
+    /// under key continuity when it calls.
+    DeviceAdded {
+        /// The new device.
+        device_id: DeviceId,
+        /// Its identity key.
+        identity_key: IdentityKey,
+        /// The platform it reported.
+        platform: sealcall_policy::Platform,
+        /// When it registered (seconds since the Unix epoch).
+        added_at: u64,
+    },
     /// Answer to [`ClientMessage::Ping`].
     Pong {
         /// The ping's nonce.

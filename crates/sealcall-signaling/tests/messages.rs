@@ -81,6 +81,12 @@ fn every_server_message() -> Vec<ServerMessage> {
             setting: setting.clone(),
         },
         ServerMessage::SettingChanged { setting },
+        ServerMessage::DeviceAdded {
+            device_id: device(),
+            identity_key: IdentityKey([5; 32]),
+            platform: sealcall_policy::Platform::Linux,
+            added_at: 1_790_000_000,
+        },
         ServerMessage::InviteSent {
             call_id: call(),
             callee: ken.clone(),

@@ -20,6 +20,12 @@ pub fn show(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceL
     ui.vertical_centered(|ui| {
         ui.heading(&c.peer_name);
         ui.label(&c.peer);
+        if c.peer_key.as_ref().is_some_and(|k| k.verified()) {
+            ui.colored_label(
+                Color32::from_rgb(40, 130, 60),
+                RichText::new(labels::VERIFIED).strong(),
+            );
+        }
         let status = match c.phase {
             CallPhase::Placing => "Calling…".to_owned(),
             CallPhase::Ringing => "Ringing…".to_owned(),
@@ -36,7 +42,7 @@ pub fn show(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceL
         ui.vertical_centered(|ui| {
             ui.colored_label(
                 ui.visuals().error_fg_color,
-                RichText::new(format!("⚠ {warning}")).strong(),
+                RichText::new(format!("Warning: {warning}")).strong(),
             );
         });
     }
@@ -88,7 +94,7 @@ pub fn show(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceL
                         .auto_shrink([false, true])
                         .show(ui, |ui| {
                             if c.show_security {
-                                super::security::show(ui, c);
+                                super::security::show(ui, c, bridge);
                                 ui.add_space(6.0);
                             }
                             super::stats::show_video(ui, c);
@@ -104,7 +110,7 @@ pub fn show(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceL
                 super::video::show(ui, c, (room.y * 0.6).clamp(180.0, 480.0));
                 if c.show_security {
                     ui.add_space(6.0);
-                    super::security::show(ui, c);
+                    super::security::show(ui, c, bridge);
                 }
                 ui.add_space(6.0);
                 audio(ui, bridge, devices, fallback);
@@ -128,9 +134,16 @@ fn audio(ui: &mut Ui, bridge: &mut Bridge, devices: &DeviceList, fallback: (bool
 /// The row of call controls.
 fn controls(ui: &mut Ui, c: &mut CallView, bridge: &mut Bridge) {
     let e2ee = c.end_to_end();
+    // Until the two signed intents settle the call, neither the lock nor the features follow
+    // the server's announcement.
+    let settled = c.mode.is_some();
     ui.horizontal(|ui| {
-        if c.mode.is_some() && widgets::shield_button(ui, e2ee).clicked() {
-            c.show_security = !c.show_security;
+        if settled {
+            if widgets::shield_button(ui, e2ee).clicked() {
+                c.show_security = !c.show_security;
+            }
+        } else {
+            ui.label(labels::SECURING);
         }
         ui.separator();
         if ui.toggle_value(&mut c.muted, labels::MUTE).changed() {
@@ -171,6 +184,9 @@ fn controls(ui: &mut Ui, c: &mut CallView, bridge: &mut Bridge) {
                 if e2ee {
                     ui.add_enabled(false, egui::Button::new(feature.display_name()))
                         .on_disabled_hover_text(feature.user_message());
+                } else if !settled {
+                    ui.add_enabled(false, egui::Button::new(feature.display_name()))
+                        .on_disabled_hover_text(labels::SECURING);
                 } else if ui.button(feature.display_name()).clicked() {
                     c.feature_note = Some(match bridge.request_feature(feature) {
                         Ok(()) => format!(

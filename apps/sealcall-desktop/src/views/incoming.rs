@@ -16,6 +16,8 @@ pub fn show(ui: &mut Ui, s: &mut Session, bridge: &Bridge) {
         c.peer.clone(),
         c.incoming_notes.clone(),
     );
+    // Key continuity before answering: a changed key is loud, the rest a line.
+    let key = c.peer_key.clone();
     egui::Frame::group(ui.style())
         .fill(ui.visuals().faint_bg_color)
         .show(ui, |ui| {
@@ -23,6 +25,19 @@ pub fn show(ui: &mut Ui, s: &mut Session, bridge: &Bridge) {
             ui.label(&peer);
             for n in &notes {
                 ui.small(n);
+            }
+            if let Some(k) = &key {
+                if k.status.is_warning() {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        egui::RichText::new(format!("Warning: {}", k.status.user_message(&name)))
+                            .strong(),
+                    );
+                } else if k.verified() {
+                    ui.colored_label(Color32::from_rgb(40, 130, 60), labels::VERIFIED);
+                } else {
+                    ui.small(k.status.user_message(&name));
+                }
             }
             ui.horizontal(|ui| {
                 if ui

@@ -38,6 +38,20 @@ pub fn show(
         });
     });
     ui.separator();
+    let mut dismissed = false;
+    for alert in &s.device_alerts {
+        ui.colored_label(
+            ui.visuals().error_fg_color,
+            egui::RichText::new(format!("Warning: {alert}")).strong(),
+        );
+    }
+    if !s.device_alerts.is_empty() {
+        dismissed = ui.button(labels::DISMISS).clicked();
+        ui.separator();
+    }
+    if dismissed {
+        s.device_alerts.clear();
+    }
     super::incoming::show(ui, s, bridge);
     let in_call = s
         .call

@@ -16,6 +16,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 
+use sealcall_signaling::{ServerMessage, encode_server, parse_server_message};
+
 /// Rewrites one server-to-device signaling message (JSON text).
 pub type Rewrite =
     Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = String> + Send>> + Send + Sync>;
@@ -76,4 +78,25 @@ pub async fn signaling_proxy(server: &str, rewrite: Rewrite) -> String {
         }
     });
     base
+}
+
+/// A [`Rewrite`] from a function of parsed messages: `Some` replaces the message, `None` (or a
+/// message that does not parse) passes it on unchanged.
+pub fn rewriting<F>(f: F) -> Rewrite
+where
+    F: Fn(ServerMessage) -> Option<ServerMessage> + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |text: String| {
+        let f = f.clone();
+        Box::pin(async move {
+            match parse_server_message(text.as_bytes()) {
+                Ok(m) => match f(m) {
+                    Some(out) => encode_server(&out).unwrap(),
+                    None => text,
+                },
+                Err(_) => text,
+            }
+        })
+    })
 }

@@ -250,7 +250,19 @@ impl Device {
             .unwrap();
     }
 
+    /// The next message, `device_added` pushes skipped (every second device of a user causes
+    /// one; `sessions.rs` tests them with [`Device::recv_any`]).
     pub async fn recv(&mut self) -> ServerMessage {
+        loop {
+            match self.recv_any().await {
+                ServerMessage::DeviceAdded { .. } => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// The next message, whatever it is.
+    pub async fn recv_any(&mut self) -> ServerMessage {
         loop {
             let frame = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
                 .await
