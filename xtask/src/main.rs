@@ -31,7 +31,8 @@ const WORKSPACE_FEATURES: &str = "sealcall-e2ee/aws-lc";
 /// Debian packages the workspace needs to build and test. Grows with the workspace.
 /// `cmake` builds the bundled libopus; `libasound2-dev` and `pkg-config` are for `cpal` (ALSA);
 /// `nasm` is for assembly in native crates; `libvpx-dev` is VP8 for `sealcall-vpx` (linked
-/// through pkg-config); `xvfb` and `xauth` give the screen-share tests an X server.
+/// through pkg-config); `xvfb` and `xauth` give the screen-share tests an X server;
+/// `chromium` and `chromium-driver` run the admin center's browser tests (WebDriver).
 const DEBIAN_PACKAGES: &[&str] = &[
     "cmake",
     "pkg-config",
@@ -40,6 +41,8 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "libvpx-dev",
     "xvfb",
     "xauth",
+    "chromium",
+    "chromium-driver",
 ];
 
 fn main() -> ExitCode {

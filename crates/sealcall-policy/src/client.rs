@@ -206,6 +206,30 @@ impl ClientRequirements {
         self
     }
 
+    /// Removes a platform-specific minimum (the platform follows the uniform one again).
+    #[must_use]
+    pub fn without_platform_minimum(mut self, platform: Platform) -> Self {
+        self.per_platform.remove(&platform);
+        self
+    }
+
+    /// Replaces the uniform minimum (platform-specific ones stay).
+    #[must_use]
+    pub fn with_default_minimum(mut self, minimum: ClientVersion) -> Self {
+        self.default_minimum = minimum;
+        self
+    }
+
+    /// The minimum for every supported platform without a specific one.
+    pub fn default_minimum(&self) -> ClientVersion {
+        self.default_minimum
+    }
+
+    /// The platform-specific minimums, by platform.
+    pub fn platform_minimums(&self) -> impl Iterator<Item = (Platform, ClientVersion)> + '_ {
+        self.per_platform.iter().map(|(p, v)| (*p, *v))
+    }
+
     /// The minimum version for `platform`, or `None` if the platform can't do end-to-end
     /// encryption at any version.
     pub fn minimum_for(&self, platform: Platform) -> Option<ClientVersion> {
@@ -233,6 +257,17 @@ impl ClientRequirements {
             },
             Some(_) => Capability::Capable,
         }
+    }
+}
+
+/// `default 0.1.0; Windows 1.2.0; iOS 2.0.0` (the audit log's form).
+impl fmt::Display for ClientRequirements {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "default {}", self.default_minimum)?;
+        for (platform, minimum) in &self.per_platform {
+            write!(f, "; {platform} {minimum}")?;
+        }
+        Ok(())
     }
 }
 

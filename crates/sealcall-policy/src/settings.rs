@@ -188,8 +188,8 @@ pub fn set_client_requirements<S: PolicyStore + ?Sized>(
         now,
         AuditAction::SetClientRequirements,
         "organization".to_owned(),
-        Some(format!("{before:?}")),
-        Some(format!("{requirements:?}")),
+        Some(before.to_string()),
+        Some(requirements.to_string()),
     );
     store.commit(
         &[Change::SetClientRequirements(requirements.clone())],

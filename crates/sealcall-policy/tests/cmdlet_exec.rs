@@ -604,3 +604,138 @@ fn refused_and_e2ee_calls_block_features_standard_calls_allow_them() {
         BlockReason::CallRefused
     );
 }
+
+#[test]
+fn compliance_recording_and_client_minimums_are_cmdlets_too() {
+    let mut store = org();
+    run(
+        &mut store,
+        "Set-SealcallComplianceRecording -Identity kenmeyer@contoso.onmicrosoft.com -Enabled $true",
+    );
+    assert_eq!(
+        compliance_status(&store, &uid(KEN)).unwrap(),
+        ComplianceStatus::User
+    );
+    let record = store.audit_log().last().unwrap().clone();
+    assert_eq!(record.action, AuditAction::SetComplianceRecording);
+    assert_eq!(record.target, format!("user:{KEN}"));
+    assert_eq!(
+        (record.before.as_deref(), record.after.as_deref()),
+        (Some("Off"), Some("On"))
+    );
+    run(
+        &mut store,
+        "Set-SealcallComplianceRecording -Organization -Enabled $true",
+    );
+    assert_eq!(
+        compliance_status(&store, &uid(ANA)).unwrap(),
+        ComplianceStatus::Organization
+    );
+    run(
+        &mut store,
+        "Set-SealcallComplianceRecording -Organization -Enabled $false",
+    );
+    assert_eq!(
+        compliance_status(&store, &uid(ANA)).unwrap(),
+        ComplianceStatus::NotRecorded
+    );
+
+    run(
+        &mut store,
+        "Set-SealcallClientRequirements -MinimumVersion 2.0",
+    );
+    run(
+        &mut store,
+        "Set-SealcallClientRequirements -Platform iOS -MinimumVersion 3.1.4",
+    );
+    let minimum = |store: &MemoryStore, p| store.client_requirements().unwrap().minimum_for(p);
+    assert_eq!(
+        minimum(&store, Platform::Linux),
+        Some(ClientVersion::new(2, 0, 0))
+    );
+    assert_eq!(
+        minimum(&store, Platform::Ios),
+        Some(ClientVersion::new(3, 1, 4))
+    );
+    let record = store.audit_log().last().unwrap().clone();
+    assert_eq!(record.action, AuditAction::SetClientRequirements);
+    assert_eq!(record.before.as_deref(), Some("default 2.0.0"));
+    assert_eq!(record.after.as_deref(), Some("default 2.0.0; iOS 3.1.4"));
+    run(
+        &mut store,
+        "Set-SealcallClientRequirements -Platform ios -MinimumVersion $null",
+    );
+    assert_eq!(
+        minimum(&store, Platform::Ios),
+        Some(ClientVersion::new(2, 0, 0))
+    );
+
+    // Bad input: clear errors, nothing changed.
+    let before = store.snapshot();
+    for (line, needle) in [
+        (
+            "Set-SealcallComplianceRecording -Enabled $true",
+            "-Organization",
+        ),
+        (
+            "Set-SealcallComplianceRecording -Organization -Identity x -Enabled $true",
+            "Organization",
+        ),
+        (
+            "Set-SealcallComplianceRecording -Organization -Enabled yes",
+            "$true or $false",
+        ),
+        (
+            "Set-SealcallComplianceRecording -Identity ghost@x -Enabled $true",
+            "ghost@x",
+        ),
+        (
+            "Set-SealcallClientRequirements -MinimumVersion $null",
+            "only a platform",
+        ),
+        (
+            "Set-SealcallClientRequirements -Platform Web -MinimumVersion 1.0",
+            "Web",
+        ),
+        (
+            "Set-SealcallClientRequirements -Platform Windoes -MinimumVersion 1.0",
+            "Windows",
+        ),
+        (
+            "Set-SealcallClientRequirements -MinimumVersion 1.x",
+            "1.4.0",
+        ),
+    ] {
+        let err = run_err(&mut store, line).to_string();
+        assert!(err.contains(needle), "{line}: {err}");
+    }
+    assert_eq!(store.snapshot(), before);
+    // And as anyone else: denied and audited.
+    let denied = run_cmdlet(
+        &mut store,
+        &as_user(KEN),
+        now(),
+        "Set-SealcallComplianceRecording -Organization -Enabled $true",
+    );
+    assert!(matches!(denied, Err(PolicyError::AccessDenied { .. })));
+    assert_eq!(store.snapshot(), before);
+    assert_eq!(
+        store.audit_log().last().unwrap().outcome,
+        AuditOutcome::Denied
+    );
+}
+
+#[test]
+fn the_new_cmdlets_round_trip_through_their_canonical_form() {
+    for line in [
+        "Set-SealcallComplianceRecording -Identity \"Ken Meyer\" -Enabled $false",
+        "Set-SealcallComplianceRecording -Organization -Enabled $true",
+        "Set-SealcallClientRequirements -Platform Mac -MinimumVersion 1.2.3",
+        "Set-SealcallClientRequirements -Platform Mac -MinimumVersion $null",
+        "Set-SealcallClientRequirements -MinimumVersion 4.0.0",
+    ] {
+        let command = parse_command(line).unwrap();
+        assert_eq!(command.to_string(), line);
+        assert_eq!(parse_command(&command.to_string()).unwrap(), command);
+    }
+}

@@ -34,6 +34,10 @@ const SEEDS: &[&str] = &[
     "Tag:Global",
     "Get-CsTeamsEnhancedEncryptionPolicy -Identity Tag:",
     "Get-CsTeamsEnhancedEncryptionPolicy -Identity ::::",
+    "Set-SealcallComplianceRecording -Organization -Enabled $true\nSet-SealcallComplianceRecording -Identity username -Enabled $false",
+    "Set-SealcallComplianceRecording -Identity ghost -Organization:$false -Enabled $true",
+    "Set-SealcallClientRequirements -MinimumVersion 2\nSet-SealcallClientRequirements -Platform ios -MinimumVersion 99999999999",
+    "Set-SealcallClientRequirements -Platform Web -MinimumVersion $null -MinimumVersion 1",
 ];
 
 #[test]

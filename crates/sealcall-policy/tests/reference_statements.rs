@@ -708,6 +708,16 @@ fn the_cmdlet_family_takes_the_documented_parameters() {
             ],
         ),
     ];
+    let expect = expect.into_iter().chain([
+        (
+            Cmdlet::SetComplianceRecording,
+            vec!["Identity", "Organization", "Enabled"],
+        ),
+        (
+            Cmdlet::SetClientRequirements,
+            vec!["Platform", "MinimumVersion"],
+        ),
+    ]);
     for (cmdlet, params) in expect {
         assert_eq!(cmdlet.parameters(), params, "{cmdlet}");
     }

@@ -53,6 +53,11 @@ impl ApiError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -227,6 +232,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/admin/users/{user}/effective-policy", get(admin_effective))
         .route("/admin/audit", get(admin_audit))
         .route("/ws", get(crate::ws::upgrade))
+        .merge(crate::admin::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -308,8 +314,41 @@ async fn sign_in(
     JsonBody(mut body): JsonBody<SignIn>,
 ) -> ApiResult<Response> {
     let password = zeroize::Zeroizing::new(std::mem::take(&mut body.password));
+    let ip = client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
+    let record = check_password(&state, ip, &body.user, password).await?;
+    let device = match (
+        body.device_id.as_deref().map(DeviceId::new),
+        body.identity_key,
+    ) {
+        (Some(Ok(id)), Some(key)) => state
+            .db(move |s| s.device(&id))
+            .await?
+            .filter(|d| d.user == record.id && d.identity_key == key)
+            .map(|d| d.id),
+        _ => None,
+    };
+    let (token, expires_at) = open_session(&state, &record.id, device.clone()).await?;
+    Ok(ok(SignedIn {
+        token: token.expose().to_owned(),
+        expires_at,
+        user: record.id,
+        display_name: record.display_name,
+        roles: role_list(record.roles),
+        device_id: device,
+    }))
+}
+
+/// Checks a sign-in name and password from `ip`, counted by the throttle before the password
+/// is checked (an unknown user costs as much as a wrong password). Shared by the JSON API and
+/// the admin page's sign-in.
+pub(crate) async fn check_password(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    user: &str,
+    password: zeroize::Zeroizing<String>,
+) -> ApiResult<UserRecord> {
     // Cheap checks first: nothing is counted, looked up or hashed for these.
-    if body.user.len() > MAX_USER_NAME_BYTES {
+    if user.len() > MAX_USER_NAME_BYTES {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("the user name is longer than {MAX_USER_NAME_BYTES} bytes"),
@@ -322,9 +361,8 @@ async fn sign_in(
         ));
     }
     let refused = || ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password");
-    let ip = client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
     // Counted before the password is checked, so concurrent attempts cannot race past it.
-    let attempt = state.throttle.begin(&body.user, ip).map_err(|wait| {
+    let attempt = state.throttle.begin(user, ip).map_err(|wait| {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed sign-ins; try again later",
@@ -332,7 +370,7 @@ async fn sign_in(
         e.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
         e
     })?;
-    let user_id = UserId::new(&body.user).ok();
+    let user_id = UserId::new(user).ok();
     let record = match user_id {
         Some(id) => state.db(move |s| s.user(&id)).await?,
         None => None,
@@ -349,24 +387,23 @@ async fn sign_in(
         return Err(refused());
     };
     attempt.succeeded();
-    let device = match (
-        body.device_id.as_deref().map(DeviceId::new),
-        body.identity_key,
-    ) {
-        (Some(Ok(id)), Some(key)) => state
-            .db(move |s| s.device(&id))
-            .await?
-            .filter(|d| d.user == record.id && d.identity_key == key)
-            .map(|d| d.id),
-        _ => None,
-    };
+    Ok(record)
+}
+
+/// Opens a session for `user` (bound to `device`, if any): a fresh token, of which only the
+/// hash is stored. Returns the token and its expiry (Unix seconds).
+pub(crate) async fn open_session(
+    state: &AppState,
+    user: &UserId,
+    device: Option<DeviceId>,
+) -> ApiResult<(Token, u64)> {
     let token = Token::generate()?;
     let expires_at = crate::unix_now().saturating_add(state.config.session_ttl.as_secs());
     let session = SessionRecord {
         token_hash: token_hash(token.expose()),
-        user: record.id.clone(),
+        user: user.clone(),
         expires_at,
-        device: device.clone(),
+        device,
     };
     state
         .db(move |s| {
@@ -375,14 +412,7 @@ async fn sign_in(
             s.put_session(&session, now)
         })
         .await?;
-    Ok(ok(SignedIn {
-        token: token.expose().to_owned(),
-        expires_at,
-        user: record.id,
-        display_name: record.display_name,
-        roles: role_list(record.roles),
-        device_id: device,
-    }))
+    Ok((token, expires_at))
 }
 
 async fn sign_out(State(state): State<Arc<AppState>>, auth: Authed) -> ApiResult<Response> {
@@ -711,8 +741,9 @@ async fn admin_cmdlet(
     }))
 }
 
-/// Sends every online user their current setting (after an administrative change).
-pub(crate) async fn push_settings(state: &AppState) {
+/// Sends every online user their current setting (after an administrative change); returns
+/// how many devices it was sent to.
+pub(crate) async fn push_settings(state: &AppState) -> usize {
     let users = state.hub.online_users();
     let Ok(views) = state
         .db(move |s| {
@@ -725,13 +756,16 @@ pub(crate) async fn push_settings(state: &AppState) {
         })
         .await
     else {
-        return;
+        return 0;
     };
+    let mut devices = 0;
     for (user, setting) in views {
+        devices += state.hub.online_devices(&user).len();
         state
             .hub
             .send_user(&user, &ServerMessage::SettingChanged { setting });
     }
+    devices
 }
 
 fn require_admin(auth: &Authed) -> ApiResult<()> {

@@ -528,14 +528,15 @@ impl Storage for SqliteStore {
         Ok(())
     }
 
-    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+    fn audit_page(&self, offset: usize, limit: usize) -> Result<Vec<AuditEntry>> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
             "SELECT actor, at, action, target, before, after, outcome FROM audit_log
-             ORDER BY seq DESC LIMIT ?1",
+             ORDER BY seq DESC LIMIT ?1 OFFSET ?2",
         )?;
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         let rows = stmt
-            .query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            .query_map(params![count(limit), count(offset)], |r| {
                 Ok(AuditEntry {
                     actor: r.get(0)?,
                     at: as_u64(r.get(1)?),

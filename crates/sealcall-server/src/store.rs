@@ -153,7 +153,11 @@ pub trait Storage: Send + Sync + 'static {
     /// Appends a server audit event.
     fn audit(&self, event: &ServerAudit<'_>) -> Result<()>;
     /// The newest `limit` audit records, newest first.
-    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>>;
+    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.audit_page(0, limit)
+    }
+    /// `limit` audit records after skipping the newest `offset`, newest first.
+    fn audit_page(&self, offset: usize, limit: usize) -> Result<Vec<AuditEntry>>;
 
     /// Runs `op` against the policy store in one transaction: every read `op` makes and the
     /// store's commit see one consistent state, and a commit is atomic.

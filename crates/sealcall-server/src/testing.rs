@@ -110,6 +110,12 @@ impl LocalServer {
 
     /// Runs one cmdlet line as the administrator; an error carries the cmdlet's message.
     pub async fn cmdlet(&self, line: &str) -> Result<()> {
+        self.cmdlet_output(line).await.map(|_| ())
+    }
+
+    /// Runs one cmdlet line as the administrator and returns what it prints (the list view
+    /// for `Get-`).
+    pub async fn cmdlet_output(&self, line: &str) -> Result<String> {
         let resp = self
             .client()?
             .request(
@@ -120,9 +126,27 @@ impl LocalServer {
             )
             .await?;
         if resp.status == 200 {
-            Ok(())
+            Ok(resp
+                .body
+                .get("output")
+                .and_then(|o| o.as_str())
+                .unwrap_or_default()
+                .to_owned())
         } else {
             Err(ServerError::Client(format!("{line}: {}", resp.error())))
+        }
+    }
+
+    /// `GET path` of the JSON API as the administrator (e.g. `/admin/audit?limit=5`).
+    pub async fn admin_get(&self, path: &str) -> Result<serde_json::Value> {
+        let resp = self
+            .client()?
+            .request("GET", path, Some(&self.admin_token), None)
+            .await?;
+        if resp.status == 200 {
+            Ok(resp.body)
+        } else {
+            Err(ServerError::Client(format!("GET {path}: {}", resp.error())))
         }
     }
 

@@ -178,3 +178,26 @@ fn directory_commands_manage_users_groups_and_roles() {
     cli::group_remove(&db, "sales").unwrap();
     assert!(cli::parse_role("root").is_err());
 }
+
+#[tokio::test]
+async fn compliance_recording_and_client_minimums_run_through_sealcall_admin() {
+    let s = TestServer::start().await;
+    let token = s.sign_in(ADMIN).await;
+    let script = r#"
+Set-SealcallComplianceRecording -Identity kenmeyer@contoso.onmicrosoft.com -Enabled $true
+Set-SealcallClientRequirements -MinimumVersion 2.0.0
+Set-SealcallClientRequirements -Platform Linux -MinimumVersion 3.0
+Set-SealcallClientRequirements -Platform Web -MinimumVersion 1.0
+"#;
+    let (sum, out) = admin(&s, None, script, false).await;
+    assert_eq!((sum.succeeded, sum.failed), (3, 1), "{out}");
+    assert!(out.contains("Web"), "the refused line says why: {out}");
+    let (_, body) = s
+        .get(&format!("/admin/users/{KEN}/effective-policy"), &token)
+        .await;
+    assert_eq!(body["setting"]["compliance_recording"], true);
+    let (_, audit) = s.get("/admin/audit?limit=2", &token).await;
+    assert_eq!(audit[0]["action"], "SetClientRequirements");
+    assert_eq!(audit[0]["after"], "default 2.0.0; Linux 3.0.0");
+    assert_eq!(audit[1]["before"], "default 0.1.0");
+}

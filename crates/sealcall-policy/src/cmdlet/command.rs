@@ -2,11 +2,14 @@
 
 use std::fmt;
 
+use crate::client::{ClientVersion, Platform};
 use crate::model::{
     CallingEncryptionType, GroupId, MeetingEncryptionType, PolicyIdentity, PolicyName, Rank, UserId,
 };
+use crate::store::ComplianceScope;
 
-/// The five cmdlets.
+/// The cmdlets: the five of the reference's enhanced encryption policy family, and Sealcall's
+/// two for what the organisation also sets (compliance recording, minimum client versions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cmdlet {
     /// `New-CsTeamsEnhancedEncryptionPolicy`.
@@ -19,16 +22,22 @@ pub enum Cmdlet {
     Remove,
     /// `Grant-CsTeamsEnhancedEncryptionPolicy`.
     Grant,
+    /// `Set-SealcallComplianceRecording`: compliance recording for the organisation or a user.
+    SetComplianceRecording,
+    /// `Set-SealcallClientRequirements`: the minimum client versions.
+    SetClientRequirements,
 }
 
 impl Cmdlet {
     /// Every cmdlet.
-    pub const ALL: [Cmdlet; 5] = [
+    pub const ALL: [Cmdlet; 7] = [
         Cmdlet::New,
         Cmdlet::Get,
         Cmdlet::Set,
         Cmdlet::Remove,
         Cmdlet::Grant,
+        Cmdlet::SetComplianceRecording,
+        Cmdlet::SetClientRequirements,
     ];
 
     /// The full cmdlet name.
@@ -39,6 +48,8 @@ impl Cmdlet {
             Cmdlet::Set => "Set-CsTeamsEnhancedEncryptionPolicy",
             Cmdlet::Remove => "Remove-CsTeamsEnhancedEncryptionPolicy",
             Cmdlet::Grant => "Grant-CsTeamsEnhancedEncryptionPolicy",
+            Cmdlet::SetComplianceRecording => "Set-SealcallComplianceRecording",
+            Cmdlet::SetClientRequirements => "Set-SealcallClientRequirements",
         }
     }
 }
@@ -126,6 +137,24 @@ pub enum Command {
     },
     /// Assigns a policy.
     Grant(GrantTarget),
+    /// `Set-SealcallComplianceRecording -Organization|-Identity <user> -Enabled $true|$false`:
+    /// turns a compliance-recording assignment on or off. Recorded calls are never end-to-end
+    /// encrypted.
+    SetComplianceRecording {
+        /// Who it covers.
+        scope: ComplianceScope,
+        /// On or off.
+        enabled: bool,
+    },
+    /// `Set-SealcallClientRequirements [-Platform <p>] -MinimumVersion <v|$null>`: the minimum
+    /// client version for end-to-end encrypted calls, for every platform (no `-Platform`) or one
+    /// (`$null` removes that platform's own minimum).
+    SetClientMinimum {
+        /// The platform, or `None` for the uniform minimum.
+        platform: Option<Platform>,
+        /// The minimum, or `None` (only with a platform) to follow the uniform one again.
+        minimum: Option<ClientVersion>,
+    },
 }
 
 impl Command {
@@ -137,6 +166,8 @@ impl Command {
             Command::Set { .. } => Cmdlet::Set,
             Command::Remove { .. } => Cmdlet::Remove,
             Command::Grant(_) => Cmdlet::Grant,
+            Command::SetComplianceRecording { .. } => Cmdlet::SetComplianceRecording,
+            Command::SetClientMinimum { .. } => Cmdlet::SetClientRequirements,
         }
     }
 }
@@ -229,6 +260,24 @@ impl fmt::Display for Command {
                     write_settings(f, settings)
                 }
             },
+            Command::SetComplianceRecording { scope, enabled } => {
+                match scope {
+                    ComplianceScope::Organization => f.write_str(" -Organization")?,
+                    ComplianceScope::User(user) => {
+                        write!(f, " -Identity {}", quote(user.as_str()))?
+                    }
+                }
+                write!(f, " -Enabled {}", if *enabled { "$true" } else { "$false" })
+            }
+            Command::SetClientMinimum { platform, minimum } => {
+                if let Some(platform) = platform {
+                    write!(f, " -Platform {platform}")?;
+                }
+                match minimum {
+                    Some(minimum) => write!(f, " -MinimumVersion {minimum}"),
+                    None => f.write_str(" -MinimumVersion $null"),
+                }
+            }
         }
     }
 }

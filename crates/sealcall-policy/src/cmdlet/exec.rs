@@ -8,7 +8,8 @@ use crate::error::{PolicyError, echo};
 use crate::model::{EnhancedEncryptionPolicy, PolicyIdentity, PolicyName, Timestamp};
 use crate::resolve::load_global;
 use crate::settings::{applied, deny};
-use crate::store::{AuditAction, Change, PolicyStore};
+use crate::settings::{set_client_requirements, set_compliance_recording};
+use crate::store::{AuditAction, Change, ComplianceScope, PolicyStore};
 use crate::suggest::nearest;
 
 /// What a successful cmdlet prints.
@@ -32,6 +33,8 @@ fn action_of(command: &Command) -> AuditAction {
         Command::Grant(GrantTarget::User { .. }) => AuditAction::GrantUser,
         Command::Grant(GrantTarget::Group { .. }) => AuditAction::GrantGroup,
         Command::Grant(GrantTarget::TenantDefault { .. }) => AuditAction::GrantTenantDefault,
+        Command::SetComplianceRecording { .. } => AuditAction::SetComplianceRecording,
+        Command::SetClientMinimum { .. } => AuditAction::SetClientRequirements,
     }
 }
 
@@ -46,6 +49,11 @@ fn target_of(command: &Command) -> String {
         Command::Grant(GrantTarget::Group { group, .. }) => format!("group:{group}"),
         Command::Grant(GrantTarget::TenantDefault { .. }) => "tenant".to_owned(),
         Command::Grant(GrantTarget::GlobalSettings(_)) => "Global".to_owned(),
+        Command::SetComplianceRecording { scope, .. } => match scope {
+            ComplianceScope::User(user) => format!("user:{user}"),
+            ComplianceScope::Organization => "organization".to_owned(),
+        },
+        Command::SetClientMinimum { .. } => "organization".to_owned(),
     }
 }
 
@@ -153,6 +161,14 @@ pub fn execute<S: PolicyStore + ?Sized>(
             command.cmdlet().name(),
             ADMIN_ROLES,
         ));
+    }
+    // Commands built by code (the admin page) get the parser's description check too.
+    if let Command::New { settings, .. }
+    | Command::Set { settings, .. }
+    | Command::Grant(GrantTarget::GlobalSettings(settings)) = command
+        && let Some(description) = &settings.description
+    {
+        crate::model::validate_description("Description", description)?;
     }
     let target = target_of(command);
     let action = action_of(command);
@@ -314,7 +330,39 @@ pub fn execute<S: PolicyStore + ?Sized>(
             )?;
             Ok(ExecOutput::default())
         }
+        Command::SetComplianceRecording { scope, enabled } => {
+            set_compliance_recording(store, actor, scope, *enabled, now)?;
+            Ok(ExecOutput::default())
+        }
+        Command::SetClientMinimum { platform, minimum } => {
+            set_client_minimum(store, actor, now, *platform, *minimum)
+        }
     }
+}
+
+fn set_client_minimum<S: PolicyStore + ?Sized>(
+    store: &mut S,
+    actor: &Actor,
+    now: Timestamp,
+    platform: Option<crate::client::Platform>,
+    minimum: Option<crate::client::ClientVersion>,
+) -> Result<ExecOutput, PolicyError> {
+    let current = store.client_requirements()?;
+    let next = match (platform, minimum) {
+        (Some(platform), Some(minimum)) => current.with_platform_minimum(platform, minimum),
+        (Some(platform), None) => current.without_platform_minimum(platform),
+        (None, Some(minimum)) => current.with_default_minimum(minimum),
+        (None, None) => {
+            return Err(PolicyError::MissingParameter {
+                cmdlet: super::command::Cmdlet::SetClientRequirements
+                    .name()
+                    .to_owned(),
+                requirement: "-MinimumVersion".to_owned(),
+            });
+        }
+    };
+    set_client_requirements(store, actor, &next, now)?;
+    Ok(ExecOutput::default())
 }
 
 /// Parses and runs one command line (see [`parse_command`] and [`execute`]).

@@ -4,11 +4,13 @@ use std::collections::BTreeMap;
 
 use super::command::{Cmdlet, Command, GrantTarget, PolicySettings};
 use super::lexer::{Value, Word, lex};
+use crate::client::{ClientVersion, Platform};
 use crate::error::{PolicyError, echo};
 use crate::model::{
     CallingEncryptionType, GroupId, MeetingEncryptionType, PolicyIdentity, PolicyName, Rank,
     UserId, validate_description,
 };
+use crate::store::ComplianceScope;
 use crate::suggest::nearest;
 
 const IDENTITY: &str = "Identity";
@@ -20,6 +22,10 @@ const GROUP: &str = "Group";
 const RANK: &str = "Rank";
 const GLOBAL: &str = "Global";
 const FORCE: &str = "Force";
+const ORGANIZATION: &str = "Organization";
+const ENABLED: &str = "Enabled";
+const PLATFORM: &str = "Platform";
+const MINIMUM_VERSION: &str = "MinimumVersion";
 
 #[derive(Clone, Copy)]
 struct ParamSpec {
@@ -42,8 +48,13 @@ const SETTINGS: [ParamSpec; 3] = [value(CALLING), value(MEETING), value(DESCRIPT
 
 impl Cmdlet {
     fn params(self) -> Vec<ParamSpec> {
+        if self == Cmdlet::SetClientRequirements {
+            return vec![value(PLATFORM), value(MINIMUM_VERSION)];
+        }
         let mut params = vec![value(IDENTITY)];
         match self {
+            Cmdlet::SetComplianceRecording => params.extend([switch(ORGANIZATION), value(ENABLED)]),
+            Cmdlet::SetClientRequirements => {}
             Cmdlet::New | Cmdlet::Set => params.extend(SETTINGS),
             Cmdlet::Get => {}
             Cmdlet::Remove => params.push(switch(FORCE)),
@@ -63,6 +74,7 @@ impl Cmdlet {
     fn positional(self) -> &'static [&'static str] {
         match self {
             Cmdlet::Grant => &[IDENTITY, POLICY_NAME],
+            Cmdlet::SetClientRequirements => &[],
             _ => &[IDENTITY],
         }
     }
@@ -359,6 +371,9 @@ fn expected_for(parameter: &str) -> &'static str {
         POLICY_NAME => "a policy name or $null",
         GROUP => "a group",
         RANK => "a whole number from 1 to 4294967295",
+        ENABLED => "$true or $false",
+        PLATFORM => "a platform such as Windows, Mac, Linux, iOS or Android",
+        MINIMUM_VERSION => "a version such as 1.4.0, or $null with -Platform",
         _ => "a value",
     }
 }
@@ -402,7 +417,69 @@ fn build(b: &Bindings) -> Result<Command, PolicyError> {
             force: b.switch(FORCE),
         }),
         Cmdlet::Grant => build_grant(b).map(Command::Grant),
+        Cmdlet::SetComplianceRecording => build_compliance(b),
+        Cmdlet::SetClientRequirements => build_client_minimum(b),
     }
+}
+
+fn build_compliance(b: &Bindings) -> Result<Command, PolicyError> {
+    let organization = b.switch(ORGANIZATION);
+    let scope = match (b.text(IDENTITY)?, organization) {
+        (Some(_), true) => return Err(b.conflict(ORGANIZATION, IDENTITY, None)),
+        (None, false) => return Err(b.missing("-Identity <user> or -Organization")),
+        (None, true) => ComplianceScope::Organization,
+        (Some(text), false) => ComplianceScope::User(UserId::new(text).map_err(|problem| {
+            PolicyError::InvalidName {
+                parameter: IDENTITY.to_owned(),
+                name: echo(text),
+                problem,
+            }
+        })?),
+    };
+    let Some(value) = b.value(ENABLED)? else {
+        return Err(b.missing("-Enabled $true or -Enabled $false"));
+    };
+    let enabled = value.as_bool().ok_or_else(|| PolicyError::InvalidValue {
+        parameter: ENABLED.to_owned(),
+        value: echo(&value.text),
+        expected: expected_for(ENABLED).to_owned(),
+        suggestion: nearest(&value.text, ["$true", "$false"]),
+    })?;
+    Ok(Command::SetComplianceRecording { scope, enabled })
+}
+
+fn build_client_minimum(b: &Bindings) -> Result<Command, PolicyError> {
+    let platform = b.text(PLATFORM)?.map(str::parse::<Platform>).transpose()?;
+    if let Some(platform) = platform
+        && !platform.supports_e2ee()
+    {
+        return Err(PolicyError::InvalidValue {
+            parameter: PLATFORM.to_owned(),
+            value: platform.to_string(),
+            expected:
+                "a platform that supports end-to-end encryption (not Web, RoomsAndroid or Unknown)"
+                    .to_owned(),
+            suggestion: None,
+        });
+    }
+    let Some(value) = b.value(MINIMUM_VERSION)? else {
+        return Err(b.missing("-MinimumVersion"));
+    };
+    let minimum = if value.is_null() {
+        if platform.is_none() {
+            return Err(PolicyError::InvalidValue {
+                parameter: MINIMUM_VERSION.to_owned(),
+                value: "$null".to_owned(),
+                expected: "a version such as 1.4.0 (only a platform's own minimum can be removed)"
+                    .to_owned(),
+                suggestion: None,
+            });
+        }
+        None
+    } else {
+        Some(value.text.parse::<ClientVersion>()?)
+    };
+    Ok(Command::SetClientMinimum { platform, minimum })
 }
 
 fn build_grant(b: &Bindings) -> Result<GrantTarget, PolicyError> {
