@@ -283,16 +283,12 @@ impl ContactBook {
         })
     }
 
-    /// The account's devices as last listed (id, identity key).
-    pub fn own_devices(&self) -> Vec<(String, [u8; 32])> {
+    /// Adds one device to the account's list (it was announced as it joined), so the next
+    /// connect does not report it again.
+    pub fn add_own_device(&mut self, id: &str, key: &[u8; 32]) {
         self.stored
             .own_devices
-            .iter()
-            .filter_map(|(id, key)| {
-                let key: [u8; 32] = hex::decode(key).ok()?.try_into().ok()?;
-                Some((id.clone(), key))
-            })
-            .collect()
+            .insert(id.to_owned(), hex::encode(key));
     }
 
     /// Every peer device on record, by user and device id.

@@ -1056,14 +1056,9 @@ impl Core {
                 ..
             } => {
                 if let Ok(mut store) = self.contacts.lock() {
-                    let id = device_id.as_str().to_owned();
-                    let key = identity_key.0;
-                    // Remembered, so the next connect does not report it again.
                     let _ = store.update(|book| {
-                        let mut list: Vec<(String, [u8; 32])> = book.own_devices();
-                        list.retain(|(d, _)| *d != id);
-                        list.push((id.clone(), key));
-                        Ok(book.note_own_devices(&list))
+                        book.add_own_device(device_id.as_str(), &identity_key.0);
+                        Ok(())
                     });
                 }
                 self.emit(EngineEvent::DeviceAdded {
