@@ -276,29 +276,37 @@ impl Xvfb {
             eprintln!("skipping: Xvfb is not installed (apt-get install xvfb)");
             return None;
         }
-        let n = (90..400)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-            })
-            .expect("a free X display number");
-        let display = format!(":{n}");
-        let child = std::process::Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1280x720x24", "-nolisten", "tcp"])
-            .stdout(std::process::Stdio::null())
+        // `-displayfd 1`: Xvfb picks a free display itself and writes its number to stdout only
+        // once it accepts connections, so no other test's server and no half-started one is used.
+        let mut child = std::process::Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x720x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start Xvfb");
+        let stdout = child.stdout.take().expect("Xvfb's stdout");
         // From here on, dropping `xvfb` stops the server, also when it fails to come up.
-        let xvfb = Self { child, display };
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        for _ in 0..100 {
-            if Path::new(&socket).exists() {
-                return Some(xvfb);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("Xvfb did not start on {}", xvfb.display);
+        let mut xvfb = Self {
+            child,
+            display: String::new(),
+        };
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("read Xvfb's display number");
+        let n: u32 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Xvfb did not start (it printed {line:?})"));
+        xvfb.display = format!(":{n}");
+        Some(xvfb)
     }
 }
 
