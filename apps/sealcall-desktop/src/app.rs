@@ -56,6 +56,9 @@ pub mod labels {
     pub const TURNED_OFF: &str = "Your organisation has turned this off";
     /// Shown under the toggle when the policy requires E2EE.
     pub const REQUIRED: &str = "Your organisation requires this";
+    /// Shown under the toggle when the policy requires post-quantum protected E2EE.
+    pub const REQUIRED_POST_QUANTUM: &str =
+        "Your organisation requires this, post-quantum protected";
     /// Accepts the incoming call.
     pub const ACCEPT: &str = "Accept call";
     /// Declines the incoming call.

@@ -35,8 +35,8 @@ pub struct Party {
     pub policy: CallingEncryptionType,
     /// Where that policy comes from.
     pub policy_source: PolicySource,
-    /// Their stored "End-to-end encrypted calls" choice (forced on under `Required`, ignored
-    /// under `Disabled`).
+    /// Their stored "End-to-end encrypted calls" choice (forced on under `Required` and
+    /// `RequiredPostQuantum`, ignored under `Disabled`).
     pub user_choice: bool,
     /// Whether their device can negotiate end-to-end encryption.
     pub capability: Capability,
@@ -289,7 +289,8 @@ pub enum Decision {
         /// Every reason it isn't end-to-end encrypted (at least one).
         reasons: Vec<Reason>,
     },
-    /// A party whose policy is `Required` can't get end-to-end encryption: no call.
+    /// A party whose policy requires end-to-end encryption (`Required`, `RequiredPostQuantum`)
+    /// can't get it: no call.
     Refused {
         /// Whose policy requires end-to-end encryption.
         required_by: Vec<Side>,
@@ -410,7 +411,9 @@ pub(crate) fn party_reasons(party: &Party, side: Side, out: &mut Vec<Reason>) {
         CallingEncryptionType::DisabledUserOverride if !party.user_choice => {
             out.push(Reason::SettingOff { side });
         }
-        CallingEncryptionType::DisabledUserOverride | CallingEncryptionType::Required => {}
+        CallingEncryptionType::DisabledUserOverride
+        | CallingEncryptionType::Required
+        | CallingEncryptionType::RequiredPostQuantum => {}
     }
     match party.capability {
         Capability::Capable => {}
@@ -429,8 +432,9 @@ pub(crate) fn party_reasons(party: &Party, side: Side, out: &mut Vec<Reason>) {
 /// Decides how a call is protected.
 ///
 /// `EndToEnd` only for an unscheduled one-to-one call where both policies allow it, both users
-/// have the setting on (forced on under `Required`), both devices are capable and neither user
-/// is under compliance recording. Otherwise `Refused` if either policy is `Required`, else
+/// have the setting on (forced on under `Required` and `RequiredPostQuantum`), both devices are
+/// capable and neither user is under compliance recording. Otherwise `Refused` if either policy
+/// requires end-to-end encryption ([`CallingEncryptionType::requires_end_to_end`]), else
 /// `Standard`; both list every reason, call-level reasons first, then the caller's, then the
 /// callee's.
 pub fn decide(caller: &Party, callee: &Party, call: CallShape) -> Decision {
@@ -450,7 +454,7 @@ pub fn decide(caller: &Party, callee: &Party, call: CallShape) -> Decision {
     }
     let required_by: Vec<Side> = [(caller, Side::Caller), (callee, Side::Callee)]
         .into_iter()
-        .filter(|(p, _)| p.policy == CallingEncryptionType::Required)
+        .filter(|(p, _)| p.policy.requires_end_to_end())
         .map(|(_, s)| s)
         .collect();
     if required_by.is_empty() {

@@ -281,11 +281,14 @@ pub enum PolicyError {
     },
     /// The user tried to turn off end-to-end encrypted calls, but their policy requires them.
     #[error(
-        "your organisation requires end-to-end encrypted calls (policy {policy}); the setting can't be turned off"
+        "your organisation requires end-to-end encrypted{} calls (policy {policy}); the setting can't be turned off",
+        if *post_quantum { ", post-quantum protected" } else { "" }
     )]
     SettingLocked {
         /// The effective policy, in `Global` / `Tag:Name` form.
         policy: String,
+        /// Whether the policy also requires post-quantum protection (`RequiredPostQuantum`).
+        post_quantum: bool,
     },
     /// An assignment names a policy that the store does not have (an integrity failure of the
     /// store; the executor never creates one).

@@ -7,7 +7,8 @@
 //! signatures verified, [`settle`] gives the call's mode: end-to-end encrypted exactly when both
 //! signed intents are end-to-end. The server's [`Outcome`] never decides; where it contradicts
 //! the signed intents the device shows a content-free warning ([`Disagreement`]), and a device
-//! whose cached policy is `Required` ends the call before any media flows. Only [`settle`] (like
+//! whose cached policy requires end-to-end encryption (`Required`, `RequiredPostQuantum`) ends
+//! the call before any media flows. Only [`settle`] (like
 //! [`decide`](crate::decide)) creates the [`E2eeGrant`] that media keys require.
 
 use serde::{Deserialize, Serialize};
@@ -60,8 +61,8 @@ impl LocalState {
 }
 
 /// This device's own intent, from its own state alone: end-to-end when its policy allows it,
-/// the setting is on (forced on under `Required`), the device is capable and the user is not
-/// recorded for compliance.
+/// the setting is on (forced on under `Required` and `RequiredPostQuantum`), the device is
+/// capable and the user is not recorded for compliance.
 pub fn local_intent(state: &LocalState) -> CallIntent {
     if state.reasons(Side::Caller).is_empty() {
         CallIntent::EndToEnd
@@ -96,10 +97,11 @@ impl Disagreement {
 /// Why this device ends a call before any media flows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EndReason {
-    /// This user's policy is `Required` and the signed intents do not make the call end-to-end
-    /// encrypted.
+    /// This user's policy requires end-to-end encryption (`Required`, `RequiredPostQuantum`) and
+    /// the signed intents do not make the call end-to-end encrypted.
     RequiredNotEndToEnd,
-    /// This user's policy is `Required` and the service contradicted the signed intents.
+    /// This user's policy requires end-to-end encryption (`Required`, `RequiredPostQuantum`) and
+    /// the service contradicted the signed intents.
     RequiredServiceContradicted,
 }
 
@@ -176,7 +178,7 @@ pub fn settle(
         (false, Outcome::EndToEnd) => Some(Disagreement::ServiceOverstated),
         _ => None,
     };
-    if local.policy == CallingEncryptionType::Required {
+    if local.policy.requires_end_to_end() {
         if !both {
             return Settlement::End {
                 reason: EndReason::RequiredNotEndToEnd,

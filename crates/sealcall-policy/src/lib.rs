@@ -3,8 +3,8 @@
 //! - **Policies** ([`EnhancedEncryptionPolicy`]): the Global policy (always present, starts
 //!   `Disabled`, can't be removed) and named tag policies, each with
 //!   `CallingEndtoEndEncryptionEnabledType` ([`CallingEncryptionType`]: `Disabled`,
-//!   `DisabledUserOverride`, or Sealcall's fail-closed `Required`), `MeetingEndToEndEncryption`
-//!   (stored and shown only) and a description.
+//!   `DisabledUserOverride`, or Sealcall's fail-closed `Required` and `RequiredPostQuantum`),
+//!   `MeetingEndToEndEncryption` (stored and shown only) and a description.
 //! - **Precedence** ([`effective_policy`]): a direct assignment, else the lowest-ranked group
 //!   assignment among the user's groups, else the tenant-wide default, else Global; every result
 //!   says where it came from ([`PolicySource`]).

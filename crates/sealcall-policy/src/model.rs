@@ -334,14 +334,21 @@ pub enum CallingEncryptionType {
     /// Sealcall extension, fail closed: the user's setting is forced on and locked, and a call
     /// that can't be end-to-end encrypted is refused.
     Required,
+    /// Sealcall extension, fail closed and post-quantum: everything [`Required`] does, and the
+    /// device also refuses an end-to-end encrypted call whose key agreement is not the hybrid
+    /// X25519 + ML-KEM-768 one.
+    ///
+    /// [`Required`]: CallingEncryptionType::Required
+    RequiredPostQuantum,
 }
 
 impl CallingEncryptionType {
     /// Every value, in the order they are listed in errors.
-    pub const ALL: [CallingEncryptionType; 3] = [
+    pub const ALL: [CallingEncryptionType; 4] = [
         CallingEncryptionType::Disabled,
         CallingEncryptionType::DisabledUserOverride,
         CallingEncryptionType::Required,
+        CallingEncryptionType::RequiredPostQuantum,
     ];
 
     /// The cmdlet spelling.
@@ -350,6 +357,7 @@ impl CallingEncryptionType {
             CallingEncryptionType::Disabled => "Disabled",
             CallingEncryptionType::DisabledUserOverride => "DisabledUserOverride",
             CallingEncryptionType::Required => "Required",
+            CallingEncryptionType::RequiredPostQuantum => "RequiredPostQuantum",
         }
     }
 
@@ -359,12 +367,30 @@ impl CallingEncryptionType {
             CallingEncryptionType::Disabled => "Not enabled",
             CallingEncryptionType::DisabledUserOverride => "Not enabled, but users can enable",
             CallingEncryptionType::Required => "Required",
+            CallingEncryptionType::RequiredPostQuantum => "Required, post-quantum",
         }
     }
 
     /// Whether a user under this value may have end-to-end encrypted calls at all.
     pub fn allows_e2ee(self) -> bool {
         !matches!(self, CallingEncryptionType::Disabled)
+    }
+
+    /// Whether this value requires end-to-end encrypted calls (`Required` or
+    /// `RequiredPostQuantum`): the user's setting is forced on and locked, and a call that can't
+    /// be end-to-end encrypted is refused (by the server) or ended (by the device).
+    pub fn requires_end_to_end(self) -> bool {
+        matches!(
+            self,
+            CallingEncryptionType::Required | CallingEncryptionType::RequiredPostQuantum
+        )
+    }
+
+    /// Whether this value also requires a post-quantum key agreement (`RequiredPostQuantum`
+    /// only): the device refuses an end-to-end encrypted call whose handshake is not the hybrid
+    /// X25519 + ML-KEM-768 one. Implies [`requires_end_to_end`](Self::requires_end_to_end).
+    pub fn requires_post_quantum(self) -> bool {
+        matches!(self, CallingEncryptionType::RequiredPostQuantum)
     }
 }
 
@@ -573,6 +599,53 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!("Required".parse::<MeetingEncryptionType>().is_err());
+    }
+
+    #[test]
+    fn required_post_quantum_parses_prints_and_requires_both() {
+        let pq = "requiredpostquantum"
+            .parse::<CallingEncryptionType>()
+            .unwrap();
+        assert_eq!(pq, CallingEncryptionType::RequiredPostQuantum);
+        assert_eq!(pq.to_string(), "RequiredPostQuantum");
+        assert_eq!(pq.to_string().parse::<CallingEncryptionType>().unwrap(), pq);
+        assert_eq!(pq.admin_label(), "Required, post-quantum");
+        assert_eq!(
+            serde_json::to_string(&pq).unwrap(),
+            "\"RequiredPostQuantum\""
+        );
+        let wanted = |v: CallingEncryptionType| {
+            (
+                v.allows_e2ee(),
+                v.requires_end_to_end(),
+                v.requires_post_quantum(),
+            )
+        };
+        let table: Vec<_> = CallingEncryptionType::ALL.into_iter().map(wanted).collect();
+        assert_eq!(
+            table,
+            [
+                (false, false, false),
+                (true, false, false),
+                (true, true, false),
+                (true, true, true),
+            ]
+        );
+        // A near miss suggests the post-quantum value; the error lists all four.
+        match "RequiredPostQuantm".parse::<CallingEncryptionType>() {
+            Err(PolicyError::InvalidValue {
+                suggestion,
+                expected,
+                ..
+            }) => {
+                assert_eq!(suggestion.as_deref(), Some("RequiredPostQuantum"));
+                assert_eq!(
+                    expected,
+                    "one of Disabled, DisabledUserOverride, Required, RequiredPostQuantum"
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

@@ -144,6 +144,9 @@ pub enum SettingLock {
     OffByPolicy,
     /// The policy is `Required`: the setting is on and can't be turned off.
     OnByPolicy,
+    /// The policy is `RequiredPostQuantum`: the setting is on and can't be turned off, and
+    /// end-to-end encrypted calls must also use a post-quantum key agreement.
+    OnByPolicyPostQuantum,
 }
 
 impl SettingLock {
@@ -154,6 +157,9 @@ impl SettingLock {
                 "Your organisation has turned off end-to-end encrypted calls."
             }
             SettingLock::OnByPolicy => "Your organisation requires end-to-end encrypted calls.",
+            SettingLock::OnByPolicyPostQuantum => {
+                "Your organisation requires end-to-end encrypted, post-quantum protected calls."
+            }
         }
     }
 }
@@ -165,7 +171,7 @@ pub struct UserSettingState {
     /// What the user chose (off if they never chose). Kept while the policy overrides it.
     pub stored_choice: bool,
     /// Whether the setting is in effect: the choice under `DisabledUserOverride`, always off
-    /// under `Disabled`, always on under `Required`.
+    /// under `Disabled`, always on under `Required` and `RequiredPostQuantum`.
     pub effective: bool,
     /// Why the user can't change it, if they can't.
     pub lock: Option<SettingLock>,
@@ -179,6 +185,9 @@ impl UserSettingState {
             CallingEncryptionType::Disabled => (false, Some(SettingLock::OffByPolicy)),
             CallingEncryptionType::DisabledUserOverride => (stored_choice, None),
             CallingEncryptionType::Required => (true, Some(SettingLock::OnByPolicy)),
+            CallingEncryptionType::RequiredPostQuantum => {
+                (true, Some(SettingLock::OnByPolicyPostQuantum))
+            }
         };
         Self {
             stored_choice,

@@ -61,8 +61,9 @@ fn on_off(b: bool) -> String {
 /// The user turns their own "End-to-end encrypted calls" setting on or off.
 ///
 /// Only the user themselves may change it (anyone else gets [`PolicyError::AccessDenied`],
-/// audited). Turning it on needs a policy that allows it (`DisabledUserOverride` or `Required`),
-/// else [`PolicyError::SettingNotAllowed`]; turning it off under `Required` gives
+/// audited). Turning it on needs a policy that allows it (`DisabledUserOverride`, `Required` or
+/// `RequiredPostQuantum`), else [`PolicyError::SettingNotAllowed`]; turning it off under a
+/// policy that requires end-to-end encryption (`Required`, `RequiredPostQuantum`) gives
 /// [`PolicyError::SettingLocked`]. Turning it off is always possible otherwise. The choice is
 /// stored per user, so it applies on every device, and is kept when a policy later overrides
 /// it. Returns the new state.
@@ -90,8 +91,11 @@ pub fn set_user_e2ee<S: PolicyStore + ?Sized>(
         CallingEncryptionType::Disabled if enabled => {
             return Err(PolicyError::SettingNotAllowed { policy });
         }
-        CallingEncryptionType::Required if !enabled => {
-            return Err(PolicyError::SettingLocked { policy });
+        calling if calling.requires_end_to_end() && !enabled => {
+            return Err(PolicyError::SettingLocked {
+                policy,
+                post_quantum: calling.requires_post_quantum(),
+            });
         }
         _ => {}
     }

@@ -305,22 +305,27 @@ fn invalid_values_name_the_parameter_and_suggest() {
         PolicyError::InvalidValue {
             parameter: "CallingEndtoEndEncryptionEnabledType".to_owned(),
             value: "DisabledUserOveride".to_owned(),
-            expected: "one of Disabled, DisabledUserOverride, Required".to_owned(),
+            expected: "one of Disabled, DisabledUserOverride, Required, RequiredPostQuantum"
+                .to_owned(),
             suggestion: Some("DisabledUserOverride".to_owned())
         }
     );
     assert_eq!(
         e.to_string(),
-        "invalid value 'DisabledUserOveride' for -CallingEndtoEndEncryptionEnabledType: expected one of Disabled, DisabledUserOverride, Required (did you mean 'DisabledUserOverride'?)"
+        "invalid value 'DisabledUserOveride' for -CallingEndtoEndEncryptionEnabledType: expected one of Disabled, DisabledUserOverride, Required, RequiredPostQuantum (did you mean 'DisabledUserOverride'?)"
     );
     assert!(matches!(
         err("Set-CsTeamsEnhancedEncryptionPolicy -MeetingEndToEndEncryption Required"),
         PolicyError::InvalidValue { .. }
     ));
-    assert!(matches!(
-        err("Set-CsTeamsEnhancedEncryptionPolicy -CallingEndtoEndEncryptionEnabledType $null"),
-        PolicyError::InvalidValue { .. }
-    ));
+    // $null is refused with the same list of the four values.
+    match err("Set-CsTeamsEnhancedEncryptionPolicy -CallingEndtoEndEncryptionEnabledType $null") {
+        PolicyError::InvalidValue { expected, .. } => assert_eq!(
+            expected,
+            "one of Disabled, DisabledUserOverride, Required, RequiredPostQuantum"
+        ),
+        other => panic!("unexpected {other:?}"),
+    }
     for rank in ["0", "-1", "one", "1.5", "99999999999"] {
         assert!(
             matches!(

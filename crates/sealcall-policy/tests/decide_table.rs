@@ -1,4 +1,4 @@
-//! Table-driven test of `decide` over every combination of: both policies (three values), both
+//! Table-driven test of `decide` over every combination of: both policies (four values), both
 //! user settings, both devices' capability (capable, outdated, unsupported platform), both
 //! compliance-recording flags, one-to-one vs more people, and unscheduled vs scheduled.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,7 +8,7 @@ mod common;
 use common::uid;
 use sealcall_policy::*;
 
-const POLICIES: [CallingEncryptionType; 3] = CallingEncryptionType::ALL;
+const POLICIES: [CallingEncryptionType; 4] = CallingEncryptionType::ALL;
 
 fn capabilities() -> [Capability; 3] {
     [
@@ -64,13 +64,14 @@ fn to_party(name: &str, s: SideState) -> Party {
 
 /// The reference's rule for one person, written independently of the implementation: the
 /// person can take part in E2EE when their policy isn't Disabled, their setting is on (Required
-/// forces it on), their device is capable and they aren't recorded for compliance.
+/// and RequiredPostQuantum force it on), their device is capable and they aren't recorded for
+/// compliance.
 fn expected_reasons(s: SideState, side: Side) -> Vec<Reason> {
     let mut r = Vec::new();
     let setting_on = match s.policy {
         CallingEncryptionType::Disabled => None,
         CallingEncryptionType::DisabledUserOverride => Some(s.choice),
-        CallingEncryptionType::Required => Some(true),
+        CallingEncryptionType::Required | CallingEncryptionType::RequiredPostQuantum => Some(true),
     };
     match setting_on {
         None => r.push(Reason::PolicyDisabled { side }),
@@ -119,7 +120,13 @@ fn decide_over_every_combination() {
                     reasons.extend(expected_reasons(b, Side::Callee));
                     let required_by: Vec<Side> = [(a, Side::Caller), (b, Side::Callee)]
                         .into_iter()
-                        .filter(|(s, _)| s.policy == CallingEncryptionType::Required)
+                        .filter(|(s, _)| {
+                            matches!(
+                                s.policy,
+                                CallingEncryptionType::Required
+                                    | CallingEncryptionType::RequiredPostQuantum
+                            )
+                        })
                         .map(|(_, side)| side)
                         .collect();
                     let ctx = format!("{a:?} {b:?} {call:?}");
@@ -164,12 +171,49 @@ fn decide_over_every_combination() {
             }
         }
     }
-    // 36 combinations per side, squared, times 4 call shapes.
-    assert_eq!(counts.iter().sum::<usize>(), 36 * 36 * 4);
-    // E2EE: caller and callee each have 3 of 36 eligible states (override+on, required+either
-    // choice), with only the unscheduled one-to-one shape.
-    assert_eq!(counts[0], 3 * 3);
+    // 48 combinations per side, squared, times 4 call shapes.
+    assert_eq!(counts.iter().sum::<usize>(), 48 * 48 * 4);
+    // E2EE: caller and callee each have 5 of 48 eligible states (override+on, required or
+    // required post-quantum with either choice), with only the unscheduled one-to-one shape.
+    assert_eq!(counts[0], 5 * 5);
     assert!(counts[1] > 0 && counts[2] > 0);
+}
+
+#[test]
+fn required_post_quantum_decides_exactly_as_required() {
+    // The post-quantum part is the device's (its handshake); the server's decision, its
+    // reasons and who requires end-to-end encryption are those of Required.
+    let as_required = |s: SideState| SideState {
+        policy: match s.policy {
+            CallingEncryptionType::RequiredPostQuantum => CallingEncryptionType::Required,
+            other => other,
+        },
+        ..s
+    };
+    let mut compared = 0;
+    for &a in sides()
+        .iter()
+        .filter(|s| s.policy == CallingEncryptionType::RequiredPostQuantum)
+    {
+        for &b in &sides() {
+            for call in [
+                CallShape::one_to_one(),
+                CallShape {
+                    participants: 3,
+                    scheduled: false,
+                },
+            ] {
+                let pq = decide(&to_party("c@x", a), &to_party("d@x", b), call);
+                let plain = decide(&to_party("c@x", as_required(a)), &to_party("d@x", b), call);
+                assert_eq!(pq.summary(), plain.summary(), "{a:?} {b:?} {call:?}");
+                let pq = decide(&to_party("c@x", b), &to_party("d@x", a), call);
+                let plain = decide(&to_party("c@x", b), &to_party("d@x", as_required(a)), call);
+                assert_eq!(pq.summary(), plain.summary(), "{b:?} {a:?} {call:?}");
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 12 * 48 * 2);
 }
 
 #[test]

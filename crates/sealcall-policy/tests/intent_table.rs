@@ -1,5 +1,5 @@
 //! Table-driven test of `local_intent` and `settle` over every combination of: the local user's
-//! setting, the cached policy (three values), the device's capability and compliance recording,
+//! setting, the cached policy (four values), the device's capability and compliance recording,
 //! the intent the peer signed, the server's decision (three outcomes) and the side of the call.
 //! The expected results are written out independently of the implementation.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,10 +17,10 @@ enum Mode {
 }
 
 /// The rules of the issue, independently: a device intends end-to-end when its policy allows
-/// it, its setting is on (Required forces it), it is capable and not recorded. The call is
-/// end-to-end exactly when both signed intents are; the server only advises, and a contradiction
-/// is a warning; a Required device ends any call that would not be end-to-end, and any call the
-/// server contradicts.
+/// it, its setting is on (Required and RequiredPostQuantum force it), it is capable and not
+/// recorded. The call is end-to-end exactly when both signed intents are; the server only
+/// advises, and a contradiction is a warning; a Required or RequiredPostQuantum device ends any
+/// call that would not be end-to-end, and any call the server contradicts.
 fn expected(
     policy: CallingEncryptionType,
     setting: bool,
@@ -32,7 +32,7 @@ fn expected(
     let allowed = match policy {
         CallingEncryptionType::Disabled => false,
         CallingEncryptionType::DisabledUserOverride => setting,
-        CallingEncryptionType::Required => true,
+        CallingEncryptionType::Required | CallingEncryptionType::RequiredPostQuantum => true,
     };
     let mine = if allowed && capable && !recorded {
         CallIntent::EndToEnd
@@ -48,7 +48,10 @@ fn expected(
     } else {
         None
     };
-    let required = policy == CallingEncryptionType::Required;
+    let required = matches!(
+        policy,
+        CallingEncryptionType::Required | CallingEncryptionType::RequiredPostQuantum
+    );
     let mode = if required && !both {
         Mode::End(EndReason::RequiredNotEndToEnd)
     } else if required && warning.is_some() {
@@ -131,7 +134,7 @@ fn every_combination_of_local_state_peer_intent_and_server_advice() {
             }
         }
     }
-    assert_eq!(rows, 3 * 2 * 2 * 2 * 2 * 3 * 2);
+    assert_eq!(rows, 4 * 2 * 2 * 2 * 2 * 3 * 2);
     // Every kind of result occurs somewhere in the table.
     for must in [
         "EndToEnd None",

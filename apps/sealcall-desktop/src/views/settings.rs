@@ -32,13 +32,13 @@ pub fn show(
                 bridge.set_e2ee(on);
             }
             match view.lock {
-                Some(SettingLock::OffByPolicy) => {
-                    ui.label(labels::TURNED_OFF);
-                    ui.small(SettingLock::OffByPolicy.user_message());
-                }
-                Some(SettingLock::OnByPolicy) => {
-                    ui.label(labels::REQUIRED);
-                    ui.small(SettingLock::OnByPolicy.user_message());
+                Some(lock) => {
+                    ui.label(match lock {
+                        SettingLock::OffByPolicy => labels::TURNED_OFF,
+                        SettingLock::OnByPolicy => labels::REQUIRED,
+                        SettingLock::OnByPolicyPostQuantum => labels::REQUIRED_POST_QUANTUM,
+                    });
+                    ui.small(lock.user_message());
                 }
                 None => {
                     ui.small(

@@ -366,7 +366,7 @@ impl Bindings {
 fn expected_for(parameter: &str) -> &'static str {
     match parameter {
         IDENTITY => "a policy identity (Global, Tag:Name or Name) or, for Grant-, a user",
-        CALLING => "one of Disabled, DisabledUserOverride, Required",
+        CALLING => "one of Disabled, DisabledUserOverride, Required, RequiredPostQuantum",
         MEETING => "one of Disabled, DisabledUserOverride",
         POLICY_NAME => "a policy name or $null",
         GROUP => "a group",

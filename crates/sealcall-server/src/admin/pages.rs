@@ -295,6 +295,9 @@ fn calling_help(value: CallingEncryptionType) -> &'static str {
         CallingEncryptionType::Required => {
             "Sealcall only: always on and locked; calls that can't be end-to-end encrypted are refused."
         }
+        CallingEncryptionType::RequiredPostQuantum => {
+            "Sealcall only: as Required, and devices also refuse end-to-end encrypted calls whose key agreement isn't post-quantum (X25519 + ML-KEM-768)."
+        }
     }
 }
 
