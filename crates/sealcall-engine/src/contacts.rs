@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sealcall_e2ee::{IdentityPublicKey, SafetyNumber};
-use sealcall_policy::CallingEncryptionType;
 use sealcall_signaling::SettingView;
 use serde::{Deserialize, Serialize};
 
@@ -270,17 +269,23 @@ impl ContactBook {
     }
 
     /// Remembers the setting as synced now; returns a warning when the policy no longer
-    /// requires end-to-end encrypted calls although it did at the last sync (a change worth
-    /// knowing about: the service could use it to make calls standard).
+    /// requires end-to-end encrypted calls although it did at the last sync, or no longer
+    /// requires them to be post-quantum protected although it did (changes worth knowing
+    /// about: the service could use them to make calls standard, or not post-quantum).
     pub fn note_setting(&mut self, now: &SettingView) -> Option<String> {
-        let before = self.stored.setting.replace(now.clone());
-        let was_required = before.is_some_and(|b| b.calling == CallingEncryptionType::Required);
-        (was_required && now.calling != CallingEncryptionType::Required).then(|| {
+        let before = self.stored.setting.replace(now.clone())?.calling;
+        let dropped = if before.requires_end_to_end() && !now.calling.requires_end_to_end() {
+            "end-to-end encrypted calls"
+        } else if before.requires_post_quantum() && !now.calling.requires_post_quantum() {
+            "post-quantum protection for end-to-end encrypted calls"
+        } else {
+            return None;
+        };
+        Some(format!(
             "Your organisation's policy, as the service reports it, no longer requires \
-             end-to-end encrypted calls (it did when this device last synced). If you did not \
-             expect this, ask your administrator."
-                .to_owned()
-        })
+             {dropped} (it did when this device last synced). If you did not expect this, ask \
+             your administrator."
+        ))
     }
 
     /// Adds one device to the account's list (it was announced as it joined), so the next
@@ -424,6 +429,7 @@ pub fn unix_now() -> u64 {
 mod tests {
     use super::*;
     use sealcall_e2ee::DeviceIdentity;
+    use sealcall_policy::CallingEncryptionType;
 
     fn key(seed: u64) -> [u8; 32] {
         DeviceIdentity::generate(&mut sealcall_e2ee::__test_rng(seed))
@@ -563,12 +569,60 @@ mod tests {
         let told = book
             .note_setting(&view(CallingEncryptionType::Disabled))
             .unwrap();
-        assert!(told.contains("no longer requires"), "{told}");
+        assert!(told.contains("no longer requires end-to-end"), "{told}");
         let again = ContactBook::from_json(&book.to_json()).unwrap();
         assert_eq!(
             again.setting().map(|s| s.calling),
             Some(CallingEncryptionType::Disabled)
         );
+    }
+
+    #[test]
+    fn a_dropped_post_quantum_requirement_is_told_too() {
+        use CallingEncryptionType::{
+            Disabled, DisabledUserOverride, Required, RequiredPostQuantum,
+        };
+        let view = |calling| SettingView {
+            stored_choice: true,
+            effective: true,
+            lock: None,
+            policy: "Global".to_owned(),
+            calling,
+            compliance_recording: false,
+        };
+        // (last synced, now) -> what the device is told, if anything.
+        let cases = [
+            (
+                RequiredPostQuantum,
+                Disabled,
+                Some("no longer requires end-to-end"),
+            ),
+            (
+                RequiredPostQuantum,
+                DisabledUserOverride,
+                Some("no longer requires end-to-end"),
+            ),
+            (
+                RequiredPostQuantum,
+                Required,
+                Some("no longer requires post-quantum"),
+            ),
+            (RequiredPostQuantum, RequiredPostQuantum, None),
+            (Required, RequiredPostQuantum, None),
+            (DisabledUserOverride, RequiredPostQuantum, None),
+        ];
+        for (before, now, told) in cases {
+            let mut book = ContactBook::new();
+            assert!(book.note_setting(&view(before)).is_none());
+            let got = book.note_setting(&view(now));
+            match told {
+                Some(part) => {
+                    let got = got.unwrap_or_default();
+                    assert!(got.contains(part), "{before:?} -> {now:?}: {got}");
+                }
+                None => assert_eq!(got, None, "{before:?} -> {now:?}"),
+            }
+        }
     }
 
     #[test]
