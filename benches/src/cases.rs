@@ -207,6 +207,7 @@ pub fn handshake_sessions(config: StreamConfig, seed: &[u8]) -> Result<(Session,
         local_device: device.to_vec(),
         intent: Intent::EndToEnd,
         dtls_fingerprint: [0x5c; 32],
+        post_quantum: sealcall_e2ee::PostQuantum::Offered,
         expected_peer: None,
     };
     let e = BenchError::ctx("handshake");

@@ -53,6 +53,7 @@ impl HandshakeRoutine {
             local_device: device.to_vec(),
             intent: Intent::EndToEnd,
             dtls_fingerprint: [0x5c; 32],
+            post_quantum: sealcall_e2ee::PostQuantum::Offered,
             expected_peer: None,
         };
         let e = BenchError::ctx("handshake");

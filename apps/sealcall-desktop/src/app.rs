@@ -15,7 +15,8 @@ use sealcall_engine::call::{CallEvent, Ended, MediaMode};
 use sealcall_engine::contacts::PeerKeyStatus;
 use sealcall_engine::media::device::{AudioDevices, DeviceList};
 use sealcall_engine::{
-    CallStats, ConnectionState, EngineEvent, ScreenSpec, SessionInfo, Trust, VideoSpec, VideoStream,
+    CallStats, ConnectionState, EngineEvent, PostQuantumStatus, ScreenSpec, SessionInfo, Trust,
+    VideoSpec, VideoStream,
 };
 use sealcall_policy::Side;
 use sealcall_signaling::SettingView;
@@ -179,6 +180,8 @@ pub struct CallView {
     pub incoming_notes: Vec<String>,
     /// The security code (E2EE calls).
     pub code: Option<String>,
+    /// Whether the E2EE call's keys are post-quantum protected (with the security code).
+    pub post_quantum: Option<PostQuantumStatus>,
     /// The latest statistics.
     pub stats: Option<Box<CallStats>>,
     /// How many statistics reports arrived.
@@ -243,6 +246,7 @@ impl CallView {
             announced: None,
             incoming_notes: Vec::new(),
             code: None,
+            post_quantum: None,
             stats: None,
             stats_reports: 0,
             started: SystemTime::now(),
@@ -806,9 +810,12 @@ impl SealcallApp {
                      If it was not you, remove it and change your password."
                 ));
             }
-            EngineEvent::SecurityCode { code, .. } => {
+            EngineEvent::SecurityCode {
+                code, post_quantum, ..
+            } => {
                 if let Some(c) = &mut s.call {
                     c.code = Some(code);
+                    c.post_quantum = Some(post_quantum);
                 }
             }
             EngineEvent::Stats { stats, .. } => {

@@ -14,8 +14,8 @@ use sealcall_engine::media::video::{TestPattern, psnr_y};
 use sealcall_engine::media::{AudioSource, FRAME_SAMPLES, SAMPLE_RATE, WavSource};
 use sealcall_engine::transport::TransportConfig;
 use sealcall_engine::{
-    AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents, ScreenSpec,
-    Trust, VideoSpec, VideoStream, VideoStreamStats,
+    AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents, PostQuantum,
+    ScreenSpec, Trust, VideoSpec, VideoStream, VideoStreamStats,
 };
 
 use crate::server_cmd::{TrustArgs, password};
@@ -57,6 +57,20 @@ pub struct ClientArgs {
     /// Write the received camera video, decoded, to this YUV4MPEG2 file (`.y4m`).
     #[arg(long)]
     video_output: Option<PathBuf>,
+    /// Post-quantum key agreement (X25519 + ML-KEM-768) in end-to-end encrypted calls: `on`
+    /// (the default: used whenever the other device can), `require` (end a call that cannot
+    /// have it) or `off` (X25519 alone, for interoperability tests).
+    #[arg(long, default_value = "on", value_parser = parse_post_quantum)]
+    post_quantum: PostQuantum,
+}
+
+fn parse_post_quantum(s: &str) -> std::result::Result<PostQuantum, String> {
+    match s {
+        "on" => Ok(PostQuantum::Offered),
+        "require" => Ok(PostQuantum::Required),
+        "off" => Ok(PostQuantum::Unavailable),
+        _ => Err(format!("{s:?}: expected on, require or off")),
+    }
 }
 
 fn parse_video(s: &str) -> std::result::Result<VideoSpec, String> {
@@ -139,6 +153,7 @@ impl ClientArgs {
         c.video = self.video.clone();
         c.screen = self.screen.clone();
         c.auto_answer = auto_answer;
+        c.post_quantum = self.post_quantum;
         Ok(c)
     }
 
@@ -211,7 +226,10 @@ pub fn print_event(event: &EngineEvent) -> Option<Ended> {
             println!("call ended: {}", describe_end(reason));
             return Some(reason.clone());
         }
-        EngineEvent::SecurityCode { code, .. } => {
+        EngineEvent::SecurityCode {
+            code, post_quantum, ..
+        } => {
+            println!("{}", post_quantum.label());
             println!("security code: {code}  (read it aloud; if it differs, hang up)")
         }
         EngineEvent::Stats { stats, .. } => {

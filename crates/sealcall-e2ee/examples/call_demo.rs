@@ -24,6 +24,7 @@ fn main() -> Result<(), Error> {
         local_device: device.as_bytes().to_vec(),
         intent: Intent::EndToEnd,
         dtls_fingerprint: [0x5c; 32],
+        post_quantum: sealcall_e2ee::PostQuantum::Offered,
         expected_peer: Some(peer.public()),
     };
     let (caller, commit) = CallerHandshake::start(&mut rng, &alice, params("alice-laptop", &bob))?;

@@ -125,6 +125,23 @@ pub enum Error {
         /// The peer's stated intent.
         peer: crate::Intent,
     },
+    /// An ML-KEM-768 encapsulation key failed FIPS 203's input check (a coefficient not reduced
+    /// modulo q).
+    #[error("invalid ML-KEM-768 encapsulation key")]
+    InvalidKemKey,
+    /// One of the parties requires post-quantum key agreement for an end-to-end call and the
+    /// other cannot do it: no keys are derived.
+    #[error("post-quantum key agreement required (local {local:?}, peer {peer:?})")]
+    PostQuantumRequired {
+        /// What this side stated.
+        local: crate::PostQuantum,
+        /// What the peer stated.
+        peer: crate::PostQuantum,
+    },
+    /// Both parties said they can do post-quantum key agreement, yet the messages carry none:
+    /// someone in between stripped it.
+    #[error("post-quantum key agreement was stripped in transit")]
+    PostQuantumStripped,
     /// A field is longer than the wire format allows.
     #[error("{field} is too long ({len} bytes, at most {max})")]
     FieldTooLong {

@@ -1,18 +1,26 @@
-//! The call handshake: committed X25519 ephemeral keys, signed by both device identities.
+//! The call handshake: committed X25519 ephemeral keys and an ML-KEM-768 encapsulation, signed
+//! by both device identities.
 //!
 //! ```text
 //! Caller                                              Callee
-//! Commit  {suite, call id, device, identity, fp_A, H(eph_A), intent_A}  ──►
-//!                   ◄──  Response {call id, device, identity, fp_B, eph_B, intent_B}
-//! Reveal  {call id, eph_A, Sig_A(transcript)}                     ──►  checks H(eph_A), Sig_A
+//! Commit  {suite, call id, device, identity, fp_A, C, intent_A, pq_A, ek_A}  ──►
+//!            ◄──  Response {call id, device, identity, fp_B, eph_B, intent_B, pq_B, ct_B}
+//! Reveal  {call id, eph_A, Sig_A(transcript)}                     ──►  checks C, Sig_A
 //!                        ◄──  Confirm  {call id, Sig_B(transcript)}
 //! checks Sig_B
 //! ```
 //!
-//! The commitment stops a man in the middle from choosing its key after seeing the other's (as
-//! in ZRTP). The transcript hash covers protocol version, suite, call id, both device ids, both
-//! identity keys, both DTLS certificate fingerprints (`fp`), both ephemeral keys, the commitment
-//! and both intents; each side signs it with its identity key under a role-specific label.
+//! `C` is the caller's commitment to its X25519 key `eph_A` (and to everything else in the
+//! `Commit`): it stops a man in the middle from choosing its key after seeing the other's (as
+//! in ZRTP). `ek_A` is a fresh ML-KEM-768 encapsulation key, `ct_B` the callee's encapsulation to
+//! it; `pq_A`, `pq_B` say whether each side can do ML-KEM or requires it ([`PostQuantum`]). The
+//! transcript hash covers protocol version, suite, call id, both device ids, both identity keys,
+//! both DTLS certificate fingerprints (`fp`), both ephemeral keys, the commitment, both intents,
+//! both post-quantum statements, `ek_A` and `ct_B`; each side signs it with its identity key
+//! under a role-specific label. Both the X25519 and the ML-KEM shared secret feed the key
+//! schedule ([`KeyAgreement::X25519MlKem768`]), so breaking either one alone reveals nothing; if
+//! one side cannot do ML-KEM, the signed statements say so and the call uses X25519 alone
+//! ([`KeyAgreement::X25519`]), unless either side requires post-quantum for an end-to-end call.
 //!
 //! The handshake runs in every call, standard ones too: it ends in a [`Completed`] whose
 //! [`Verified`] facts (the peer's identity, device, DTLS fingerprint and intent) both devices
@@ -24,14 +32,19 @@
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
 use x25519_dalek::{EphemeralSecret, PublicKey};
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::identity::{DeviceIdentity, IdentityPublicKey};
 use crate::message::{
     Commit, Confirm, HandshakeMessage, PROTOCOL_VERSION, Response, Reveal, check_id,
 };
+use crate::pq::{
+    KEM_CIPHERTEXT_LEN, KEM_ENCAPSULATION_KEY_LEN, KemDecapsulationKey, KemSharedSecret,
+    encapsulate,
+};
 use crate::schedule::Established;
-use crate::suite::{CipherSuite, Intent, Role};
+use crate::suite::{CipherSuite, Intent, KeyAgreement, PostQuantum, Role};
 
 /// Domain label of the commitment hash.
 pub const COMMITMENT_LABEL: &[u8] = b"Sealcall v1 commitment";
@@ -57,6 +70,9 @@ pub struct HandshakeParams {
     /// SHA-256 fingerprint of this device's DTLS certificate, as in its SDP: signed into the
     /// transcript, so the peer can check the certificate its transport actually saw.
     pub dtls_fingerprint: [u8; 32],
+    /// What this device says about post-quantum key agreement ([`PostQuantum::Offered`] by
+    /// default; [`PostQuantum::Required`] refuses an end-to-end call without it).
+    pub post_quantum: PostQuantum,
     /// The identity key the directory lists for the peer device, when known: a different key in
     /// the handshake is refused.
     pub expected_peer: Option<IdentityPublicKey>,
@@ -77,6 +93,10 @@ struct Transcript<'a> {
     commitment: &'a [u8; 32],
     caller_intent: Intent,
     callee_intent: Intent,
+    caller_post_quantum: PostQuantum,
+    callee_post_quantum: PostQuantum,
+    encapsulation_key: Option<&'a [u8; KEM_ENCAPSULATION_KEY_LEN]>,
+    ciphertext: Option<&'a [u8; KEM_CIPHERTEXT_LEN]>,
 }
 
 fn put(h: &mut Sha256, field: &[u8]) {
@@ -104,31 +124,73 @@ impl Transcript<'_> {
             &mut h,
             &[self.caller_intent.code(), self.callee_intent.code()],
         );
+        put(
+            &mut h,
+            &[
+                self.caller_post_quantum.code(),
+                self.callee_post_quantum.code(),
+            ],
+        );
+        put(&mut h, self.encapsulation_key.map_or(&[][..], |k| &k[..]));
+        put(&mut h, self.ciphertext.map_or(&[][..], |c| &c[..]));
         h.finalize().into()
     }
 }
 
-/// The caller's commitment to its ephemeral key.
-pub fn commitment(
-    suite: CipherSuite,
-    call_id: &[u8],
-    caller_device: &[u8],
-    caller_identity: &[u8; 32],
-    caller_fingerprint: &[u8; 32],
-    caller_ephemeral: &[u8; 32],
-    caller_intent: Intent,
-) -> [u8; 32] {
+/// The caller's commitment to its ephemeral key and to every other field of its `Commit` (the
+/// `commitment` field itself is ignored).
+pub fn commitment(commit: &Commit, caller_ephemeral: &[u8; 32]) -> [u8; 32] {
     let mut h = Sha256::new();
     put(&mut h, COMMITMENT_LABEL);
     put(&mut h, &[PROTOCOL_VERSION]);
-    put(&mut h, &suite.id().to_be_bytes());
-    put(&mut h, call_id);
-    put(&mut h, caller_device);
-    put(&mut h, caller_identity);
-    put(&mut h, caller_fingerprint);
+    put(&mut h, &commit.suite.id().to_be_bytes());
+    put(&mut h, &commit.call_id);
+    put(&mut h, &commit.caller_device);
+    put(&mut h, &commit.caller_identity);
+    put(&mut h, &commit.caller_fingerprint);
     put(&mut h, caller_ephemeral);
-    put(&mut h, &[caller_intent.code()]);
+    put(&mut h, &[commit.caller_intent.code()]);
+    put(&mut h, &[commit.caller_post_quantum.code()]);
+    put(
+        &mut h,
+        commit
+            .encapsulation_key
+            .as_deref()
+            .map_or(&[][..], |k| &k[..]),
+    );
     h.finalize().into()
+}
+
+/// How the keys of a call are agreed, from what both sides signed: the hybrid when there is a
+/// ciphertext; X25519 alone when one side cannot do ML-KEM, unless either requires it for an
+/// end-to-end call; a refusal when both can and yet there is no ciphertext (stripped in transit).
+fn key_agreement(
+    local: PostQuantum,
+    peer: PostQuantum,
+    hybrid: bool,
+    both_end_to_end: bool,
+) -> Result<KeyAgreement> {
+    if hybrid {
+        return Ok(KeyAgreement::X25519MlKem768);
+    }
+    if local.is_capable() && peer.is_capable() {
+        return Err(Error::PostQuantumStripped);
+    }
+    if both_end_to_end && (local == PostQuantum::Required || peer == PostQuantum::Required) {
+        return Err(Error::PostQuantumRequired { local, peer });
+    }
+    Ok(KeyAgreement::X25519)
+}
+
+/// The key schedule's input keying material: the X25519 secret, then the ML-KEM secret when
+/// the agreement is hybrid.
+fn input_key(x25519: &[u8; 32], kem: Option<&KemSharedSecret>) -> Zeroizing<Vec<u8>> {
+    let mut ikm = Zeroizing::new(Vec::with_capacity(64));
+    ikm.extend_from_slice(x25519);
+    if let Some(k) = kem {
+        ikm.extend_from_slice(k.as_bytes());
+    }
+    ikm
 }
 
 fn signed_message(label: &[u8], transcript_hash: &[u8; 32]) -> [u8; 60] {
@@ -175,6 +237,14 @@ pub struct Verified {
     pub local_intent: Intent,
     /// The peer's intent, as signed.
     pub peer_intent: Intent,
+    /// What this side said about post-quantum key agreement, as signed.
+    pub local_post_quantum: PostQuantum,
+    /// What the peer said about post-quantum key agreement, as signed: [`PostQuantum::Unavailable`]
+    /// explains an X25519-only call.
+    pub peer_post_quantum: PostQuantum,
+    /// How the call's keys were agreed (for an end-to-end call: whether it is post-quantum
+    /// protected).
+    pub key_agreement: KeyAgreement,
     /// The transcript hash both signatures cover.
     pub transcript_hash: [u8; 32],
 }
@@ -197,7 +267,7 @@ pub enum Completed {
 
 impl Completed {
     /// Keys when both signed intents are end-to-end, else only the signed facts.
-    fn new(role: Role, suite: CipherSuite, shared: &[u8; 32], verified: Verified) -> Result<Self> {
+    fn new(role: Role, suite: CipherSuite, shared: &[u8], verified: Verified) -> Result<Self> {
         Ok(if verified.both_end_to_end() {
             Completed::EndToEnd(Established::derive(role, suite, shared, verified)?)
         } else {
@@ -251,11 +321,14 @@ pub struct CallerHandshake {
     identity: IdentityPublicKey,
     ephemeral: EphemeralSecret,
     ephemeral_public: [u8; 32],
-    commitment: [u8; 32],
+    kem: Option<KemDecapsulationKey>,
+    commit: Commit,
 }
 
 impl CallerHandshake {
-    /// Starts a handshake: draws an ephemeral key and returns the encoded [`Commit`] to send.
+    /// Starts a handshake: draws an X25519 ephemeral key (and, unless `params.post_quantum` is
+    /// [`PostQuantum::Unavailable`], an ML-KEM-768 key pair, in that order) and returns the
+    /// encoded [`Commit`] to send.
     pub fn start<R: CryptoRng + ?Sized>(
         rng: &mut R,
         identity: &DeviceIdentity,
@@ -265,33 +338,32 @@ impl CallerHandshake {
         check_id("device id", &params.local_device)?;
         let ephemeral = EphemeralSecret::random_from_rng(rng);
         let ephemeral_public = PublicKey::from(&ephemeral).to_bytes();
+        let kem = params
+            .post_quantum
+            .is_capable()
+            .then(|| KemDecapsulationKey::generate(rng));
         let public = identity.public();
-        let commitment = commitment(
-            params.suite,
-            &params.call_id,
-            &params.local_device,
-            &public.to_bytes(),
-            &params.dtls_fingerprint,
-            &ephemeral_public,
-            params.intent,
-        );
-        let msg = HandshakeMessage::Commit(Commit {
+        let mut commit = Commit {
             suite: params.suite,
             call_id: params.call_id.clone(),
             caller_device: params.local_device.clone(),
             caller_identity: public.to_bytes(),
             caller_fingerprint: params.dtls_fingerprint,
-            commitment,
+            commitment: [0; 32],
             caller_intent: params.intent,
-        })
-        .encode()?;
+            caller_post_quantum: params.post_quantum,
+            encapsulation_key: kem.as_ref().map(|k| Box::new(*k.encapsulation_key())),
+        };
+        commit.commitment = commitment(&commit, &ephemeral_public);
+        let msg = HandshakeMessage::Commit(commit.clone()).encode()?;
         Ok((
             Self {
                 params,
                 identity: public,
                 ephemeral,
                 ephemeral_public,
-                commitment,
+                kem,
+                commit,
             },
             msg,
         ))
@@ -317,6 +389,21 @@ impl CallerHandshake {
         }
         let peer = IdentityPublicKey::from_bytes(&response.callee_identity)?;
         expect_peer(self.params.expected_peer.as_ref(), &peer)?;
+        let kem_secret = match (&self.kem, response.ciphertext.as_deref()) {
+            (Some(kem), Some(ct)) => Some(kem.decapsulate(ct)),
+            (None, Some(_)) => {
+                return Err(Error::MalformedMessage(
+                    "a ciphertext although no encapsulation key was sent",
+                ));
+            }
+            (_, None) => None,
+        };
+        let agreement = key_agreement(
+            self.params.post_quantum,
+            response.callee_post_quantum,
+            kem_secret.is_some(),
+            self.params.intent == Intent::EndToEnd && response.callee_intent == Intent::EndToEnd,
+        )?;
 
         let shared = self
             .ephemeral
@@ -335,9 +422,13 @@ impl CallerHandshake {
             callee_fingerprint: &response.callee_fingerprint,
             caller_ephemeral: &self.ephemeral_public,
             callee_ephemeral: &response.callee_ephemeral,
-            commitment: &self.commitment,
+            commitment: &self.commit.commitment,
             caller_intent: self.params.intent,
             callee_intent: response.callee_intent,
+            caller_post_quantum: self.params.post_quantum,
+            callee_post_quantum: response.callee_post_quantum,
+            encapsulation_key: self.commit.encapsulation_key.as_deref(),
+            ciphertext: response.ciphertext.as_deref(),
         }
         .hash();
         let signature = sign(identity, CALLER_SIGNATURE_LABEL, &transcript_hash);
@@ -353,10 +444,13 @@ impl CallerHandshake {
             peer_fingerprint: response.callee_fingerprint,
             local_intent: self.params.intent,
             peer_intent: response.callee_intent,
+            local_post_quantum: self.params.post_quantum,
+            peer_post_quantum: response.callee_post_quantum,
+            key_agreement: agreement,
             transcript_hash,
         };
-        let completed =
-            Completed::new(Role::Caller, self.params.suite, shared.as_bytes(), verified)?;
+        let ikm = input_key(shared.as_bytes(), kem_secret.as_ref());
+        let completed = Completed::new(Role::Caller, self.params.suite, &ikm, verified)?;
         Ok((
             CallerAwaitingConfirm {
                 call_id: self.params.call_id,
@@ -380,6 +474,11 @@ pub struct CallerAwaitingConfirm {
 }
 
 impl CallerAwaitingConfirm {
+    /// The transcript hash this side signed (public): the callee's `Confirm` must cover the same.
+    pub fn transcript_hash(&self) -> [u8; 32] {
+        self.transcript_hash
+    }
+
     /// Verifies the callee's signature and returns the keys of an end-to-end call; a verified
     /// standard handshake is refused with [`Error::IntentMismatch`] (see [`Self::complete`]).
     pub fn on_confirm(self, bytes: &[u8]) -> Result<Established> {
@@ -414,11 +513,15 @@ pub struct CalleeHandshake {
     identity: IdentityPublicKey,
     ephemeral: EphemeralSecret,
     ephemeral_public: [u8; 32],
+    agreement: KeyAgreement,
+    kem: Option<(Box<[u8; KEM_CIPHERTEXT_LEN]>, KemSharedSecret)>,
 }
 
 impl CalleeHandshake {
-    /// Takes the caller's [`Commit`], draws an ephemeral key and returns the encoded
-    /// [`Response`] to send.
+    /// Takes the caller's [`Commit`], draws an X25519 ephemeral key (and, when both sides can do
+    /// ML-KEM, encapsulates to the caller's key, in that order) and returns the encoded
+    /// [`Response`] to send. Refuses before answering when either side requires post-quantum
+    /// for an end-to-end call that cannot have it.
     pub fn respond<R: CryptoRng + ?Sized>(
         rng: &mut R,
         identity: &DeviceIdentity,
@@ -434,8 +537,19 @@ impl CalleeHandshake {
         check_call(&params.call_id, &commit.call_id)?;
         let peer = IdentityPublicKey::from_bytes(&commit.caller_identity)?;
         expect_peer(params.expected_peer.as_ref(), &peer)?;
+        let hybrid = params.post_quantum.is_capable() && commit.encapsulation_key.is_some();
+        let agreement = key_agreement(
+            params.post_quantum,
+            commit.caller_post_quantum,
+            hybrid,
+            params.intent == Intent::EndToEnd && commit.caller_intent == Intent::EndToEnd,
+        )?;
         let ephemeral = EphemeralSecret::random_from_rng(rng);
         let ephemeral_public = PublicKey::from(&ephemeral).to_bytes();
+        let kem = match commit.encapsulation_key.as_deref() {
+            Some(ek) if hybrid => Some(encapsulate(rng, ek)?),
+            _ => None,
+        };
         let public = identity.public();
         let msg = HandshakeMessage::Response(Response {
             call_id: params.call_id.clone(),
@@ -444,6 +558,8 @@ impl CalleeHandshake {
             callee_fingerprint: params.dtls_fingerprint,
             callee_ephemeral: ephemeral_public,
             callee_intent: params.intent,
+            callee_post_quantum: params.post_quantum,
+            ciphertext: kem.as_ref().map(|(ct, _)| ct.clone()),
         })
         .encode()?;
         Ok((
@@ -454,6 +570,8 @@ impl CalleeHandshake {
                 identity: public,
                 ephemeral,
                 ephemeral_public,
+                agreement,
+                kem,
             },
             msg,
         ))
@@ -486,15 +604,7 @@ impl CalleeHandshake {
             ));
         }
         let c = &self.commit;
-        let expected = commitment(
-            c.suite,
-            &c.call_id,
-            &c.caller_device,
-            &c.caller_identity,
-            &c.caller_fingerprint,
-            &reveal.caller_ephemeral,
-            c.caller_intent,
-        );
+        let expected = commitment(c, &reveal.caller_ephemeral);
         if !bool::from(subtle::ConstantTimeEq::ct_eq(
             &expected[..],
             &c.commitment[..],
@@ -515,6 +625,10 @@ impl CalleeHandshake {
             commitment: &c.commitment,
             caller_intent: c.caller_intent,
             callee_intent: self.params.intent,
+            caller_post_quantum: c.caller_post_quantum,
+            callee_post_quantum: self.params.post_quantum,
+            encapsulation_key: c.encapsulation_key.as_deref(),
+            ciphertext: self.kem.as_ref().map(|(ct, _)| &**ct),
         }
         .hash();
         let shared = self
@@ -535,9 +649,13 @@ impl CalleeHandshake {
             peer_fingerprint: c.caller_fingerprint,
             local_intent: self.params.intent,
             peer_intent: c.caller_intent,
+            local_post_quantum: self.params.post_quantum,
+            peer_post_quantum: c.caller_post_quantum,
+            key_agreement: self.agreement,
             transcript_hash,
         };
-        let completed = Completed::new(Role::Callee, c.suite, shared.as_bytes(), verified)?;
+        let ikm = input_key(shared.as_bytes(), self.kem.as_ref().map(|(_, k)| k));
+        let completed = Completed::new(Role::Callee, c.suite, &ikm, verified)?;
         let signature = sign(identity, CALLEE_SIGNATURE_LABEL, &transcript_hash);
         let msg = HandshakeMessage::Confirm(Confirm {
             call_id: self.params.call_id.clone(),

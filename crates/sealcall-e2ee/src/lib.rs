@@ -6,10 +6,12 @@
 //!
 //! What it provides:
 //! - [`DeviceIdentity`]: a device's long-term Ed25519 key.
-//! - The handshake ([`CallerHandshake`], [`CalleeHandshake`]): fresh X25519 keys per call, a
-//!   ZRTP-style commitment, a transcript signed by both identities, refusal of non-contributory
-//!   results, and both parties' end-to-end [`Intent`] bound into the transcript.
-//! - The key schedule ([`Established`]): HKDF-SHA256 from the shared secret, salted with the
+//! - The handshake ([`CallerHandshake`], [`CalleeHandshake`]): fresh X25519 keys and a fresh
+//!   ML-KEM-768 encapsulation per call (a hybrid: [`KeyAgreement::X25519MlKem768`]), a ZRTP-style
+//!   commitment, a transcript signed by both identities, refusal of non-contributory results,
+//!   and both parties' end-to-end [`Intent`] and [`PostQuantum`] statements bound into the
+//!   transcript, so a stripped post-quantum offer is detected.
+//! - The key schedule ([`Established`]): HKDF-SHA256 from both shared secrets, salted with the
 //!   transcript hash, into one base key per direction and media kind, and the 20-digit
 //!   [`SecurityCode`].
 //! - [`SafetyNumber`]: a stable 60-digit number per pair of devices, from their identity keys,
@@ -31,6 +33,7 @@
 //!     local_device: device.to_vec(),
 //!     intent: Intent::EndToEnd,
 //!     dtls_fingerprint: [0x5c; 32],
+//!     post_quantum: PostQuantum::Offered,
 //!     expected_peer: None,
 //! };
 //! let (caller, commit) = CallerHandshake::start(&mut rng, &alice, params(b"alice-laptop"))?;
@@ -64,6 +67,7 @@ mod header;
 mod identity;
 mod keys;
 mod message;
+mod pq;
 mod replay;
 mod safety;
 mod schedule;
@@ -85,6 +89,10 @@ pub use message::{
     Commit, Confirm, HandshakeMessage, MAX_ID_LEN, MAX_MESSAGE_LEN, PROTOCOL_VERSION, Response,
     Reveal,
 };
+pub use pq::{
+    KEM_CIPHERTEXT_LEN, KEM_ENCAPSULATION_KEY_LEN, KEM_SHARED_SECRET_LEN, KemDecapsulationKey,
+    KemSharedSecret, encapsulate as kem_encapsulate,
+};
 pub use rand_core;
 pub use replay::{REPLAY_WINDOW, ReplayWindow};
 pub use safety::{
@@ -99,7 +107,7 @@ pub use stream::{
     FrameReceiver, FrameSender, KeyLimits, MAX_EPOCH, RATCHET_LABEL, RekeySchedule, StreamConfig,
     StreamStats, kid_for, split_kid,
 };
-pub use suite::{CipherSuite, Direction, Intent, MediaKind, Role};
+pub use suite::{CipherSuite, Direction, Intent, KeyAgreement, MediaKind, PostQuantum, Role};
 
 /// AES-GCM nonce length in bytes.
 pub const NONCE_LEN: usize = 12;

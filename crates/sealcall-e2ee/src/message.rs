@@ -1,21 +1,26 @@
 //! Handshake messages: typed, versioned byte encodings with strict parsing.
 //!
 //! Every message is `version (1 byte) || type (1 byte) || fields`, where variable-length fields are
-//! `length (1 byte, 1..=64) || bytes`, keys are 32 bytes and signatures 64 bytes. Parsing refuses
-//! unknown versions and types, empty or over-long fields, and trailing bytes. See
-//! docs/PROTOCOL.md for the field tables.
+//! `length (1 byte, 1..=64) || bytes`, keys are 32 bytes and signatures 64 bytes; the ML-KEM-768
+//! encapsulation key (1184 bytes) and ciphertext (1088 bytes) have fixed lengths and are present
+//! exactly when the post-quantum fields say so. Parsing refuses unknown versions, types and
+//! values, empty or over-long fields, a ciphertext from a side that says it cannot do ML-KEM, and
+//! trailing bytes. See docs/PROTOCOL.md for the field tables.
 
 use crate::error::{Error, Result};
-use crate::suite::{CipherSuite, Intent};
+use crate::pq::{KEM_CIPHERTEXT_LEN, KEM_ENCAPSULATION_KEY_LEN};
+use crate::suite::{CipherSuite, Intent, PostQuantum};
 
 /// The handshake protocol version this build speaks.
-pub const PROTOCOL_VERSION: u8 = 2;
+pub const PROTOCOL_VERSION: u8 = 3;
 
 /// Longest call id or device id, in bytes.
 pub const MAX_ID_LEN: usize = 64;
 
-/// Longest encoded handshake message, in bytes.
-pub const MAX_MESSAGE_LEN: usize = 2 + 2 + 2 * (1 + MAX_ID_LEN) + 32 + 32 + 32 + 1;
+/// Longest encoded handshake message, in bytes: a `Commit` with the longest ids and an ML-KEM-768
+/// encapsulation key (1416 bytes).
+pub const MAX_MESSAGE_LEN: usize =
+    2 + 2 + 2 * (1 + MAX_ID_LEN) + 32 + 32 + 32 + 1 + 1 + KEM_ENCAPSULATION_KEY_LEN;
 
 /// The caller's first message: its identity and a commitment to its ephemeral key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +39,11 @@ pub struct Commit {
     pub commitment: [u8; 32],
     /// The caller's stated end-to-end intent.
     pub caller_intent: Intent,
+    /// What the caller says about post-quantum key agreement.
+    pub caller_post_quantum: PostQuantum,
+    /// The caller's fresh ML-KEM-768 encapsulation key: present exactly when
+    /// `caller_post_quantum` is not [`PostQuantum::Unavailable`].
+    pub encapsulation_key: Option<Box<[u8; KEM_ENCAPSULATION_KEY_LEN]>>,
 }
 
 /// The callee's answer: its identity and its ephemeral key.
@@ -51,6 +61,11 @@ pub struct Response {
     pub callee_ephemeral: [u8; 32],
     /// The callee's stated end-to-end intent.
     pub callee_intent: Intent,
+    /// What the callee says about post-quantum key agreement.
+    pub callee_post_quantum: PostQuantum,
+    /// The ML-KEM-768 ciphertext encapsulated to the caller's key: present when both sides can
+    /// do ML-KEM, never when `callee_post_quantum` is [`PostQuantum::Unavailable`].
+    pub ciphertext: Option<Box<[u8; KEM_CIPHERTEXT_LEN]>>,
 }
 
 /// The caller reveals its ephemeral key and signs the transcript.
@@ -126,6 +141,16 @@ impl HandshakeMessage {
                 out.extend_from_slice(&m.caller_fingerprint);
                 out.extend_from_slice(&m.commitment);
                 out.push(m.caller_intent.code());
+                out.push(m.caller_post_quantum.code());
+                match (m.caller_post_quantum.is_capable(), &m.encapsulation_key) {
+                    (true, Some(ek)) => out.extend_from_slice(&ek[..]),
+                    (false, None) => {}
+                    _ => {
+                        return Err(Error::MalformedMessage(
+                            "an encapsulation key goes with a post-quantum offer, and only with one",
+                        ));
+                    }
+                }
             }
             Self::Response(m) => {
                 out.push(TYPE_RESPONSE);
@@ -135,6 +160,19 @@ impl HandshakeMessage {
                 out.extend_from_slice(&m.callee_fingerprint);
                 out.extend_from_slice(&m.callee_ephemeral);
                 out.push(m.callee_intent.code());
+                out.push(m.callee_post_quantum.code());
+                match (&m.ciphertext, m.callee_post_quantum.is_capable()) {
+                    (None, _) => out.push(0),
+                    (Some(ct), true) => {
+                        out.push(1);
+                        out.extend_from_slice(&ct[..]);
+                    }
+                    (Some(_), false) => {
+                        return Err(Error::MalformedMessage(
+                            "a ciphertext from a side without post-quantum support",
+                        ));
+                    }
+                }
             }
             Self::Reveal(m) => {
                 out.push(TYPE_REVEAL);
@@ -162,23 +200,61 @@ impl HandshakeMessage {
             return Err(Error::UnsupportedVersion(version));
         }
         let msg = match r.u8()? {
-            TYPE_COMMIT => Self::Commit(Commit {
-                suite: CipherSuite::from_id(r.u16()?)?,
-                call_id: r.id()?,
-                caller_device: r.id()?,
-                caller_identity: r.array()?,
-                caller_fingerprint: r.array()?,
-                commitment: r.array()?,
-                caller_intent: Intent::from_code(r.u8()?)?,
-            }),
-            TYPE_RESPONSE => Self::Response(Response {
-                call_id: r.id()?,
-                callee_device: r.id()?,
-                callee_identity: r.array()?,
-                callee_fingerprint: r.array()?,
-                callee_ephemeral: r.array()?,
-                callee_intent: Intent::from_code(r.u8()?)?,
-            }),
+            TYPE_COMMIT => {
+                let suite = CipherSuite::from_id(r.u16()?)?;
+                let call_id = r.id()?;
+                let caller_device = r.id()?;
+                let caller_identity = r.array()?;
+                let caller_fingerprint = r.array()?;
+                let commitment = r.array()?;
+                let caller_intent = Intent::from_code(r.u8()?)?;
+                let caller_post_quantum = PostQuantum::from_code(r.u8()?)?;
+                let encapsulation_key = if caller_post_quantum.is_capable() {
+                    Some(r.boxed()?)
+                } else {
+                    None
+                };
+                Self::Commit(Commit {
+                    suite,
+                    call_id,
+                    caller_device,
+                    caller_identity,
+                    caller_fingerprint,
+                    commitment,
+                    caller_intent,
+                    caller_post_quantum,
+                    encapsulation_key,
+                })
+            }
+            TYPE_RESPONSE => {
+                let call_id = r.id()?;
+                let callee_device = r.id()?;
+                let callee_identity = r.array()?;
+                let callee_fingerprint = r.array()?;
+                let callee_ephemeral = r.array()?;
+                let callee_intent = Intent::from_code(r.u8()?)?;
+                let callee_post_quantum = PostQuantum::from_code(r.u8()?)?;
+                let ciphertext = match (r.u8()?, callee_post_quantum.is_capable()) {
+                    (0, _) => None,
+                    (1, true) => Some(r.boxed()?),
+                    (1, false) => {
+                        return Err(Error::MalformedMessage(
+                            "a ciphertext from a side without post-quantum support",
+                        ));
+                    }
+                    _ => return Err(Error::MalformedMessage("unknown ciphertext flag")),
+                };
+                Self::Response(Response {
+                    call_id,
+                    callee_device,
+                    callee_identity,
+                    callee_fingerprint,
+                    callee_ephemeral,
+                    callee_intent,
+                    callee_post_quantum,
+                    ciphertext,
+                })
+            }
             TYPE_REVEAL => Self::Reveal(Reveal {
                 call_id: r.id()?,
                 caller_ephemeral: r.array()?,
@@ -245,6 +321,12 @@ impl Reader<'_> {
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn boxed<const N: usize>(&mut self) -> Result<Box<[u8; N]>> {
+        let mut out = Box::new([0u8; N]);
         out.copy_from_slice(self.take(N)?);
         Ok(out)
     }

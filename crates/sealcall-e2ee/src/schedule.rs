@@ -2,7 +2,9 @@
 //! security code.
 //!
 //! ```text
-//! PRK                 = HKDF-Extract(salt = transcript hash, IKM = X25519 shared secret)   (SHA-256)
+//! IKM                 = X25519 shared secret || ML-KEM-768 shared secret   (the latter only in a
+//!                       hybrid agreement; the transcript hash covers both ciphertexts' inputs)
+//! PRK                 = HKDF-Extract(salt = transcript hash, IKM)                         (SHA-256)
 //! base(dir, media)    = HKDF-Expand(PRK, "Sealcall v1 media key " || dir || " " || media, 32)
 //! security code bytes = HKDF-Expand(PRK, "Sealcall v1 security code", 20)
 //! ```
@@ -133,7 +135,7 @@ impl Established {
     pub(crate) fn derive(
         role: Role,
         suite: CipherSuite,
-        shared_secret: &[u8; 32],
+        shared_secret: &[u8],
         verified: Verified,
     ) -> Result<Self> {
         let (prk_bytes, _) =

@@ -507,6 +507,9 @@ mod tests {
                 peer_fingerprint: [3; 32],
                 local_intent: crate::Intent::EndToEnd,
                 peer_intent: crate::Intent::EndToEnd,
+                local_post_quantum: crate::PostQuantum::Offered,
+                peer_post_quantum: crate::PostQuantum::Offered,
+                key_agreement: crate::KeyAgreement::X25519MlKem768,
                 transcript_hash: [1; 32],
             };
             let est = Established::derive(role, config.suite, &[2; 32], verified).unwrap();

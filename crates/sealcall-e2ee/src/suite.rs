@@ -188,3 +188,63 @@ impl Intent {
         }
     }
 }
+
+/// What a party says about post-quantum key agreement, covered by the handshake transcript.
+///
+/// With [`PostQuantum::Offered`] or [`PostQuantum::Required`] on both sides the call's keys come
+/// from X25519 and ML-KEM-768 together. A side whose build or configuration cannot do ML-KEM says
+/// [`PostQuantum::Unavailable`], and the call falls back to X25519 alone, visibly and signed; a
+/// side that says [`PostQuantum::Required`] refuses that fallback for an end-to-end call. What
+/// each side said is signed, so an attacker who strips or flips an offer is detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PostQuantum {
+    /// This party cannot take part in ML-KEM (its build or configuration lacks it).
+    Unavailable,
+    /// This party offers the hybrid and accepts X25519 alone when the peer cannot do it.
+    #[default]
+    Offered,
+    /// This party offers the hybrid and refuses an end-to-end call without it.
+    Required,
+}
+
+impl PostQuantum {
+    /// Wire encoding.
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::Unavailable => 0,
+            Self::Offered => 1,
+            Self::Required => 2,
+        }
+    }
+
+    /// Decode from the wire.
+    pub fn from_code(code: u8) -> Result<Self> {
+        match code {
+            0 => Ok(Self::Unavailable),
+            1 => Ok(Self::Offered),
+            2 => Ok(Self::Required),
+            _ => Err(Error::MalformedMessage("unknown post-quantum value")),
+        }
+    }
+
+    /// Whether this party takes part in ML-KEM.
+    pub const fn is_capable(self) -> bool {
+        !matches!(self, Self::Unavailable)
+    }
+}
+
+/// How a call's keys were agreed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyAgreement {
+    /// X25519 alone (one side cannot do ML-KEM).
+    X25519,
+    /// X25519 and ML-KEM-768 together: breaking either one alone reveals nothing.
+    X25519MlKem768,
+}
+
+impl KeyAgreement {
+    /// Whether the agreement resists a future quantum computer ("post-quantum protected").
+    pub const fn is_post_quantum(self) -> bool {
+        matches!(self, Self::X25519MlKem768)
+    }
+}

@@ -144,6 +144,7 @@ pub fn fuzz_handshake_message(data: &[u8]) {
         local_device: b"fuzz-device".to_vec(),
         intent: Intent::EndToEnd,
         dtls_fingerprint: [0x5c; 32],
+        post_quantum: PostQuantum::Offered,
         expected_peer: None,
     };
     let _ = CalleeHandshake::respond(&mut rng, &me, params.clone(), data);
@@ -166,6 +167,7 @@ pub fn established_pair(seed: &[u8]) -> crate::Result<(crate::Established, crate
         local_device: device.to_vec(),
         intent: Intent::EndToEnd,
         dtls_fingerprint: [0x5c; 32],
+        post_quantum: PostQuantum::Offered,
         expected_peer: None,
     };
     let (caller, commit) = CallerHandshake::start(&mut rng, &a, params(b"a"))?;

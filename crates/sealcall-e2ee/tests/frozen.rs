@@ -17,26 +17,48 @@ fn frame(sender: &mut FrameSender, payload: &[u8]) -> Vec<u8> {
     buf[out].to_vec()
 }
 
-fn compute() -> Vec<(&'static str, String)> {
-    let mut rng = TestRng::new(b"Sealcall frozen vector v1");
-    let alice = DeviceIdentity::generate(&mut rng);
-    let bob = DeviceIdentity::generate(&mut rng);
-    let params = |device: &str| HandshakeParams {
+fn params(device: &str, post_quantum: PostQuantum) -> HandshakeParams {
+    HandshakeParams {
         suite: CipherSuite::Aes128GcmSha256,
         call_id: b"frozen-call".to_vec(),
         local_device: device.as_bytes().to_vec(),
         intent: Intent::EndToEnd,
         dtls_fingerprint: Sha256::digest(device.as_bytes()).into(),
+        post_quantum,
         expected_peer: None,
-    };
+    }
+}
+
+/// One handshake from `rng`: the four messages and both sides' keys.
+fn run(
+    rng: &mut TestRng,
+    alice: &DeviceIdentity,
+    bob: &DeviceIdentity,
+    callee_post_quantum: PostQuantum,
+) -> ([Vec<u8>; 4], Established, Established) {
     let (caller, commit) =
-        CallerHandshake::start(&mut rng, &alice, params("alice-laptop")).unwrap();
-    let (callee, response) =
-        CalleeHandshake::respond(&mut rng, &bob, params("bob-desktop"), &commit).unwrap();
-    let (caller, reveal) = caller.on_response(&alice, &response).unwrap();
-    let (bob_keys, confirm) = callee.on_reveal(&bob, &reveal).unwrap();
+        CallerHandshake::start(rng, alice, params("alice-laptop", PostQuantum::Offered)).unwrap();
+    let (callee, response) = CalleeHandshake::respond(
+        rng,
+        bob,
+        params("bob-desktop", callee_post_quantum),
+        &commit,
+    )
+    .unwrap();
+    let (caller, reveal) = caller.on_response(alice, &response).unwrap();
+    let (bob_keys, confirm) = callee.on_reveal(bob, &reveal).unwrap();
     let alice_keys = caller.on_confirm(&confirm).unwrap();
     assert_eq!(alice_keys.security_code(), bob_keys.security_code());
+    ([commit, response, reveal, confirm], alice_keys, bob_keys)
+}
+
+fn compute() -> Vec<(&'static str, String)> {
+    let mut rng = TestRng::new(b"Sealcall frozen vector v3");
+    let alice = DeviceIdentity::generate(&mut rng);
+    let bob = DeviceIdentity::generate(&mut rng);
+    let ([commit, response, reveal, confirm], alice_keys, bob_keys) =
+        run(&mut rng, &alice, &bob, PostQuantum::Offered);
+    let agreement = format!("{:?}", alice_keys.verified().key_agreement);
     let transcript = hex::encode(alice_keys.transcript_hash());
     let code = alice_keys.security_code().to_string();
     let mut a = alice_keys.into_session(StreamConfig::default()).unwrap();
@@ -57,10 +79,12 @@ fn compute() -> Vec<(&'static str, String)> {
     b.receiver(MediaKind::Audio)
         .unprotect(Duration::ZERO, &[], &mut f)
         .unwrap();
+    // The same RNG stream continues into a second call whose callee cannot do ML-KEM.
+    let (fallback, fallback_keys, _) = run(&mut rng, &alice, &bob, PostQuantum::Unavailable);
     vec![
         (
             "rng_seed",
-            "\"Sealcall frozen vector v1\" (TestRng)".to_string(),
+            "\"Sealcall frozen vector v3\" (TestRng)".to_string(),
         ),
         ("caller_identity", hex::encode(alice.public().to_bytes())),
         ("callee_identity", hex::encode(bob.public().to_bytes())),
@@ -68,6 +92,7 @@ fn compute() -> Vec<(&'static str, String)> {
         ("response", hex::encode(&response)),
         ("reveal", hex::encode(&reveal)),
         ("confirm", hex::encode(&confirm)),
+        ("key_agreement", agreement),
         ("transcript_hash", transcript),
         ("security_code", code),
         ("audio_caller_to_callee_epoch0_ctr0", hex::encode(audio0)),
@@ -75,6 +100,23 @@ fn compute() -> Vec<(&'static str, String)> {
         (
             "audio_caller_to_callee_epoch1_ctr0",
             hex::encode(audio_epoch1),
+        ),
+        (
+            "fallback_commit_sha256",
+            hex::encode(Sha256::digest(&fallback[0])),
+        ),
+        ("fallback_response", hex::encode(&fallback[1])),
+        (
+            "fallback_key_agreement",
+            format!("{:?}", fallback_keys.verified().key_agreement),
+        ),
+        (
+            "fallback_transcript_hash",
+            hex::encode(fallback_keys.transcript_hash()),
+        ),
+        (
+            "fallback_security_code",
+            fallback_keys.security_code().to_string(),
         ),
     ]
 }

@@ -33,6 +33,7 @@ fn seeds() -> Vec<Vec<u8>> {
         local_device: d.to_vec(),
         intent: Intent::EndToEnd,
         dtls_fingerprint: [0x5c; 32],
+        post_quantum: sealcall_e2ee::PostQuantum::Offered,
         expected_peer: None,
     };
     let (a, commit) = CallerHandshake::start(&mut rng, &alice, p(b"a")).unwrap();
@@ -42,6 +43,27 @@ fn seeds() -> Vec<Vec<u8>> {
     for msg in [commit, response, reveal, confirm] {
         for len in 0..=msg.len() {
             seeds.push(msg[..len].to_vec());
+        }
+    }
+    // Every combination of the post-quantum fields: a Commit without a key, a Response without
+    // a ciphertext, and requirements on either side.
+    for (pa, pb) in [
+        (PostQuantum::Unavailable, PostQuantum::Offered),
+        (PostQuantum::Offered, PostQuantum::Unavailable),
+        (PostQuantum::Required, PostQuantum::Required),
+    ] {
+        let pa = HandshakeParams {
+            post_quantum: pa,
+            ..p(b"a")
+        };
+        let pb = HandshakeParams {
+            post_quantum: pb,
+            ..p(b"b")
+        };
+        let (_, commit) = CallerHandshake::start(&mut rng, &alice, pa).unwrap();
+        seeds.push(commit.clone());
+        if let Ok((_, response)) = CalleeHandshake::respond(&mut rng, &bob, pb, &commit) {
+            seeds.push(response);
         }
     }
     let base = BaseKey::from_bytes(b"sealcall fuzz base key").unwrap();

@@ -47,6 +47,7 @@ fn code_with(call: &[u8], alice_seed: &[u8], bob_seed: &[u8], eph_seed: &[u8]) -
         local_device: b"a".to_vec(),
         intent: Intent::EndToEnd,
         dtls_fingerprint: [0x5c; 32],
+        post_quantum: sealcall_e2ee::PostQuantum::Offered,
         expected_peer: None,
     };
     let pb = HandshakeParams {
@@ -345,26 +346,19 @@ fn low_order_and_all_zero_caller_keys_are_refused_by_the_callee() {
         // A malicious caller commits honestly to a low-order key.
         let eph: [u8; 32] = hex::decode(point).unwrap().try_into().unwrap();
         let identity = mallory.identity.public().to_bytes();
-        let c = commitment(
-            CipherSuite::Aes128GcmSha256,
-            b"c",
-            b"mallory",
-            &identity,
-            &[0x5c; 32],
-            &eph,
-            Intent::EndToEnd,
-        );
-        let commit = HandshakeMessage::Commit(Commit {
+        let mut commit = Commit {
             suite: CipherSuite::Aes128GcmSha256,
             call_id: b"c".to_vec(),
             caller_device: b"mallory".to_vec(),
             caller_identity: identity,
             caller_fingerprint: [0x5c; 32],
-            commitment: c,
+            commitment: [0; 32],
             caller_intent: Intent::EndToEnd,
-        })
-        .encode()
-        .unwrap();
+            caller_post_quantum: PostQuantum::Unavailable,
+            encapsulation_key: None,
+        };
+        commit.commitment = commitment(&commit, &eph);
+        let commit = HandshakeMessage::Commit(commit).encode().unwrap();
         let (b_hs, _) =
             CalleeHandshake::respond(&mut rng, &bob.identity, params(&bob, b"c"), &commit).unwrap();
         let reveal = HandshakeMessage::Reveal(Reveal {
@@ -488,8 +482,9 @@ fn malformed_messages_are_refused_without_panic() {
         HandshakeMessage::parse(&long).err(),
         Some(Error::MalformedMessage("trailing bytes"))
     );
-    // Version 1 (without DTLS fingerprints) and unknown versions are refused.
-    for version in [1u8, 3] {
+    // Versions 1 (without DTLS fingerprints) and 2 (without post-quantum) and unknown versions
+    // are refused.
+    for version in [1u8, 2, 4] {
         let mut v = commit.clone();
         v[0] = version;
         assert_eq!(
@@ -506,9 +501,13 @@ fn malformed_messages_are_refused_without_panic() {
         HandshakeMessage::parse(&s).err(),
         Some(Error::UnsupportedCipherSuite(1))
     );
-    let mut i = commit.clone();
-    *i.last_mut().unwrap() = 7;
-    assert!(HandshakeMessage::parse(&i).is_err());
+    // The intent and the post-quantum byte sit just before the encapsulation key.
+    for from_end in [KEM_ENCAPSULATION_KEY_LEN + 2, KEM_ENCAPSULATION_KEY_LEN + 1] {
+        let mut i = commit.clone();
+        let at = i.len() - from_end;
+        i[at] = 7;
+        assert!(HandshakeMessage::parse(&i).is_err(), "{from_end}");
+    }
     assert!(HandshakeMessage::parse(&vec![1u8; 10_000]).is_err());
 }
 

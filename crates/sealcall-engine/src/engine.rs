@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use sealcall_e2ee::{DeviceIdentity, IdentityPublicKey, SafetyNumber, StreamConfig};
+use sealcall_e2ee::{DeviceIdentity, IdentityPublicKey, PostQuantum, SafetyNumber, StreamConfig};
 use sealcall_policy::{Feature, UserId};
 use sealcall_signaling::{
     CallId, ClientMessage, DeviceId, IdentityKey, ServerMessage, SettingView, encode_client,
@@ -43,6 +43,7 @@ use crate::media::video::{
 };
 use crate::media::{AudioSink, AudioSource, Frame};
 use crate::media_task::{self, CallStats, FromMedia, MediaParams, VideoParams};
+use crate::post_quantum::PostQuantumStatus;
 use crate::transport::TransportConfig;
 pub use sealcall_tls::{Fingerprint, Trust, check_server_url};
 
@@ -98,6 +99,12 @@ pub struct EngineConfig {
     /// A separate signaling endpoint (`ws://host:port`), when the WebSocket is served apart from
     /// the HTTP API (for example behind another front end). `None`: the server's own `/ws`.
     pub signaling: Option<String>,
+    /// This device's post-quantum setting: [`PostQuantum::Offered`] by default (the hybrid
+    /// X25519 + ML-KEM-768 whenever the other device can do it, X25519 alone otherwise, signed
+    /// and shown); [`PostQuantum::Required`] ends an end-to-end call that cannot have it;
+    /// [`PostQuantum::Unavailable`] turns ML-KEM off on this device (for interoperability tests).
+    /// A cached policy of `RequiredPostQuantum` requires it whatever this says.
+    pub post_quantum: PostQuantum,
 }
 
 impl fmt::Debug for EngineConfig {
@@ -114,6 +121,7 @@ impl fmt::Debug for EngineConfig {
             .field("video", &self.video)
             .field("screen", &self.screen)
             .field("auto_answer", &self.auto_answer)
+            .field("post_quantum", &self.post_quantum)
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +148,7 @@ impl EngineConfig {
             stream: StreamConfig::default(),
             auto_answer: false,
             signaling: None,
+            post_quantum: PostQuantum::Offered,
         }
     }
 }
@@ -165,6 +174,8 @@ pub enum EngineEvent {
         call_id: CallId,
         /// The code.
         code: String,
+        /// Whether the call's keys are post-quantum protected, from what both devices signed.
+        post_quantum: PostQuantumStatus,
     },
     /// The first audio frame of the call arrived and was decrypted (in an E2EE call) — the end of
     /// call set-up as a person hears it.
@@ -848,6 +859,7 @@ impl Core {
                     });
                     let params = MediaParams {
                         local: self.local_state(),
+                        post_quantum: self.config.post_quantum,
                         start: *start,
                         identity: Arc::clone(&self.identity),
                         device_id: self.device_id.clone(),
@@ -975,7 +987,7 @@ impl Core {
                             let actions = self.machine.on_media(now, &call_id, progress);
                             self.apply(&mut ws, actions, &media_tx).await;
                         }
-                        FromMedia::SecurityCode(call_id, code) => self.emit(EngineEvent::SecurityCode { call_id, code }),
+                        FromMedia::SecurityCode(call_id, code, post_quantum) => self.emit(EngineEvent::SecurityCode { call_id, code, post_quantum }),
                         FromMedia::Warning(call_id, message) => self.emit(EngineEvent::SecurityWarning { call_id, message }),
                         FromMedia::FirstAudio(call_id) => self.emit(EngineEvent::FirstAudio { call_id }),
                         FromMedia::Stats(call_id, stats) => self.emit(EngineEvent::Stats { call_id, stats }),

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod media;
 mod media_task;
 mod pacer;
+mod post_quantum;
 pub mod transport;
 
 pub use call_video::{VideoPicture, VideoStreamStats};
@@ -27,3 +28,5 @@ pub use engine::{
 pub use error::{EngineError, Result};
 pub use media::video::{ScreenSpec, VideoSpec, VideoStream};
 pub use media_task::CallStats;
+pub use post_quantum::PostQuantumStatus;
+pub use sealcall_e2ee::PostQuantum;

@@ -10,7 +10,7 @@ use sealcall_e2ee::rand_core::UnwrapErr;
 use sealcall_e2ee::{
     CalleeHandshake, CallerAwaitingConfirm, CallerHandshake, CipherSuite, Completed,
     DeviceIdentity, Established, HandshakeMessage, HandshakeParams, IdentityPublicKey, Intent,
-    MediaKind, StreamConfig,
+    MediaKind, PostQuantum, StreamConfig,
 };
 use sealcall_policy::{
     CallIntent, E2eeGrant, LocalState, Outcome, Settlement, Side, local_intent, settle,
@@ -26,6 +26,7 @@ use crate::media::{
     AudioSink, AudioSource, FRAME_DURATION, JitterConfig, MAX_PACKET_BYTES, MediaStats,
     OpusEncoder, ReceivePipeline, SendPipeline,
 };
+use crate::post_quantum::{PostQuantumStatus, handshake_failure, local_post_quantum};
 use crate::transport::{
     CallTransport, IceServer, TransportConfig, TransportEvent, sdp_fingerprint,
 };
@@ -59,7 +60,7 @@ pub struct CallStats {
 pub(crate) enum FromMedia {
     Send(ClientMessage),
     Progress(CallId, MediaProgress),
-    SecurityCode(CallId, String),
+    SecurityCode(CallId, String, PostQuantumStatus),
     FirstAudio(CallId),
     Stats(CallId, Box<CallStats>),
     Video(CallId, VideoReport),
@@ -89,6 +90,8 @@ pub(crate) struct MediaParams {
     pub video: VideoParams,
     /// This device's own state (setting, cached policy, capability), for its signed intent.
     pub local: LocalState,
+    /// This device's post-quantum setting (raised to required by a cached policy that says so).
+    pub post_quantum: PostQuantum,
 }
 
 enum Handshake {
@@ -116,6 +119,7 @@ fn params(p: &MediaParams, dtls_fingerprint: [u8; 32]) -> Result<HandshakeParams
             CallIntent::Standard => Intent::Standard,
         },
         dtls_fingerprint,
+        post_quantum: local_post_quantum(p.post_quantum, &p.local),
         expected_peer: Some(peer),
     })
 }
@@ -171,6 +175,7 @@ impl Task {
 
     fn keys_ready(&mut self, grant: &E2eeGrant, est: Established) -> Result<(), String> {
         let code = est.security_code().to_string();
+        let post_quantum = PostQuantumStatus::of(est.verified());
         let session = est.into_session(self.p.stream).map_err(|e| e.to_string())?;
         let (senders, receivers) = session.split();
         self.outbound
@@ -179,9 +184,11 @@ impl Task {
         self.inbound
             .install_keys(grant, receivers)
             .map_err(|e| e.to_string())?;
-        let _ = self
-            .out
-            .send(FromMedia::SecurityCode(self.p.start.call_id.clone(), code));
+        let _ = self.out.send(FromMedia::SecurityCode(
+            self.p.start.call_id.clone(),
+            code,
+            post_quantum,
+        ));
         Ok(())
     }
 
@@ -261,7 +268,7 @@ impl Task {
             params(&self.p, fingerprint)?,
             commit,
         )
-        .map_err(|e| format!("handshake: {e}"))?;
+        .map_err(|e| handshake_failure(&e))?;
         self.handshake = Handshake::Callee(Box::new(callee));
         self.send_handshake(response)
     }
@@ -287,7 +294,7 @@ impl Task {
             Handshake::Callee(callee) => {
                 let (completed, confirm) = callee
                     .complete(&identity, bytes)
-                    .map_err(|e| format!("handshake: {e}"))?;
+                    .map_err(|e| handshake_failure(&e))?;
                 self.send_handshake(confirm)?;
                 self.handshake = Handshake::Done;
                 self.completed = Some(completed);
@@ -296,14 +303,14 @@ impl Task {
             Handshake::Caller(caller) => {
                 let (awaiting, reveal) = caller
                     .on_response(&identity, bytes)
-                    .map_err(|e| format!("handshake: {e}"))?;
+                    .map_err(|e| handshake_failure(&e))?;
                 self.handshake = Handshake::CallerConfirm(Box::new(awaiting));
                 self.send_handshake(reveal)
             }
             Handshake::CallerConfirm(awaiting) => {
                 let completed = awaiting
                     .complete(bytes)
-                    .map_err(|e| format!("handshake: {e}"))?;
+                    .map_err(|e| handshake_failure(&e))?;
                 self.handshake = Handshake::Done;
                 self.completed = Some(completed);
                 Ok(())
@@ -567,7 +574,7 @@ pub(crate) async fn run(
                     return task.fail(e);
                 }
             }
-            Err(e) => return task.fail(format!("handshake: {e}")),
+            Err(e) => return task.fail(handshake_failure(&e)),
         }
     }
 

@@ -7,8 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use sealcall_engine::EngineEvent;
 use sealcall_engine::call::{CallEvent, Ended, MediaMode};
+use sealcall_engine::{EngineEvent, PostQuantumStatus};
 use sealcall_policy::Feature;
 
 /// Stated bound for a clean loopback call: the tone arrives with at least 15 dB SNR.
@@ -27,17 +27,20 @@ async fn an_e2ee_call_carries_both_tones_and_both_sides_show_the_same_code() {
         .await;
 
     ken.call(ANA).unwrap();
-    let ken_code = wait_for(&mut ken_ev, 15, |e| match e {
-        EngineEvent::SecurityCode { code, .. } => Some(code.clone()),
+    let code_of = |e: &EngineEvent| match e {
+        EngineEvent::SecurityCode {
+            code, post_quantum, ..
+        } => Some((code.clone(), *post_quantum)),
         _ => None,
-    })
-    .await;
-    let ana_code = wait_for(&mut ana_ev, 15, |e| match e {
-        EngineEvent::SecurityCode { code, .. } => Some(code.clone()),
-        _ => None,
-    })
-    .await;
+    };
+    let (ken_code, ken_pq) = wait_for(&mut ken_ev, 15, code_of).await;
+    let (ana_code, ana_pq) = wait_for(&mut ana_ev, 15, code_of).await;
     assert_eq!(ken_code, ana_code);
+    // Post-quantum by default, on both sides, shown next to the lock.
+    for pq in [ken_pq, ana_pq] {
+        assert_eq!(pq, PostQuantumStatus::Protected);
+        assert_eq!(pq.label(), "post-quantum protected");
+    }
     assert_eq!(ken_code.len(), 23, "four groups of five digits: {ken_code}");
     assert!(
         connected(&mut ken_ev).await,

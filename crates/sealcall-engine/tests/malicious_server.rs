@@ -402,6 +402,7 @@ fn mitm_params(call_id: &[u8], device: &[u8], fp: [u8; 32], peer: [u8; 32]) -> H
         local_device: device.to_vec(),
         intent: Intent::EndToEnd,
         dtls_fingerprint: fp,
+        post_quantum: sealcall_e2ee::PostQuantum::Offered,
         expected_peer: Some(sealcall_e2ee::IdentityPublicKey::from_bytes(&peer).unwrap()),
     }
 }

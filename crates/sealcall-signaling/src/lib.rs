@@ -54,8 +54,10 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const MAX_SDP_BYTES: usize = 32 * 1024;
 /// Largest ICE candidate line, in bytes.
 pub const MAX_CANDIDATE_BYTES: usize = 1024;
-/// Largest handshake message, in bytes (the longest `sealcall-e2ee` message is 199).
-pub const MAX_HANDSHAKE_BYTES: usize = 1024;
+/// Largest handshake message, in bytes. The longest `sealcall-e2ee` message (protocol 3) is a
+/// `Commit` of 1416 bytes, most of it the ML-KEM-768 encapsulation key (1184); 2048 leaves room
+/// for longer ids without admitting anything absurd (base64 on the wire: at most 2732 characters).
+pub const MAX_HANDSHAKE_BYTES: usize = 2048;
 /// Longest call or device id, in characters.
 pub const MAX_ID_CHARS: usize = 64;
 

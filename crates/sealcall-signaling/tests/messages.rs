@@ -271,9 +271,12 @@ fn bad_input_gives_clear_errors() {
     );
     let big = format!(
         r#"{{"v":1,"type":"handshake","call_id":"c","data":"{}"}}"#,
-        "A".repeat(2000)
+        "A".repeat(MAX_HANDSHAKE_BYTES.div_ceil(3) * 4 + 4)
     );
     assert_eq!(code(big.as_bytes()), ErrorCode::InvalidMessage);
+    // A post-quantum Commit (1416 bytes) fits; one byte over the limit does not.
+    assert!(HandshakeBytes::new(vec![3; 1416]).is_ok());
+    assert!(HandshakeBytes::new(vec![3; MAX_HANDSHAKE_BYTES + 1]).is_err());
     let sdp = format!(
         r#"{{"v":1,"type":"sdp","call_id":"c","kind":"offer","sdp":"{}"}}"#,
         "a".repeat(MAX_SDP_BYTES + 1)

@@ -142,6 +142,9 @@ fn controls(ui: &mut Ui, c: &mut CallView, bridge: &mut Bridge) {
             if widgets::shield_button(ui, e2ee).clicked() {
                 c.show_security = !c.show_security;
             }
+            if let Some(pq) = c.post_quantum.filter(|_| e2ee) {
+                ui.label(pq.label());
+            }
         } else {
             ui.label(labels::SECURING);
         }

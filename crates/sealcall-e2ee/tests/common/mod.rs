@@ -26,6 +26,7 @@ pub fn params(p: &Party, call: &[u8]) -> HandshakeParams {
         local_device: p.device.clone(),
         intent: Intent::EndToEnd,
         dtls_fingerprint: [0x5c; 32],
+        post_quantum: PostQuantum::Offered,
         expected_peer: None,
     }
 }
