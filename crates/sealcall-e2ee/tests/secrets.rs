@@ -24,12 +24,22 @@ assert_not_impl_any!(MediaReceivers: Debug, Clone, Copy);
 assert_not_impl_any!(CallerHandshake: Debug, Clone, Copy);
 assert_not_impl_any!(CallerAwaitingConfirm: Debug, Clone, Copy);
 assert_not_impl_any!(CalleeHandshake: Debug, Clone, Copy);
+assert_not_impl_any!(KemDecapsulationKey: Debug, Clone, Copy);
+assert_not_impl_any!(KemSharedSecret: Debug, Clone, Copy);
 
 fn assert_zeroize_on_drop<T: ZeroizeOnDrop>() {}
 
 #[test]
 fn caller_supplied_base_keys_are_zeroized_on_drop() {
     assert_zeroize_on_drop::<BaseKey>();
+}
+
+#[test]
+fn ml_kem_decapsulation_keys_are_zeroized_on_drop() {
+    // Sealcall's wrapper holds the `ml-kem` crate's key, which erases itself on drop (built with
+    // its `zeroize` feature); the shared secret lives in `Zeroizing`.
+    assert_zeroize_on_drop::<ml_kem::ml_kem_768::DecapsulationKey>();
+    assert_zeroize_on_drop::<zeroize::Zeroizing<[u8; KEM_SHARED_SECRET_LEN]>>();
 }
 
 #[test]
