@@ -15,8 +15,8 @@ use sealcall_engine::call::{CallEvent, Ended, MediaMode};
 use sealcall_engine::contacts::PeerKeyStatus;
 use sealcall_engine::media::device::{AudioDevices, DeviceList};
 use sealcall_engine::{
-    CallStats, ConnectionState, EngineEvent, PostQuantumStatus, ScreenSpec, SessionInfo, Trust,
-    VideoSpec, VideoStream,
+    CallStats, ConnectionState, EngineEvent, PostQuantum, PostQuantumStatus, ScreenSpec,
+    SessionInfo, Trust, VideoSpec, VideoStream,
 };
 use sealcall_policy::Side;
 use sealcall_signaling::SettingView;
@@ -122,6 +122,8 @@ pub mod labels {
     pub const YOUR_SCREEN: &str = "Your shared screen";
     /// Settings > Video: start each call with the camera on.
     pub const CAMERA_AT_START: &str = "Turn on my camera when a call starts";
+    /// Settings > Privacy: the device's post-quantum requirement.
+    pub const REQUIRE_POST_QUANTUM: &str = "Require post-quantum protection on this device";
     /// Heading of the video streams' statistics when they are shown apart from the audio's.
     pub const VIDEO_STATS: &str = "Video statistics";
     /// Heading of the camera stream's statistics.
@@ -540,6 +542,9 @@ impl SealcallApp {
             if prefs.camera_at_start {
                 bridge.settings_mut().video = VideoSpec::Camera;
             }
+            if prefs.require_post_quantum {
+                bridge.settings_mut().post_quantum = PostQuantum::Required;
+            }
             form.remembered = prefs.trust;
             if form.ca_file.is_empty() && form.pin.is_empty() {
                 form.recall_trust();
@@ -584,6 +589,11 @@ impl SealcallApp {
         self.bridge.settings().video != VideoSpec::None
     }
 
+    /// Whether this device requires post-quantum protection (Settings > Privacy).
+    pub fn requires_post_quantum(&self) -> bool {
+        self.bridge.settings().post_quantum == PostQuantum::Required
+    }
+
     /// Draws one frame (call from `eframe::App::ui` or a test harness).
     pub fn ui(&mut self, ui: &mut Ui) {
         self.bridge.set_context(ui.ctx());
@@ -616,6 +626,7 @@ impl SealcallApp {
                 self.banner = Some("You are signed out.".into());
             }
             Some(Request::CameraAtStart(on)) => self.set_camera_at_start(on),
+            Some(Request::RequirePostQuantum(on)) => self.set_require_post_quantum(on),
             None => {}
         }
         if self.session.as_ref().is_some_and(|s| s.call.is_some()) {
@@ -647,6 +658,8 @@ impl SealcallApp {
                         server,
                         user: self.form.user.trim().to_owned(),
                         camera_at_start: self.camera_at_start(),
+                        require_post_quantum: self.bridge.settings().post_quantum
+                            == PostQuantum::Required,
                         trust: self.form.remembered.clone(),
                     };
                     let _ = prefs.save(path);
@@ -729,6 +742,27 @@ impl SealcallApp {
             {
                 s.video_error = Some(format!("Could not remember this choice: {e}"));
             }
+        }
+    }
+
+    /// Settings > Privacy: requires post-quantum protection on this device (or not) from the
+    /// next call on, and remembers it.
+    fn set_require_post_quantum(&mut self, on: bool) {
+        let setting = if on {
+            PostQuantum::Required
+        } else {
+            PostQuantum::Offered
+        };
+        let mut error = self.bridge.set_post_quantum(setting).err();
+        if let Some(path) = &self.prefs_path {
+            let mut prefs = Prefs::load(path);
+            prefs.require_post_quantum = on;
+            if let Err(e) = prefs.save(path) {
+                error = Some(format!("Could not remember this choice: {e}"));
+            }
+        }
+        if let Some(s) = &mut self.session {
+            s.setting_error = error;
         }
     }
 

@@ -14,8 +14,8 @@ use sealcall_engine::identity::IdentityStore;
 use sealcall_engine::media::video::screen::{ShareableWindow, list_windows};
 use sealcall_engine::transport::TransportConfig;
 use sealcall_engine::{
-    AudioRoute, Engine, EngineConfig, EngineError, EngineEvent, ScreenSpec, SessionInfo, Trust,
-    VideoSpec,
+    AudioRoute, Engine, EngineConfig, EngineError, EngineEvent, PostQuantum, ScreenSpec,
+    SessionInfo, Trust, VideoSpec,
 };
 use sealcall_policy::Feature;
 use sealcall_signaling::SettingView;
@@ -36,6 +36,8 @@ pub struct EngineSettings {
     pub transport: TransportConfig,
     /// The platform reported to the server (`Linux`, `Mac`, `Windows`).
     pub platform: String,
+    /// Settings > Security: post-quantum protection offered (the default) or required.
+    pub post_quantum: PostQuantum,
 }
 
 impl Default for EngineSettings {
@@ -49,6 +51,7 @@ impl Default for EngineSettings {
             video: VideoSpec::None,
             transport: TransportConfig::default(),
             platform: desktop_platform().to_owned(),
+            post_quantum: PostQuantum::Offered,
         }
     }
 }
@@ -214,6 +217,7 @@ impl Bridge {
         config.trust = trust;
         config.audio = self.settings.audio.clone();
         config.video = self.settings.video.clone();
+        config.post_quantum = self.settings.post_quantum;
         config.transport = self.settings.transport.clone();
         config.platform = self.settings.platform.clone();
         if let Some(dir) = &self.settings.identity_dir {
@@ -378,6 +382,16 @@ impl Bridge {
         self.settings.video = spec.clone();
         match self.engine() {
             Some(engine) => engine.set_camera(spec).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// Settings > Security: whether this device requires post-quantum protection, from the
+    /// next call on (and at the next sign-in).
+    pub fn set_post_quantum(&mut self, setting: PostQuantum) -> Result<(), String> {
+        self.settings.post_quantum = setting;
+        match self.engine() {
+            Some(engine) => engine.set_post_quantum(setting).map_err(|e| e.to_string()),
             None => Ok(()),
         }
     }

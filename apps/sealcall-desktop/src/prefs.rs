@@ -17,6 +17,10 @@ pub struct Prefs {
     /// the choice existed).
     #[serde(default)]
     pub camera_at_start: bool,
+    /// Settings > Security: "Require post-quantum protection" on this device (off in files
+    /// written before the choice existed).
+    #[serde(default)]
+    pub require_post_quantum: bool,
     /// Per server address: the CA file or pinned fingerprint that worked.
     #[serde(default)]
     pub trust: std::collections::BTreeMap<String, ServerTrust>,
@@ -82,6 +86,7 @@ mod tests {
             server: "http://127.0.0.1:7878".into(),
             user: "alex@demo.example".into(),
             camera_at_start: true,
+            require_post_quantum: true,
             trust: [(
                 "https://calls.example:7878".to_owned(),
                 ServerTrust {
@@ -97,8 +102,12 @@ mod tests {
         std::fs::write(&path, br#"{"server":"http://h:1","user":"u"}"#).unwrap();
         let old = Prefs::load(&path);
         assert_eq!(
-            (old.server.as_str(), old.camera_at_start),
-            ("http://h:1", false)
+            (
+                old.server.as_str(),
+                old.camera_at_start,
+                old.require_post_quantum
+            ),
+            ("http://h:1", false, false)
         );
         std::fs::write(&path, b"not json").unwrap();
         assert_eq!(Prefs::load(&path), Prefs::default());

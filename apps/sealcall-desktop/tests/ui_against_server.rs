@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use egui_kittest::kittest::{NodeT, Queryable};
 use sealcall_desktop::labels;
-use sealcall_engine::EngineEvent;
+use sealcall_engine::{EngineEvent, PostQuantumStatus};
 use sealcall_policy::Feature;
 
 #[test]
@@ -258,6 +258,11 @@ fn an_e2ee_call_to_the_echo_bot_shows_the_lock_the_code_and_blocks_features() {
     click(&mut app, labels::SHIELD_E2EE);
     wait_for_label(&mut app, &echo_code);
     assert_eq!(echo_code.len(), 23, "four groups of five: {echo_code}");
+    // Post-quantum by default: said next to the lock.
+    assert!(
+        app.query_by_label(PostQuantumStatus::Protected.label())
+            .is_some()
+    );
     assert!(app.query_by_label(labels::SECURITY_CODE).is_some());
     assert!(
         app.query_by_label_contains("If they differ, hang up")
@@ -552,4 +557,37 @@ fn a_device_added_to_the_account_is_shown_until_dismissed() {
         h.query_by_label_contains("was added to your account")
             .is_none()
     });
+}
+
+#[test]
+fn requiring_post_quantum_on_this_device_applies_and_is_remembered() {
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    server.policy(&rt, "DisabledUserOverride");
+    let prefs = server.dir().join("prefs-pq.json");
+    let mut app = server.app_with_prefs(&rt, ALEX, prefs.clone());
+    sign_in(&mut app);
+    click(&mut app, labels::SETTINGS);
+    wait_for_label(&mut app, labels::REQUIRE_POST_QUANTUM);
+    assert!(
+        !is_checked(&app, labels::REQUIRE_POST_QUANTUM),
+        "offered, not required, by default"
+    );
+    assert!(!app.state().requires_post_quantum());
+    click(&mut app, labels::REQUIRE_POST_QUANTUM);
+    assert!(is_checked(&app, labels::REQUIRE_POST_QUANTUM));
+    assert!(app.state().requires_post_quantum());
+    assert!(sealcall_desktop::prefs::Prefs::load(&prefs).require_post_quantum);
+
+    // A new window with the same preferences starts with it, and keeps it through sign-in.
+    let mut again = server.app_with_prefs(&rt, ALEX, prefs.clone());
+    assert!(again.state().requires_post_quantum());
+    sign_in(&mut again);
+    click(&mut again, labels::SETTINGS);
+    wait_for_label(&mut again, labels::REQUIRE_POST_QUANTUM);
+    assert!(is_checked(&again, labels::REQUIRE_POST_QUANTUM));
+    assert!(sealcall_desktop::prefs::Prefs::load(&prefs).require_post_quantum);
+    click(&mut again, labels::REQUIRE_POST_QUANTUM);
+    assert!(!again.state().requires_post_quantum());
+    assert!(!sealcall_desktop::prefs::Prefs::load(&prefs).require_post_quantum);
 }

@@ -144,6 +144,11 @@ async fn admin_echo_bot_and_call_through_the_binary() {
         .unwrap();
     let code = &code_line["security code: ".len().."security code: ".len() + 23];
     assert!(code.chars().all(|c| c.is_ascii_digit() || c == ' '));
+    // Post-quantum by default, said next to the lock on both sides.
+    assert!(
+        text.lines().any(|l| l == "post-quantum protected"),
+        "{text}"
+    );
 
     let bot_out = bot.wait_with_output().unwrap();
     let bot_text = String::from_utf8_lossy(&bot_out.stdout);
@@ -151,6 +156,7 @@ async fn admin_echo_bot_and_call_through_the_binary() {
         bot_text.contains(&format!("security code: {code}")),
         "both sides show the same code:\n{bot_text}"
     );
+    assert!(bot_text.contains("post-quantum protected"), "{bot_text}");
     // The echo bot sent the test pattern back; the call wrote what it received as YUV4MPEG2.
     assert!(text.contains("received video frames to"), "{text}");
     let frames = sealcall_engine::media::video::y4m::read_y4m(&seen).unwrap();

@@ -279,6 +279,7 @@ enum EngineCommand {
     Audio(AudioRoute),
     Camera(VideoSpec),
     Screen(ScreenSpec),
+    PostQuantum(PostQuantum),
 }
 
 /// Shared view of the current call, for synchronous queries.
@@ -461,6 +462,14 @@ impl Engine {
     pub fn set_camera(&self, spec: VideoSpec) -> Result<()> {
         self.commands
             .send(EngineCommand::Camera(spec))
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// This device's post-quantum setting (see [`EngineConfig::post_quantum`]) from the next call
+    /// on; the call in progress keeps what it signed.
+    pub fn set_post_quantum(&self, setting: PostQuantum) -> Result<()> {
+        self.commands
+            .send(EngineCommand::PostQuantum(setting))
             .map_err(|_| EngineError::Stopped)
     }
 
@@ -935,6 +944,9 @@ impl Core {
                                 Err(e) => self.emit(EngineEvent::Notice(format!("audio: {e}"))),
                             }
                         }
+                    }
+                    Some(EngineCommand::PostQuantum(setting)) => {
+                        self.config.post_quantum = setting;
                     }
                     Some(EngineCommand::Camera(spec)) => {
                         self.config.video = spec;

@@ -74,20 +74,21 @@ async fn ended_before_keys(events: &mut sealcall_engine::EngineEvents) -> Ended 
 async fn a_device_that_requires_post_quantum_ends_a_call_that_cannot_have_it() {
     let server = TestServer::start().await;
     // The engines stay bound: dropping one ends its session.
+    // Ken turns the requirement on while signed in (Settings in the app, or the engine API).
     let Pair {
-        ken: _ken,
+        ken,
         mut ken_ev,
         ana: _ana,
         mut ana_ev,
-    } = ken_calls_ana(
-        &server,
-        |ken, ana| {
-            ken.post_quantum = PostQuantum::Required;
-            ana.post_quantum = PostQuantum::Unavailable;
-        },
-        (true, true),
-    )
-    .await;
+    } = server
+        .pair(
+            ("ken-hears.wav", "ana-hears.wav"),
+            |_, ana| ana.post_quantum = PostQuantum::Unavailable,
+            (true, true),
+        )
+        .await;
+    ken.set_post_quantum(PostQuantum::Required).unwrap();
+    ken.call(ANA).unwrap();
     // Ana's device sees Ken's signed requirement in the Commit and refuses before answering.
     let why = format!("{:?}", ended_before_keys(&mut ana_ev).await);
     assert!(

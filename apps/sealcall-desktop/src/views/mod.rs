@@ -35,4 +35,7 @@ pub enum Request {
     SignOut,
     /// Settings > Video: start calls with the camera on (or not), and remember it.
     CameraAtStart(bool),
+    /// Settings > Privacy: require post-quantum protection on this device (or not), and
+    /// remember it.
+    RequirePostQuantum(bool),
 }

@@ -73,8 +73,8 @@ pub fn show(
             Tab::People => super::people::show(ui, s, bridge),
             Tab::History => super::history::show(ui, s),
             Tab::Settings => {
-                if let Some(on) = super::settings::show(ui, s, bridge, devices) {
-                    request = Some(Request::CameraAtStart(on));
+                if let Some(r) = super::settings::show(ui, s, bridge, devices) {
+                    request = Some(r);
                 }
             }
         }

@@ -1,22 +1,25 @@
-//! The Settings tab: Privacy (the "End-to-end encrypted calls" toggle and its policy lock),
-//! Audio (the device choosers) and Video (whether calls start with the camera on).
+//! The Settings tab: Privacy (the "End-to-end encrypted calls" toggle and its policy lock, and
+//! whether this device requires post-quantum protection), Audio (the device choosers) and Video
+//! (whether calls start with the camera on).
 
 use egui::Ui;
-use sealcall_engine::VideoSpec;
 use sealcall_engine::media::device::DeviceList;
+use sealcall_engine::{PostQuantum, VideoSpec};
 use sealcall_policy::SettingLock;
 
 use crate::app::{Session, labels};
 use crate::bridge::Bridge;
+use crate::views::Request;
 
-/// Draws the settings; returns the new "Turn on my camera when a call starts" choice when the
-/// user changed it (the app applies and remembers it).
+/// Draws the settings; returns the changed device choice ("Turn on my camera when a call
+/// starts", "Require post-quantum protection") for the app to apply and remember.
 pub fn show(
     ui: &mut Ui,
     s: &mut Session,
     bridge: &mut Bridge,
     devices: &DeviceList,
-) -> Option<bool> {
+) -> Option<Request> {
+    let mut request = None;
     ui.heading("Privacy");
     match &s.setting {
         None => {
@@ -54,6 +57,16 @@ pub fn show(
     if let Some(e) = &s.setting_error {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
+    let mut require = bridge.settings().post_quantum == PostQuantum::Required;
+    if ui
+        .checkbox(&mut require, labels::REQUIRE_POST_QUANTUM)
+        .changed()
+    {
+        request = Some(Request::RequirePostQuantum(require));
+    }
+    ui.small(
+        "End-to-end encrypted calls are post-quantum protected (X25519 and ML-KEM-768) whenever          the other device can do it. With this on, this device ends an end-to-end encrypted call          that cannot be, instead of using X25519 alone. Applies to this device, from the next          call.",
+    );
     ui.add_space(12.0);
     ui.heading("Audio");
     if devices.inputs.is_empty() {
@@ -66,7 +79,9 @@ pub fn show(
     ui.add_space(12.0);
     ui.heading("Video");
     let mut camera = bridge.settings().video != VideoSpec::None;
-    let changed = ui.checkbox(&mut camera, labels::CAMERA_AT_START).changed();
+    if ui.checkbox(&mut camera, labels::CAMERA_AT_START).changed() {
+        request = Some(Request::CameraAtStart(camera));
+    }
     ui.small(
         "Otherwise calls start with your camera off; turn it on or off in the call at any time. \
          Without a camera the test pattern is sent instead.",
@@ -74,5 +89,5 @@ pub fn show(
     if let Some(e) = &s.video_error {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
-    changed.then_some(camera)
+    request
 }
