@@ -17,6 +17,8 @@ async fn a_restart_loses_no_users_policies_assignments_settings_devices_or_sessi
         "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride",
         "New-CsTeamsEnhancedEncryptionPolicy -Identity Pilot -CallingEndtoEndEncryptionEnabledType Required -Description 'pilot'",
         &format!("Grant-CsTeamsEnhancedEncryptionPolicy -Identity {ANA} -PolicyName Pilot"),
+        "New-CsTeamsEnhancedEncryptionPolicy -Identity PqPilot -CallingEndtoEndEncryptionEnabledType RequiredPostQuantum",
+        &format!("Grant-CsTeamsEnhancedEncryptionPolicy -Identity {BO} -PolicyName PqPilot"),
     ] {
         assert_eq!(s.cmdlet(&admin, line).await.0, 200, "{line}");
     }
@@ -70,6 +72,14 @@ async fn a_restart_loses_no_users_policies_assignments_settings_devices_or_sessi
         .get(&format!("/admin/users/{KEN}/effective-policy"), &admin)
         .await;
     assert_eq!(eff["policy"]["calling"], "DisabledUserOverride");
+    let (_, eff) = s
+        .get(&format!("/admin/users/{BO}/effective-policy"), &admin)
+        .await;
+    assert_eq!(
+        eff["explain"],
+        "Tag:PqPilot (RequiredPostQuantum), assigned directly to the user"
+    );
+    assert_eq!(eff["policy"]["calling"], "RequiredPostQuantum");
     let (_, users) = s.get("/directory", &admin).await;
     assert_eq!(users.as_array().unwrap().len(), 4);
     let (_, devices) = s.get("/devices", &ken_token).await;
