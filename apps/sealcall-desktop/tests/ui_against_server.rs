@@ -211,6 +211,36 @@ fn the_toggle_is_disabled_under_disabled_and_locked_on_under_required() {
     assert!(is_disabled(&app, labels::E2EE_TOGGLE));
     assert!(is_checked(&app, labels::E2EE_TOGGLE));
     assert!(app.query_by_label(labels::TURNED_OFF).is_none());
+    assert!(app.query_by_label(labels::REQUIRED_POST_QUANTUM).is_none());
+}
+
+#[test]
+fn the_toggle_is_locked_on_and_says_post_quantum_under_required_post_quantum() {
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    server.policy(&rt, "RequiredPostQuantum");
+    let mut app = server.app(&rt, ALEX);
+    sign_in(&mut app);
+    click(&mut app, labels::SETTINGS);
+    wait_for_label(&mut app, labels::REQUIRED_POST_QUANTUM);
+    assert!(is_disabled(&app, labels::E2EE_TOGGLE));
+    assert!(is_checked(&app, labels::E2EE_TOGGLE));
+    assert!(
+        app.query_by_label(
+            "Your organisation requires end-to-end encrypted, post-quantum protected calls."
+        )
+        .is_some()
+    );
+    assert!(app.query_by_label(labels::REQUIRED).is_none());
+    app.check_accessibility();
+
+    // Down to plain Required while the app is open: the post-quantum wording goes.
+    server.policy(&rt, "Required");
+    wait_until(&mut app, "the plain Required wording", |h| {
+        h.query_by_label(labels::REQUIRED).is_some()
+    });
+    assert!(is_checked(&app, labels::E2EE_TOGGLE));
+    assert!(app.query_by_label(labels::REQUIRED_POST_QUANTUM).is_none());
 }
 
 #[test]
