@@ -136,14 +136,7 @@ async fn the_reference_admin_center_steps_click_by_click(driver: Arc<Chromedrive
     );
 
     // Then assign the policy to a user (groups and the tenant: the other test).
-    web.click(Role::Link, "Assign policies").await.unwrap();
-    web.select("Policy for Ken Meyer", "ContosoE2EEUserPolicy")
-        .await
-        .unwrap();
-    web.click(Role::Button, "Assign to Ken Meyer")
-        .await
-        .unwrap();
-    noticed(&web, "Assignment saved.").await;
+    assign_to_ken(&web, "ContosoE2EEUserPolicy").await;
     let users = web.table("Users").await.unwrap();
     let ken_row = users
         .iter()
@@ -171,6 +164,16 @@ async fn the_reference_admin_center_steps_click_by_click(driver: Arc<Chromedrive
     // Ken can now turn on "End-to-end encrypted calls".
     assert!(ken.set_e2ee(true).await.unwrap().effective);
     web.quit().await.unwrap();
+}
+
+/// On Assign policies, assigns `policy` to Ken directly and waits for the notice.
+async fn assign_to_ken(web: &sealcall_scenarios::browser::Browser, policy: &str) {
+    web.click(Role::Link, "Assign policies").await.unwrap();
+    web.select("Policy for Ken Meyer", policy).await.unwrap();
+    web.click(Role::Button, "Assign to Ken Meyer")
+        .await
+        .unwrap();
+    noticed(web, "Assignment saved.").await;
 }
 
 /// Asserts the notice after a change starts with `start` (and says the change applies now).
@@ -469,14 +472,7 @@ async fn required_post_quantum_is_offered_saved_listed_and_locks_the_setting_on(
     assert!(!plain.is_selected().await.unwrap());
 
     // Assigned to Ken: his device is told the setting is on and locked, post-quantum.
-    web.click(Role::Link, "Assign policies").await.unwrap();
-    web.select("Policy for Ken Meyer", "PostQuantum")
-        .await
-        .unwrap();
-    web.click(Role::Button, "Assign to Ken Meyer")
-        .await
-        .unwrap();
-    noticed(&web, "Assignment saved.").await;
+    assign_to_ken(&web, "PostQuantum").await;
     let s = setting_where(&mut ken_events, |s| s.policy == "Tag:PostQuantum").await;
     assert_eq!(s.calling, CallingEncryptionType::RequiredPostQuantum);
     assert!(s.effective);
