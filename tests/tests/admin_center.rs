@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     sealcall_scenarios::harness::run(sealcall_scenarios::tests![
         the_reference_admin_center_steps_click_by_click,
         every_other_page_action_has_its_effect_and_its_audit_row,
+        required_post_quantum_is_offered_saved_listed_and_locks_the_setting_on,
         compliance_recording_client_requirements_and_the_audit_log,
         refused_requests_change_nothing_and_scripts_are_shown_as_text,
         screenshots_of_the_policies_page_and_the_edit_form,
@@ -135,14 +136,7 @@ async fn the_reference_admin_center_steps_click_by_click(driver: Arc<Chromedrive
     );
 
     // Then assign the policy to a user (groups and the tenant: the other test).
-    web.click(Role::Link, "Assign policies").await.unwrap();
-    web.select("Policy for Ken Meyer", "ContosoE2EEUserPolicy")
-        .await
-        .unwrap();
-    web.click(Role::Button, "Assign to Ken Meyer")
-        .await
-        .unwrap();
-    noticed(&web, "Assignment saved.").await;
+    assign_to_ken(&web, "ContosoE2EEUserPolicy").await;
     let users = web.table("Users").await.unwrap();
     let ken_row = users
         .iter()
@@ -170,6 +164,16 @@ async fn the_reference_admin_center_steps_click_by_click(driver: Arc<Chromedrive
     // Ken can now turn on "End-to-end encrypted calls".
     assert!(ken.set_e2ee(true).await.unwrap().effective);
     web.quit().await.unwrap();
+}
+
+/// On Assign policies, assigns `policy` to Ken directly and waits for the notice.
+async fn assign_to_ken(web: &sealcall_scenarios::browser::Browser, policy: &str) {
+    web.click(Role::Link, "Assign policies").await.unwrap();
+    web.select("Policy for Ken Meyer", policy).await.unwrap();
+    web.click(Role::Button, "Assign to Ken Meyer")
+        .await
+        .unwrap();
+    noticed(web, "Assignment saved.").await;
 }
 
 /// Asserts the notice after a change starts with `start` (and says the change applies now).
@@ -419,6 +423,64 @@ async fn every_other_page_action_has_its_effect_and_its_audit_row(driver: Arc<Ch
     .await;
     assert!(!get_policies(&server).await.contains("Tag:Sales"));
     assert_eq!(effective(&server, ANA).await["source"], "Global");
+    web.quit().await.unwrap();
+}
+
+/// Sealcall's post-quantum extension, through the same form: offered with its cmdlet value,
+/// saved, listed with its label, kept on the edit form, and pushed to the user's device as a
+/// setting locked on.
+async fn required_post_quantum_is_offered_saved_listed_and_locks_the_setting_on(
+    driver: Arc<Chromedriver>,
+) {
+    let server = contoso().await;
+    let (ken, mut ken_events) = engine(&server, KEN, 440).await;
+    let web = admin_browser(&driver, &server).await;
+    web.click(Role::Link, "Add").await.unwrap();
+    let form = web.main_text().await.unwrap();
+    assert!(
+        form.contains("Cmdlet value RequiredPostQuantum. Sealcall only: as Required"),
+        "{form}"
+    );
+    web.fill("Name", "PostQuantum").await.unwrap();
+    web.click(Role::Radio, "Required, post-quantum")
+        .await
+        .unwrap();
+    web.click(Role::Button, "Save").await.unwrap();
+    noticed(&web, "Policy added.").await;
+    let rows = web.table("Enhanced encryption policies").await.unwrap();
+    assert_eq!(
+        row(&rows, "PostQuantum")[2],
+        "Required, post-quantum (RequiredPostQuantum)"
+    );
+    audited(&server, "NewPolicy", "Tag:PostQuantum", "Identity=Tag:PostQuantum; CallingEndtoEndEncryptionEnabledType=RequiredPostQuantum; MeetingEndToEndEncryption=Disabled; Description=\"\"").await;
+    let listed = server
+        .cmdlet_output("Get-CsTeamsEnhancedEncryptionPolicy -Identity PostQuantum")
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("CallingEndtoEndEncryptionEnabledType : RequiredPostQuantum"),
+        "{listed}"
+    );
+    // The edit form shows the saved choice, and Required stays a separate choice.
+    web.click(Role::Link, "Edit PostQuantum").await.unwrap();
+    let pq = web
+        .control(Role::Radio, "Required, post-quantum")
+        .await
+        .unwrap();
+    assert!(pq.is_selected().await.unwrap());
+    let plain = web.control(Role::Radio, "Required").await.unwrap();
+    assert!(!plain.is_selected().await.unwrap());
+
+    // Assigned to Ken: his device is told the setting is on and locked, post-quantum.
+    assign_to_ken(&web, "PostQuantum").await;
+    let s = setting_where(&mut ken_events, |s| s.policy == "Tag:PostQuantum").await;
+    assert_eq!(s.calling, CallingEncryptionType::RequiredPostQuantum);
+    assert!(s.effective);
+    assert_eq!(s.lock, Some(SettingLock::OnByPolicyPostQuantum));
+    assert!(
+        ken.set_e2ee(false).await.is_err(),
+        "Ken can't turn it off under Required, post-quantum"
+    );
     web.quit().await.unwrap();
 }
 

@@ -190,7 +190,7 @@ fn the_e2ee_toggle_persists_and_syncs_live_to_a_second_device() {
 }
 
 #[test]
-fn the_toggle_is_disabled_under_disabled_and_locked_on_under_required() {
+fn the_toggle_is_disabled_under_disabled_and_locked_on_under_both_required_values() {
     let rt = runtime();
     let server = TestServer::start(&rt);
     server.policy(&rt, "Disabled");
@@ -203,14 +203,32 @@ fn the_toggle_is_disabled_under_disabled_and_locked_on_under_required() {
     assert!(app.query_by_label(labels::TURNED_OFF).is_some());
     app.check_accessibility();
 
-    // The policy changes while the app is open: the screen follows.
-    server.policy(&rt, "Required");
-    wait_until(&mut app, "the toggle to show on and locked", |h| {
-        h.query_by_label(labels::REQUIRED).is_some()
-    });
-    assert!(is_disabled(&app, labels::E2EE_TOGGLE));
-    assert!(is_checked(&app, labels::E2EE_TOGGLE));
-    assert!(app.query_by_label(labels::TURNED_OFF).is_none());
+    // The policy changes while the app is open: the screen follows, each Required value with
+    // its own wording.
+    let pq_message =
+        "Your organisation requires end-to-end encrypted, post-quantum protected calls.";
+    for (policy, shown, not_shown) in [
+        ("Required", labels::REQUIRED, labels::REQUIRED_POST_QUANTUM),
+        (
+            "RequiredPostQuantum",
+            labels::REQUIRED_POST_QUANTUM,
+            labels::REQUIRED,
+        ),
+        ("Required", labels::REQUIRED, pq_message),
+    ] {
+        server.policy(&rt, policy);
+        wait_until(&mut app, &format!("{policy}: {shown}"), |h| {
+            h.query_by_label(shown).is_some()
+        });
+        assert!(is_disabled(&app, labels::E2EE_TOGGLE), "{policy}");
+        assert!(is_checked(&app, labels::E2EE_TOGGLE), "{policy}");
+        assert!(app.query_by_label(labels::TURNED_OFF).is_none(), "{policy}");
+        assert!(app.query_by_label(not_shown).is_none(), "{policy}");
+        if policy == "RequiredPostQuantum" {
+            assert!(app.query_by_label(pq_message).is_some());
+            app.check_accessibility();
+        }
+    }
 }
 
 #[test]

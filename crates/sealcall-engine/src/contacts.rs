@@ -542,16 +542,20 @@ mod tests {
         assert!(book.note_own_devices(&list(&[("me", 1)])).is_empty());
     }
 
-    #[test]
-    fn the_synced_setting_is_kept_and_a_dropped_requirement_is_told() {
-        let view = |calling| SettingView {
+    /// A synced setting under `calling`.
+    fn view(calling: CallingEncryptionType) -> SettingView {
+        SettingView {
             stored_choice: true,
             effective: true,
             lock: None,
             policy: "Global".to_owned(),
             calling,
             compliance_recording: false,
-        };
+        }
+    }
+
+    #[test]
+    fn the_synced_setting_is_kept_and_a_dropped_requirement_is_told() {
         let mut book = ContactBook::new();
         assert!(book.setting().is_none());
         assert!(
@@ -581,14 +585,6 @@ mod tests {
     fn a_dropped_post_quantum_requirement_is_told_too() {
         use CallingEncryptionType::{
             Disabled, DisabledUserOverride, Required, RequiredPostQuantum,
-        };
-        let view = |calling| SettingView {
-            stored_choice: true,
-            effective: true,
-            lock: None,
-            policy: "Global".to_owned(),
-            calling,
-            compliance_recording: false,
         };
         // (last synced, now) -> what the device is told, if anything.
         let cases = [

@@ -404,125 +404,95 @@ fn setting_global_while_a_tenant_default_is_active_warns() {
 }
 
 #[test]
-fn required_forces_the_setting_on_and_locks_it() {
-    let mut store = org();
-    run(
-        &mut store,
-        "New-CsTeamsEnhancedEncryptionPolicy -Identity Strict -CallingEndtoEndEncryptionEnabledType Required",
-    );
-    run(
-        &mut store,
-        "Grant-CsTeamsEnhancedEncryptionPolicy -Identity kenmeyer@contoso.onmicrosoft.com -PolicyName Strict",
-    );
-    let state = user_e2ee_setting(&store, &uid(KEN)).unwrap();
-    assert!(!state.stored_choice);
-    assert!(state.effective);
-    assert_eq!(state.lock, Some(SettingLock::OnByPolicy));
-    assert_eq!(
-        state.lock.unwrap().user_message(),
-        "Your organisation requires end-to-end encrypted calls."
-    );
-    assert_eq!(
-        set_user_e2ee(&mut store, &as_user(KEN), &uid(KEN), false, now()),
-        Err(PolicyError::SettingLocked {
-            policy: "Tag:Strict".to_owned(),
-            post_quantum: false
-        })
-    );
-    // Calling someone whose policy is Disabled is refused, with a reason for each side.
-    let decision = call(&store, KEN, ANA);
-    assert_eq!(
-        decision,
-        Decision::Refused {
-            required_by: vec![Side::Caller],
-            reasons: vec![Reason::PolicyDisabled { side: Side::Callee }]
-        }
-    );
-    // Once the other person can and does turn it on, the call is end-to-end encrypted.
-    run(
-        &mut store,
-        "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride",
-    );
-    assert_eq!(call(&store, ANA, KEN).outcome(), Outcome::Refused);
-    turn_on(&mut store, ANA).unwrap();
-    assert!(call(&store, ANA, KEN).is_end_to_end());
+fn both_required_values_force_the_setting_on_and_lock_it() {
+    for (value, lock, message) in [
+        (
+            "Required",
+            SettingLock::OnByPolicy,
+            "Your organisation requires end-to-end encrypted calls.",
+        ),
+        (
+            "RequiredPostQuantum",
+            SettingLock::OnByPolicyPostQuantum,
+            "Your organisation requires end-to-end encrypted, post-quantum protected calls.",
+        ),
+    ] {
+        let mut store = org();
+        run(
+            &mut store,
+            &format!(
+                "New-CsTeamsEnhancedEncryptionPolicy -Identity Strict -CallingEndtoEndEncryptionEnabledType {value}"
+            ),
+        );
+        run(
+            &mut store,
+            "Grant-CsTeamsEnhancedEncryptionPolicy -Identity kenmeyer@contoso.onmicrosoft.com -PolicyName Strict",
+        );
+        assert_eq!(calling_of(&store, KEN).as_str(), value);
+        let state = user_e2ee_setting(&store, &uid(KEN)).unwrap();
+        assert!(!state.stored_choice, "{value}");
+        assert!(state.effective, "{value}");
+        assert_eq!(state.lock, Some(lock), "{value}");
+        assert_eq!(lock.user_message(), message);
+        assert_eq!(
+            set_user_e2ee(&mut store, &as_user(KEN), &uid(KEN), false, now()),
+            Err(PolicyError::SettingLocked {
+                policy: "Tag:Strict".to_owned(),
+                post_quantum: value == "RequiredPostQuantum"
+            }),
+            "{value}"
+        );
+        // Calling someone whose policy is Disabled is refused, with a reason for each side.
+        let decision = call(&store, KEN, ANA);
+        assert_eq!(
+            decision,
+            Decision::Refused {
+                required_by: vec![Side::Caller],
+                reasons: vec![Reason::PolicyDisabled { side: Side::Callee }]
+            },
+            "{value}"
+        );
+        // Once the other person can and does turn it on, the call is end-to-end encrypted.
+        run(
+            &mut store,
+            "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride",
+        );
+        assert_eq!(call(&store, ANA, KEN).outcome(), Outcome::Refused);
+        turn_on(&mut store, ANA).unwrap();
+        assert!(call(&store, ANA, KEN).is_end_to_end(), "{value}");
+    }
 }
 
 #[test]
-fn required_post_quantum_is_set_printed_and_locks_the_setting_like_required() {
+fn required_post_quantum_is_taken_and_printed_by_the_cmdlets_and_named_in_the_lock_error() {
     let mut store = org();
-    let out = run(
-        &mut store,
-        "New-CsTeamsEnhancedEncryptionPolicy -Identity StrictPq -CallingEndtoEndEncryptionEnabledType RequiredPostQuantum",
-    );
-    assert!(
-        out.text
-            .contains("CallingEndtoEndEncryptionEnabledType : RequiredPostQuantum\n"),
-        "{}",
-        out.text
-    );
-    // Set- takes it too (any case), and Get- prints it back in the cmdlet spelling.
-    run(
-        &mut store,
-        "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType requiredpostquantum",
-    );
-    let global = run(
-        &mut store,
-        "Get-CsTeamsEnhancedEncryptionPolicy -Identity Global",
-    );
-    assert!(
-        global
-            .text
-            .contains("CallingEndtoEndEncryptionEnabledType : RequiredPostQuantum\n"),
-        "{}",
-        global.text
-    );
-    run(
-        &mut store,
-        "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType Disabled",
-    );
-    run(
-        &mut store,
-        "Grant-CsTeamsEnhancedEncryptionPolicy -Identity kenmeyer@contoso.onmicrosoft.com -PolicyName StrictPq",
-    );
-    assert_eq!(
-        calling_of(&store, KEN),
-        CallingEncryptionType::RequiredPostQuantum
-    );
-    let state = user_e2ee_setting(&store, &uid(KEN)).unwrap();
-    assert!(!state.stored_choice);
-    assert!(state.effective);
-    assert_eq!(state.lock, Some(SettingLock::OnByPolicyPostQuantum));
-    assert_eq!(
-        state.lock.unwrap().user_message(),
-        "Your organisation requires end-to-end encrypted, post-quantum protected calls."
-    );
+    // New- and Set- take it (in any case); Get- prints it back in the cmdlet spelling.
+    for (line, identity) in [
+        (
+            "New-CsTeamsEnhancedEncryptionPolicy -Identity StrictPq -CallingEndtoEndEncryptionEnabledType RequiredPostQuantum",
+            "StrictPq",
+        ),
+        (
+            "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType requiredpostquantum",
+            "Global",
+        ),
+    ] {
+        run(&mut store, line);
+        let shown = run(
+            &mut store,
+            &format!("Get-CsTeamsEnhancedEncryptionPolicy -Identity {identity}"),
+        )
+        .text;
+        assert!(
+            shown.contains("CallingEndtoEndEncryptionEnabledType : RequiredPostQuantum\n"),
+            "{line}: {shown}"
+        );
+    }
     let locked = set_user_e2ee(&mut store, &as_user(KEN), &uid(KEN), false, now()).unwrap_err();
     assert_eq!(
-        locked,
-        PolicyError::SettingLocked {
-            policy: "Tag:StrictPq".to_owned(),
-            post_quantum: true
-        }
-    );
-    assert_eq!(
         locked.to_string(),
-        "your organisation requires end-to-end encrypted, post-quantum protected calls (policy Tag:StrictPq); the setting can't be turned off"
+        "your organisation requires end-to-end encrypted, post-quantum protected calls (policy Global); the setting can't be turned off"
     );
-    // The server's decision is Required's: refused against a Disabled callee, caller named.
-    assert_eq!(
-        call(&store, KEN, ANA),
-        Decision::Refused {
-            required_by: vec![Side::Caller],
-            reasons: vec![Reason::PolicyDisabled { side: Side::Callee }]
-        }
-    );
-    run(
-        &mut store,
-        "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride",
-    );
-    turn_on(&mut store, ANA).unwrap();
-    assert!(call(&store, ANA, KEN).is_end_to_end());
 }
 
 #[test]

@@ -17,6 +17,8 @@ async fn a_restart_loses_no_users_policies_assignments_settings_devices_or_sessi
         "Set-CsTeamsEnhancedEncryptionPolicy -Identity Global -CallingEndtoEndEncryptionEnabledType DisabledUserOverride",
         "New-CsTeamsEnhancedEncryptionPolicy -Identity Pilot -CallingEndtoEndEncryptionEnabledType Required -Description 'pilot'",
         &format!("Grant-CsTeamsEnhancedEncryptionPolicy -Identity {ANA} -PolicyName Pilot"),
+        "New-CsTeamsEnhancedEncryptionPolicy -Identity PqPilot -CallingEndtoEndEncryptionEnabledType RequiredPostQuantum",
+        &format!("Grant-CsTeamsEnhancedEncryptionPolicy -Identity {BO} -PolicyName PqPilot"),
     ] {
         assert_eq!(s.cmdlet(&admin, line).await.0, 200, "{line}");
     }
@@ -59,17 +61,29 @@ async fn a_restart_loses_no_users_policies_assignments_settings_devices_or_sessi
     assert_eq!(view["stored_choice"], true);
     assert_eq!(view["effective"], true);
     let admin = s.sign_in(ADMIN).await;
-    let (_, eff) = s
-        .get(&format!("/admin/users/{ANA}/effective-policy"), &admin)
-        .await;
-    assert_eq!(
-        eff["explain"],
-        "Tag:Pilot (Required), assigned directly to the user"
-    );
-    let (_, eff) = s
-        .get(&format!("/admin/users/{KEN}/effective-policy"), &admin)
-        .await;
-    assert_eq!(eff["policy"]["calling"], "DisabledUserOverride");
+    for (user, calling, explain) in [
+        (
+            ANA,
+            "Required",
+            "Tag:Pilot (Required), assigned directly to the user",
+        ),
+        (
+            KEN,
+            "DisabledUserOverride",
+            "Global (DisabledUserOverride), the global, organization-wide default policy",
+        ),
+        (
+            BO,
+            "RequiredPostQuantum",
+            "Tag:PqPilot (RequiredPostQuantum), assigned directly to the user",
+        ),
+    ] {
+        let (_, eff) = s
+            .get(&format!("/admin/users/{user}/effective-policy"), &admin)
+            .await;
+        assert_eq!(eff["policy"]["calling"], calling, "{user}");
+        assert_eq!(eff["explain"], explain, "{user}");
+    }
     let (_, users) = s.get("/directory", &admin).await;
     assert_eq!(users.as_array().unwrap().len(), 4);
     let (_, devices) = s.get("/devices", &ken_token).await;
