@@ -30,26 +30,31 @@ fn main() -> Result<(), Error> {
     let (caller, commit) = CallerHandshake::start(&mut rng, &alice, params("alice-laptop", &bob))?;
     println!("\nHandshake (relayed by the signaling server, which cannot read or forge it)");
     println!(
-        "  alice -> bob   Commit   {:>3} bytes (commitment to alice's ephemeral key)",
+        "  alice -> bob   Commit   {:>4} bytes (commitment to alice's ephemeral key + her ML-KEM-768 key)",
         commit.len()
     );
     let (callee, response) =
         CalleeHandshake::respond(&mut rng, &bob, params("bob-phone", &alice), &commit)?;
     println!(
-        "  bob   -> alice Response {:>3} bytes (bob's ephemeral key)",
+        "  bob   -> alice Response {:>4} bytes (bob's ephemeral key + the ML-KEM ciphertext)",
         response.len()
     );
     let (caller, reveal) = caller.on_response(&alice, &response)?;
     println!(
-        "  alice -> bob   Reveal   {:>3} bytes (alice's key + signature)",
+        "  alice -> bob   Reveal   {:>4} bytes (alice's key + signature)",
         reveal.len()
     );
     let (bob_keys, confirm) = callee.on_reveal(&bob, &reveal)?;
     println!(
-        "  bob   -> alice Confirm  {:>3} bytes (bob's signature)",
+        "  bob   -> alice Confirm  {:>4} bytes (bob's signature)",
         confirm.len()
     );
     let alice_keys = caller.on_confirm(&confirm)?;
+    println!(
+        "\nKey agreement: {:?} (post-quantum protected: {})",
+        alice_keys.verified().key_agreement,
+        alice_keys.verified().key_agreement.is_post_quantum()
+    );
 
     println!("\nSecurity code (read it aloud; if it differs, hang up)");
     println!("  alice sees  {}", alice_keys.security_code());
