@@ -46,7 +46,9 @@ pub struct FrameStats {
 }
 
 impl FrameStats {
-    /// Average cost per frame, if any frame was processed.
+    /// Average cost per frame, if any frame was processed. In a call one frame comes every 20 ms
+    /// or so, so this is a cold-cache figure: compare it with the cold rows of `sealcall bench`,
+    /// not with the warm medians of back-to-back frames.
     pub fn average_cost(&self) -> Option<Duration> {
         u32::try_from(self.frames)
             .ok()

@@ -119,7 +119,13 @@ fn audio(ui: &mut Ui, st: &CallStats) {
                 if st.end_to_end {
                     st.outbound.average_cost().map_or_else(
                         || "–".to_owned(),
-                        |d| format!("{:.1} µs per frame", d.as_secs_f64() * 1e6),
+                        |d| {
+                            format!(
+                                "{:.1} µs per frame (cold cache: compare with the cold rows of \
+                                 sealcall bench)",
+                                d.as_secs_f64() * 1e6
+                            )
+                        },
                     )
                 } else {
                     "none (not end-to-end encrypted)".to_owned()
