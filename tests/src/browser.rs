@@ -274,17 +274,22 @@ impl Browser {
         if !matches!(role, Role::Button | Role::Link) {
             return control.click().await;
         }
-        let page = self.driver.find(By::Tag("html")).await?;
-        control.click().await?;
+        let mut page = self.driver.find(By::Tag("html")).await?;
         let deadline = Instant::now() + Duration::from_secs(10);
+        if let Err(e) = control.click().await {
+            if !is_stale(&e) {
+                return Err(e);
+            }
+            // The document was still being replaced when the control was found (a click on a
+            // stale node does nothing): find it once more in the loaded page and click that.
+            self.loaded(deadline).await?;
+            let control = self.control(role, name).await?;
+            page = self.driver.find(By::Tag("html")).await?;
+            control.click().await?;
+        }
         loop {
             match page.tag_name().await {
-                Err(e)
-                    if matches!(
-                        e.as_inner(),
-                        thirtyfour::error::WebDriverErrorInner::StaleElementReference(_)
-                    ) =>
-                {
+                Err(e) if is_stale(&e) => {
                     return self.loaded(deadline).await;
                 }
                 Err(e) => return Err(e),
@@ -417,5 +422,19 @@ impl Browser {
     /// Ends the session (closes the browser).
     pub async fn quit(self) -> WebDriverResult<()> {
         self.driver.clone().quit().await
+    }
+}
+
+/// Whether a WebDriver error says the element belongs to a document that is gone: Chromium
+/// reports it as a stale element reference, or, when the old document is torn down while it
+/// answers, as an "unknown error" naming a node that "does not belong to the document".
+fn is_stale(e: &WebDriverError) -> bool {
+    match e.as_inner() {
+        thirtyfour::error::WebDriverErrorInner::StaleElementReference(_) => true,
+        thirtyfour::error::WebDriverErrorInner::UnknownError(info) => info
+            .value
+            .message
+            .contains("does not belong to the document"),
+        _ => false,
     }
 }

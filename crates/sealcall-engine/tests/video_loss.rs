@@ -106,7 +106,15 @@ async fn lost_video_packets_never_let_a_delta_frame_through_and_recover_quickly(
         pictures >= 150,
         "video kept flowing: {pictures} pictures in 10 s"
     );
-    assert_eq!(cam.pictures_skipped, 0);
+    // A skipped picture is the engine's designed answer to an embedder (here this test, which
+    // computes PSNR per picture) still holding the previous one, not a loss effect: it happens
+    // only when the machine is loaded, and must stay rare.
+    assert!(
+        cam.pictures_skipped * 50 <= cam.frames_decoded,
+        "at most 2% of decoded pictures skipped: {} of {}",
+        cam.pictures_skipped,
+        cam.frames_decoded
+    );
     assert_eq!(
         cam.decode_errors, 0,
         "nothing undecodable reached the decoder"
