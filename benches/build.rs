@@ -10,6 +10,7 @@ const CRATES: &[&str] = &[
     "aes-gcm",
     "aes",
     "ghash",
+    "ml-kem",
     "aws-lc-rs",
     "aws-lc-sys",
     "sframe",

@@ -12,11 +12,11 @@ use std::time::Instant;
 
 use sealcall_e2ee::testing::TestRng;
 use sealcall_e2ee::{
-    AeadBackend, CalleeHandshake, CallerHandshake, CipherSuite, DeviceIdentity, FrameReceiver,
-    FrameSender, HandshakeParams, Intent, MAX_HEADER_LEN, MediaKind, NONCE_LEN, Session,
-    StreamConfig, TAG_LEN,
+    AeadBackend, CipherSuite, DeviceIdentity, FrameReceiver, FrameSender, MAX_HEADER_LEN,
+    MediaKind, NONCE_LEN, PostQuantum, Session, StreamConfig, TAG_LEN,
 };
 
+use crate::extras::handshake;
 use crate::{BenchError, Result};
 
 /// The time every frame is protected and unprotected at. The crate never reads a clock; a fixed
@@ -201,27 +201,11 @@ pub fn handshake_sessions(config: StreamConfig, seed: &[u8]) -> Result<(Session,
     let mut rng = TestRng::new(seed);
     let alice = DeviceIdentity::generate(&mut rng);
     let bob = DeviceIdentity::generate(&mut rng);
-    let params = |device: &[u8]| HandshakeParams {
-        suite: config.suite,
-        call_id: b"bench-call".to_vec(),
-        local_device: device.to_vec(),
-        intent: Intent::EndToEnd,
-        dtls_fingerprint: [0x5c; 32],
-        post_quantum: sealcall_e2ee::PostQuantum::Offered,
-        expected_peer: None,
-    };
-    let e = BenchError::ctx("handshake");
-    let (caller, commit) =
-        CallerHandshake::start(&mut rng, &alice, params(b"alice")).map_err(&e)?;
-    let (callee, response) =
-        CalleeHandshake::respond(&mut rng, &bob, params(b"bob"), &commit).map_err(&e)?;
-    let (caller, reveal) = caller.on_response(&alice, &response).map_err(&e)?;
-    let (bob_keys, confirm) = callee.on_reveal(&bob, &reveal).map_err(&e)?;
-    let alice_keys = caller.on_confirm(&confirm).map_err(&e)?;
+    let outcome = handshake(&mut rng, &alice, &bob, config.suite, PostQuantum::Offered)?;
     let e = BenchError::ctx("session");
     Ok((
-        alice_keys.into_session(config).map_err(&e)?,
-        bob_keys.into_session(config).map_err(&e)?,
+        outcome.caller.into_session(config).map_err(&e)?,
+        outcome.callee.into_session(config).map_err(&e)?,
     ))
 }
 

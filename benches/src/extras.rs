@@ -1,4 +1,6 @@
-//! Whole-operation routines: the handshake, one rekey, and Opus encode + protect.
+//! Whole-operation routines: the handshake (X25519 alone or the X25519 + ML-KEM-768 hybrid),
+//! ML-KEM-768 key generation, encapsulation and decapsulation, one rekey, and Opus encode +
+//! protect.
 
 use core::hint::black_box;
 use core::time::Duration;
@@ -6,8 +8,9 @@ use std::time::Instant;
 
 use sealcall_e2ee::testing::TestRng;
 use sealcall_e2ee::{
-    AeadBackend, CalleeHandshake, CallerHandshake, CipherSuite, DeviceIdentity, FrameSender,
-    HandshakeParams, Intent, MediaKind,
+    AeadBackend, CalleeHandshake, CallerHandshake, CipherSuite, DeviceIdentity, Established,
+    FrameSender, HandshakeParams, Intent, KEM_CIPHERTEXT_LEN, KemDecapsulationKey, KeyAgreement,
+    MediaKind, PostQuantum, kem_encapsulate,
 };
 
 use crate::cases::sender_receiver;
@@ -19,20 +22,139 @@ pub trait Routine {
     fn run(&mut self, iters: u64) -> Result<Duration>;
 }
 
+/// Times `iters` calls of `once`, keeping each result alive with [`black_box`].
+fn time_iters<T>(iters: u64, mut once: impl FnMut() -> Result<T>) -> Result<Duration> {
+    let start = Instant::now();
+    for _ in 0..iters {
+        black_box(once()?);
+    }
+    Ok(start.elapsed())
+}
+
+/// The call id every benchmark handshake uses.
+pub const BENCH_CALL_ID: &[u8] = b"bench-call";
+/// The caller's device id in every benchmark handshake.
+pub const BENCH_CALLER_DEVICE: &[u8] = b"alice";
+/// The callee's device id in every benchmark handshake.
+pub const BENCH_CALLEE_DEVICE: &[u8] = b"bob";
+
+/// The short name of a key agreement: `x25519` or `x25519+ml-kem-768`.
+pub const fn key_agreement_name(agreement: KeyAgreement) -> &'static str {
+    match agreement {
+        KeyAgreement::X25519 => "x25519",
+        KeyAgreement::X25519MlKem768 => "x25519+ml-kem-768",
+    }
+}
+
+/// The key agreement a handshake reaches when both sides say `post_quantum`.
+pub const fn agreement_for(post_quantum: PostQuantum) -> KeyAgreement {
+    if post_quantum.is_capable() {
+        KeyAgreement::X25519MlKem768
+    } else {
+        KeyAgreement::X25519
+    }
+}
+
+/// The encoded size in bytes of each handshake message, as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct MessageSizes {
+    /// Caller to callee, first.
+    pub commit: usize,
+    /// Callee to caller.
+    pub response: usize,
+    /// Caller to callee, second.
+    pub reveal: usize,
+    /// Callee to caller, last.
+    pub confirm: usize,
+}
+
+impl MessageSizes {
+    /// All four messages together.
+    pub const fn total(&self) -> usize {
+        self.commit + self.response + self.reveal + self.confirm
+    }
+}
+
+/// One finished handshake: both sides' keys and the sizes of the messages they exchanged.
+pub struct HandshakeOutcome {
+    /// The caller's keys.
+    pub caller: Established,
+    /// The callee's keys.
+    pub callee: Established,
+    /// The encoded messages' sizes.
+    pub sizes: MessageSizes,
+}
+
+/// Runs the whole handshake between `alice` (caller) and `bob` (callee), both saying
+/// `post_quantum`, with the benchmark ids ([`BENCH_CALL_ID`] and the device ids), and checks that
+/// both sides agree on the security code and reach [`agreement_for`]`(post_quantum)`.
+pub fn handshake(
+    rng: &mut TestRng,
+    alice: &DeviceIdentity,
+    bob: &DeviceIdentity,
+    suite: CipherSuite,
+    post_quantum: PostQuantum,
+) -> Result<HandshakeOutcome> {
+    let params = |device: &[u8]| HandshakeParams {
+        suite,
+        call_id: BENCH_CALL_ID.to_vec(),
+        local_device: device.to_vec(),
+        intent: Intent::EndToEnd,
+        dtls_fingerprint: [0x5c; 32],
+        post_quantum,
+        expected_peer: None,
+    };
+    let e = BenchError::ctx("handshake");
+    let (caller, commit) =
+        CallerHandshake::start(&mut *rng, alice, params(BENCH_CALLER_DEVICE)).map_err(&e)?;
+    let (callee, response) =
+        CalleeHandshake::respond(&mut *rng, bob, params(BENCH_CALLEE_DEVICE), &commit)
+            .map_err(&e)?;
+    let (caller, reveal) = caller.on_response(alice, &response).map_err(&e)?;
+    let (callee_keys, confirm) = callee.on_reveal(bob, &reveal).map_err(&e)?;
+    let caller_keys = caller.on_confirm(&confirm).map_err(&e)?;
+    if caller_keys.security_code() != callee_keys.security_code() {
+        return Err(BenchError::new("handshake: security codes differ"));
+    }
+    let expected = agreement_for(post_quantum);
+    for keys in [&caller_keys, &callee_keys] {
+        if keys.verified().key_agreement != expected {
+            return Err(BenchError::new(format!(
+                "handshake: agreed {}, expected {}",
+                key_agreement_name(keys.verified().key_agreement),
+                key_agreement_name(expected)
+            )));
+        }
+    }
+    Ok(HandshakeOutcome {
+        caller: caller_keys,
+        callee: callee_keys,
+        sizes: MessageSizes {
+            commit: commit.len(),
+            response: response.len(),
+            reveal: reveal.len(),
+            confirm: confirm.len(),
+        },
+    })
+}
+
 /// The whole handshake, both sides in one thread: commit, response, reveal, confirm, both key
-/// schedules and the security code. Identities exist already (a device has one); the ephemeral
-/// X25519 keys and nonces are fresh every time, from a deterministic [`TestRng`] so runs are
-/// reproducible (the OS random source would add a few `getrandom` calls).
+/// schedules and the security code, with ML-KEM-768 (both sides [`PostQuantum::Offered`]) or
+/// without (both [`PostQuantum::Unavailable`]). Identities exist already (a device has one); the
+/// ephemeral X25519 keys, the ML-KEM key pair and encapsulation and the nonces are fresh every
+/// time, from a deterministic [`TestRng`] so runs are reproducible (the OS random source would
+/// add a few `getrandom` calls).
 pub struct HandshakeRoutine {
     rng: TestRng,
     alice: DeviceIdentity,
     bob: DeviceIdentity,
     suite: CipherSuite,
+    post_quantum: PostQuantum,
 }
 
 impl HandshakeRoutine {
-    /// Two identities for `suite`.
-    pub fn new(suite: CipherSuite) -> Self {
+    /// Two identities for `suite`; both sides will say `post_quantum`.
+    pub fn new(suite: CipherSuite, post_quantum: PostQuantum) -> Self {
         let mut rng = TestRng::new(b"sealcall-benches handshake");
         let alice = DeviceIdentity::generate(&mut rng);
         let bob = DeviceIdentity::generate(&mut rng);
@@ -41,34 +163,27 @@ impl HandshakeRoutine {
             alice,
             bob,
             suite,
+            post_quantum,
         }
     }
 
+    /// One handshake, checked (see [`handshake`]).
+    pub fn outcome(&mut self) -> Result<HandshakeOutcome> {
+        handshake(
+            &mut self.rng,
+            &self.alice,
+            &self.bob,
+            self.suite,
+            self.post_quantum,
+        )
+    }
+
     /// One handshake; returns the security code's digits' first byte (so nothing is optimised
-    /// away) after checking both sides agree.
+    /// away).
     pub fn once(&mut self) -> Result<u8> {
-        let params = |device: &[u8]| HandshakeParams {
-            suite: self.suite,
-            call_id: b"bench-call".to_vec(),
-            local_device: device.to_vec(),
-            intent: Intent::EndToEnd,
-            dtls_fingerprint: [0x5c; 32],
-            post_quantum: sealcall_e2ee::PostQuantum::Offered,
-            expected_peer: None,
-        };
-        let e = BenchError::ctx("handshake");
-        let (caller, commit) =
-            CallerHandshake::start(&mut self.rng, &self.alice, params(b"alice")).map_err(&e)?;
-        let (callee, response) =
-            CalleeHandshake::respond(&mut self.rng, &self.bob, params(b"bob"), &commit)
-                .map_err(&e)?;
-        let (caller, reveal) = caller.on_response(&self.alice, &response).map_err(&e)?;
-        let (bob_keys, confirm) = callee.on_reveal(&self.bob, &reveal).map_err(&e)?;
-        let alice_keys = caller.on_confirm(&confirm).map_err(&e)?;
-        if alice_keys.security_code() != bob_keys.security_code() {
-            return Err(BenchError::new("handshake: security codes differ"));
-        }
-        Ok(alice_keys
+        let outcome = self.outcome()?;
+        Ok(outcome
+            .caller
             .security_code()
             .digits()
             .as_bytes()
@@ -80,11 +195,82 @@ impl HandshakeRoutine {
 
 impl Routine for HandshakeRoutine {
     fn run(&mut self, iters: u64) -> Result<Duration> {
-        let start = Instant::now();
-        for _ in 0..iters {
-            black_box(self.once()?);
+        time_iters(iters, || self.once())
+    }
+}
+
+/// An ML-KEM-768 operation, as the handshake calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KemOp {
+    /// [`KemDecapsulationKey::generate`] (the caller, per call), dropped (and erased) after.
+    Keygen,
+    /// [`kem_encapsulate`] to an encapsulation key (the callee), including its input check.
+    Encapsulate,
+    /// [`KemDecapsulationKey::decapsulate`] of a ciphertext (the caller).
+    Decapsulate,
+}
+
+impl KemOp {
+    /// All three, in handshake order.
+    pub const ALL: [KemOp; 3] = [KemOp::Keygen, KemOp::Encapsulate, KemOp::Decapsulate];
+
+    /// A short name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            KemOp::Keygen => "keygen",
+            KemOp::Encapsulate => "encapsulate",
+            KemOp::Decapsulate => "decapsulate",
         }
-        Ok(start.elapsed())
+    }
+}
+
+/// One ML-KEM-768 operation through Sealcall's wrapper (`sealcall_e2ee::{KemDecapsulationKey,
+/// kem_encapsulate}`), randomness from a deterministic [`TestRng`]. Decapsulation opens the same
+/// valid ciphertext every time (it has no state, and FIPS 203 decapsulation always re-encrypts
+/// and compares, so a valid ciphertext costs what any other does).
+pub struct MlKemRoutine {
+    op: KemOp,
+    rng: TestRng,
+    key: KemDecapsulationKey,
+    ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
+}
+
+impl MlKemRoutine {
+    /// A key pair and a ciphertext to it, checked to decapsulate to the encapsulated secret.
+    pub fn new(op: KemOp) -> Result<Self> {
+        let mut rng = TestRng::new(b"sealcall-benches ml-kem");
+        let key = KemDecapsulationKey::generate(&mut rng);
+        let (ciphertext, sent) = kem_encapsulate(&mut rng, key.encapsulation_key())
+            .map_err(BenchError::ctx("ml-kem"))?;
+        if key.decapsulate(&ciphertext).as_bytes() != sent.as_bytes() {
+            return Err(BenchError::new("ml-kem: decapsulation disagrees"));
+        }
+        Ok(Self {
+            op,
+            rng,
+            key,
+            ciphertext,
+        })
+    }
+
+    /// The operation once; returns a byte of its output (so nothing is optimised away).
+    pub fn once(&mut self) -> Result<u8> {
+        Ok(match self.op {
+            KemOp::Keygen => KemDecapsulationKey::generate(&mut self.rng).encapsulation_key()[0],
+            KemOp::Encapsulate => {
+                let (ciphertext, secret) =
+                    kem_encapsulate(&mut self.rng, self.key.encapsulation_key())
+                        .map_err(BenchError::ctx("ml-kem encapsulate"))?;
+                ciphertext[0] ^ secret.as_bytes()[0]
+            }
+            KemOp::Decapsulate => self.key.decapsulate(&self.ciphertext).as_bytes()[0],
+        })
+    }
+}
+
+impl Routine for MlKemRoutine {
+    fn run(&mut self, iters: u64) -> Result<Duration> {
+        time_iters(iters, || self.once())
     }
 }
 
@@ -215,11 +401,7 @@ mod opus_routine {
 
     impl Routine for OpusProtectRoutine {
         fn run(&mut self, iters: u64) -> Result<Duration> {
-            let start = Instant::now();
-            for _ in 0..iters {
-                black_box(self.once()?);
-            }
-            Ok(start.elapsed())
+            time_iters(iters, || self.once())
         }
     }
 }

@@ -6,7 +6,9 @@
 //! - [`cases`]: one [`FrameCase`] per implementation: Sealcall's [`FrameSender`] /
 //!   [`FrameReceiver`] (each AEAD backend), the raw AEAD call with no framing (the floor), the
 //!   `sframe` crate (RFC 9605) and webrtc-rs' SRTP (`rtc-srtp`, AEAD_AES_128_GCM / _256_GCM).
-//! - [`extras`]: the whole handshake, one rekey, and Opus encode + protect of a 20 ms frame.
+//! - [`extras`]: the whole handshake (X25519 alone and the X25519 + ML-KEM-768 hybrid, with its
+//!   messages' sizes), ML-KEM-768 keygen, encapsulate and decapsulate, one rekey, and Opus
+//!   encode + protect of a 20 ms frame.
 //! - [`measure`]: the timing loops. The criterion benches (`benches/`) and `sealcall bench` call
 //!   the very same loops ([`FrameCase::time_protect`], [`FrameCase::time_unprotect`],
 //!   [`Routine::run`]); `sealcall bench` adds its own short sampling on top.

@@ -128,5 +128,6 @@ mod tests {
         let v = crate_versions();
         assert!(v.contains_key("sealcall-e2ee"));
         assert!(v.contains_key("sframe"));
+        assert!(v.contains_key("ml-kem"));
     }
 }

@@ -5,10 +5,13 @@ use core::time::Duration;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use sealcall_e2ee::{AeadBackend, CipherSuite};
+use sealcall_e2ee::{AeadBackend, CipherSuite, KeyAgreement, PostQuantum};
 
 use crate::cases::{Implementation, new_case};
-use crate::extras::{HandshakeRoutine, RekeyRoutine, Routine};
+use crate::extras::{
+    BENCH_CALL_ID, BENCH_CALLEE_DEVICE, BENCH_CALLER_DEVICE, HandshakeRoutine, KemOp, MessageSizes,
+    MlKemRoutine, RekeyRoutine, Routine, agreement_for, key_agreement_name,
+};
 use crate::machine::{self, Machine};
 use crate::measure::{Settings, Stats, sample, sample_spaced};
 use crate::{AUDIO_BUDGET_NS, Op, Result, size_label};
@@ -31,6 +34,89 @@ pub const FRAMING_GOAL_SMALL_NS: f64 = 15.0;
 /// Goal: most framing may add over the raw AEAD call with the same AAD above 1200 B, in percent.
 pub const FRAMING_GOAL_LARGE_PERCENT: f64 = 2.0;
 
+/// The version of the JSON a run writes. 3: the handshake rows per key agreement, the ML-KEM-768
+/// rows and `handshake_messages`; 2: `cold`.
+pub const SCHEMA: u32 = 3;
+
+/// The two post-quantum settings the handshake is measured with (the same on both sides):
+/// X25519 alone, then the X25519 + ML-KEM-768 hybrid.
+pub const HANDSHAKE_POST_QUANTUM: [PostQuantum; 2] =
+    [PostQuantum::Unavailable, PostQuantum::Offered];
+
+/// One whole-operation routine of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutineSpec {
+    /// The whole handshake for a suite, both sides saying the same post-quantum setting.
+    Handshake(CipherSuite, PostQuantum),
+    /// One rekey of a sender.
+    Rekey(AeadBackend, CipherSuite),
+    /// One ML-KEM-768 operation.
+    MlKem(KemOp),
+    /// Opus encode of a 20 ms frame, and protect it when `protect` (needs the `opus` feature).
+    Opus {
+        /// The sender's backend.
+        backend: AeadBackend,
+        /// The sender's suite.
+        suite: CipherSuite,
+        /// Protect the encoded frame as well.
+        protect: bool,
+    },
+}
+
+impl RoutineSpec {
+    /// The routine's row name: `handshake/AES-128-GCM/x25519+ml-kem-768`, `ml-kem-768/keygen`,
+    /// `rekey/aws-lc-rs/AES-128-GCM`, ...
+    pub fn name(&self) -> String {
+        match *self {
+            Self::Handshake(suite, pq) => handshake_row(suite_name(suite), agreement_for(pq)),
+            Self::Rekey(b, suite) => format!("rekey/{}/{}", b.name(), suite_name(suite)),
+            Self::MlKem(op) => format!("ml-kem-768/{}", op.name()),
+            Self::Opus {
+                backend,
+                suite,
+                protect,
+            } => format!(
+                "{}/{}/{}",
+                if protect {
+                    "opus-encode+protect"
+                } else {
+                    "opus-encode"
+                },
+                backend.name(),
+                suite_name(suite)
+            ),
+        }
+    }
+
+    /// Sets the routine up.
+    pub fn build(&self) -> Result<Box<dyn Routine>> {
+        Ok(match *self {
+            Self::Handshake(suite, pq) => Box::new(HandshakeRoutine::new(suite, pq)),
+            Self::Rekey(b, suite) => Box::new(RekeyRoutine::new(b, suite)?),
+            Self::MlKem(op) => Box::new(MlKemRoutine::new(op)?),
+            #[cfg(feature = "opus")]
+            Self::Opus {
+                backend,
+                suite,
+                protect,
+            } => Box::new(crate::extras::OpusProtectRoutine::new(
+                backend, suite, protect,
+            )?),
+            #[cfg(not(feature = "opus"))]
+            Self::Opus { .. } => {
+                return Err(crate::BenchError::new(
+                    "opus: this build has no `opus` feature",
+                ));
+            }
+        })
+    }
+}
+
+/// The row name of a handshake routine: `handshake/<suite>/<key agreement>`.
+pub fn handshake_row(suite: &str, agreement: KeyAgreement) -> String {
+    format!("handshake/{suite}/{}", key_agreement_name(agreement))
+}
+
 /// What to measure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -42,7 +128,8 @@ pub struct Plan {
     pub sizes: Vec<usize>,
     /// Also measure the sframe crate and SRTP.
     pub comparisons: bool,
-    /// Also measure the handshake, a rekey and (with the `opus` feature) Opus encode + protect.
+    /// Also measure the handshake with and without ML-KEM-768 (and record its message sizes),
+    /// ML-KEM-768 itself, a rekey and (with the `opus` feature) Opus encode + protect.
     pub routines: bool,
     /// Also measure a video frame stage by stage (with the `video` feature).
     pub video: bool,
@@ -86,29 +173,40 @@ impl Plan {
         out
     }
 
-    /// The whole-operation routines of the plan, by name.
-    pub fn routine_names(&self) -> Vec<String> {
+    /// The whole-operation routines of the plan, in run order: per suite the handshake without
+    /// and with ML-KEM-768 and a rekey per backend, then ML-KEM-768 keygen, encapsulate and
+    /// decapsulate, then (with the `opus` feature) Opus on the first backend and suite.
+    pub fn routines(&self) -> Vec<RoutineSpec> {
         if !self.routines {
             return Vec::new();
         }
         let mut out = Vec::new();
         for &suite in &self.suites {
-            out.push(format!("handshake/{}", suite_name(suite)));
+            for pq in HANDSHAKE_POST_QUANTUM {
+                out.push(RoutineSpec::Handshake(suite, pq));
+            }
             for &b in &self.backends {
-                out.push(format!("rekey/{}/{}", b.name(), suite_name(suite)));
+                out.push(RoutineSpec::Rekey(b, suite));
             }
         }
+        out.extend(KemOp::ALL.map(RoutineSpec::MlKem));
         if cfg!(feature = "opus")
-            && let (Some(&b), Some(&s)) = (self.backends.first(), self.suites.first())
+            && let (Some(&backend), Some(&suite)) = (self.backends.first(), self.suites.first())
         {
-            out.push(format!("opus-encode/{}/{}", b.name(), suite_name(s)));
-            out.push(format!(
-                "opus-encode+protect/{}/{}",
-                b.name(),
-                suite_name(s)
-            ));
+            for protect in [false, true] {
+                out.push(RoutineSpec::Opus {
+                    backend,
+                    suite,
+                    protect,
+                });
+            }
         }
         out
+    }
+
+    /// The whole-operation routines of the plan, by name.
+    pub fn routine_names(&self) -> Vec<String> {
+        self.routines().iter().map(RoutineSpec::name).collect()
     }
 
     /// The cold cases of the plan: Sealcall and its raw-AEAD floor (same AAD) on each backend,
@@ -219,6 +317,57 @@ pub struct RoutineResult {
     pub audio_budget_percent: f64,
 }
 
+/// The encoded handshake messages of one suite and key agreement, measured from a real
+/// handshake with the benchmark ids (see [`HandshakeIds`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HandshakeMessages {
+    /// The cipher suite.
+    pub suite: &'static str,
+    /// `x25519` or `x25519+ml-kem-768`, as both sides agreed.
+    pub key_agreement: &'static str,
+    /// Bytes per message.
+    #[serde(flatten)]
+    pub sizes: MessageSizes,
+    /// All four messages together.
+    pub total: usize,
+}
+
+/// The lengths of the ids in the measured handshakes (every id byte adds one byte to the
+/// messages that carry it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct HandshakeIds {
+    /// Call id bytes (in every message).
+    pub call_id_bytes: usize,
+    /// Caller device id bytes (in the Commit).
+    pub caller_device_bytes: usize,
+    /// Callee device id bytes (in the Response).
+    pub callee_device_bytes: usize,
+}
+
+/// The ids every benchmark handshake uses.
+pub const HANDSHAKE_IDS: HandshakeIds = HandshakeIds {
+    call_id_bytes: BENCH_CALL_ID.len(),
+    caller_device_bytes: BENCH_CALLER_DEVICE.len(),
+    callee_device_bytes: BENCH_CALLEE_DEVICE.len(),
+};
+
+/// Runs one handshake per suite and post-quantum setting and records its messages' sizes.
+pub fn handshake_messages(suites: &[CipherSuite]) -> Result<Vec<HandshakeMessages>> {
+    let mut out = Vec::new();
+    for &suite in suites {
+        for pq in HANDSHAKE_POST_QUANTUM {
+            let outcome = HandshakeRoutine::new(suite, pq).outcome()?;
+            out.push(HandshakeMessages {
+                suite: suite_name(suite),
+                key_agreement: key_agreement_name(outcome.caller.verified().key_agreement),
+                sizes: outcome.sizes,
+                total: outcome.sizes.total(),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Sealcall against another implementation, same suite, size and operation.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Comparison {
@@ -304,6 +453,11 @@ pub struct Report {
     pub cold: Vec<ColdResult>,
     /// Whole-operation results.
     pub routines: Vec<RoutineResult>,
+    /// The ids of the measured handshakes.
+    pub handshake_ids: HandshakeIds,
+    /// The handshake messages' encoded sizes, per suite, without and with ML-KEM-768 (empty
+    /// when the routines are skipped).
+    pub handshake_messages: Vec<HandshakeMessages>,
     /// Video frames stage by stage.
     #[cfg(feature = "video")]
     pub video: Vec<crate::video::VideoResult>,
@@ -381,33 +535,17 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&str)) -> Result<Report> {
     }
 
     let mut routines = Vec::new();
-    let mut names = plan.routine_names().into_iter();
-    if plan.routines {
-        for &suite in &plan.suites {
-            if let Some(name) = names.next() {
-                progress(&name);
-                let mut r = HandshakeRoutine::new(suite);
-                routines.push(routine_result(name, sample(&plan.settings, |n| r.run(n))?));
-            }
-            for &backend in &plan.backends {
-                if let Some(name) = names.next() {
-                    progress(&name);
-                    let mut r = RekeyRoutine::new(backend, suite)?;
-                    routines.push(routine_result(name, sample(&plan.settings, |n| r.run(n))?));
-                }
-            }
-        }
-        #[cfg(feature = "opus")]
-        if let (Some(&backend), Some(&suite)) = (plan.backends.first(), plan.suites.first()) {
-            for protect in [false, true] {
-                if let Some(name) = names.next() {
-                    progress(&name);
-                    let mut r = crate::extras::OpusProtectRoutine::new(backend, suite, protect)?;
-                    routines.push(routine_result(name, sample(&plan.settings, |n| r.run(n))?));
-                }
-            }
-        }
+    for spec in plan.routines() {
+        let name = spec.name();
+        progress(&name);
+        let mut r = spec.build()?;
+        routines.push(routine_result(name, sample(&plan.settings, |n| r.run(n))?));
     }
+    let handshake_messages = if plan.routines {
+        handshake_messages(&plan.suites)?
+    } else {
+        Vec::new()
+    };
 
     #[cfg(feature = "video")]
     let video = match (plan.video, plan.backends.first()) {
@@ -421,7 +559,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&str)) -> Result<Report> {
     let comparisons = compare(&frames);
     let targets = check_targets(&frames, &comparisons);
     Ok(Report {
-        schema: 2,
+        schema: SCHEMA,
         tool: "sealcall bench",
         date,
         machine: Machine::detect(),
@@ -439,6 +577,8 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&str)) -> Result<Report> {
         frames,
         cold,
         routines,
+        handshake_ids: HANDSHAKE_IDS,
+        handshake_messages,
         #[cfg(feature = "video")]
         video,
         comparisons,
@@ -472,6 +612,56 @@ fn routine_result(name: String, stats: Stats) -> RoutineResult {
         name,
         audio_budget_percent: stats.median_ns / AUDIO_BUDGET_NS * 100.0,
         stats,
+    }
+}
+
+/// What ML-KEM-768 adds per handshake (from the two handshake rows of each suite) and the
+/// handshake message sizes without and with it.
+fn render_post_quantum(s: &mut String, report: &Report) {
+    let median = |name: &str| {
+        report
+            .routines
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.stats.median_ns)
+    };
+    for suite in &report.settings.suites {
+        if let (Some(classic), Some(hybrid)) = (
+            median(&handshake_row(suite, KeyAgreement::X25519)),
+            median(&handshake_row(suite, KeyAgreement::X25519MlKem768)),
+        ) {
+            let _ = writeln!(
+                s,
+                "ML-KEM-768 adds {:.1} us per handshake, {suite} ({:.1} -> {:.1} us, {:+.0}%)",
+                (hybrid - classic) / 1e3,
+                classic / 1e3,
+                hybrid / 1e3,
+                (hybrid / classic.max(f64::MIN_POSITIVE) - 1.0) * 100.0
+            );
+        }
+    }
+    if report.handshake_messages.is_empty() {
+        return;
+    }
+    let ids = &report.handshake_ids;
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "handshake message sizes, encoded bytes (call id {} B, device ids {} B / {} B)",
+        ids.call_id_bytes, ids.caller_device_bytes, ids.callee_device_bytes
+    );
+    let _ = writeln!(
+        s,
+        "{:<12} {:<20} {:>7} {:>9} {:>7} {:>8} {:>7}",
+        "suite", "key agreement", "Commit", "Response", "Reveal", "Confirm", "total"
+    );
+    for m in &report.handshake_messages {
+        let z = m.sizes;
+        let _ = writeln!(
+            s,
+            "{:<12} {:<20} {:>7} {:>9} {:>7} {:>8} {:>7}",
+            m.suite, m.key_agreement, z.commit, z.response, z.reveal, z.confirm, m.total
+        );
     }
 }
 
@@ -763,6 +953,7 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
+    render_post_quantum(&mut s, report);
     #[cfg(feature = "video")]
     render_video(&mut s, &report.video);
     if !report.comparisons.is_empty() {
@@ -847,5 +1038,97 @@ mod tests {
         );
         assert!(table.contains("1 of 2 met"), "{table}");
         assert!(table.contains("orientation only"), "{table}");
+    }
+
+    fn plan(suites: Vec<CipherSuite>, routines: bool) -> Plan {
+        Plan {
+            backends: vec![AeadBackend::RustCrypto],
+            suites,
+            sizes: vec![64],
+            comparisons: false,
+            routines,
+            video: false,
+            cold: false,
+            settings: Settings {
+                warmup: Duration::from_millis(1),
+                samples: 2,
+                sample_time: Duration::from_millis(1),
+            },
+            mode: "quick",
+        }
+    }
+
+    #[test]
+    fn the_routines_cover_the_handshake_with_and_without_ml_kem_and_ml_kem_itself() {
+        let both = vec![CipherSuite::Aes128GcmSha256, CipherSuite::Aes256GcmSha512];
+        let names = plan(both, true).routine_names();
+        let expected = [
+            "handshake/AES-128-GCM/x25519",
+            "handshake/AES-128-GCM/x25519+ml-kem-768",
+            "rekey/aes-gcm/AES-128-GCM",
+            "handshake/AES-256-GCM/x25519",
+            "handshake/AES-256-GCM/x25519+ml-kem-768",
+            "rekey/aes-gcm/AES-256-GCM",
+            "ml-kem-768/keygen",
+            "ml-kem-768/encapsulate",
+            "ml-kem-768/decapsulate",
+        ];
+        assert_eq!(&names[..expected.len()], expected, "{names:?}");
+        let opus = if cfg!(feature = "opus") { 2 } else { 0 };
+        assert_eq!(names.len(), expected.len() + opus, "{names:?}");
+        assert!(
+            plan(vec![CipherSuite::Aes128GcmSha256], false)
+                .routines()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_run_measures_every_routine_and_the_messages_ml_kem_enlarges() {
+        let plan = plan(vec![CipherSuite::Aes128GcmSha256], true);
+        let report = run(&plan, |_| {}).unwrap();
+        let names: Vec<String> = report.routines.iter().map(|r| r.name.clone()).collect();
+        assert_eq!(names, plan.routine_names());
+        assert!(report.routines.iter().all(|r| r.stats.median_ns > 0.0));
+
+        let [classic, hybrid] = &report.handshake_messages[..] else {
+            panic!("{:?}", report.handshake_messages)
+        };
+        assert_eq!(classic.key_agreement, "x25519");
+        assert_eq!(hybrid.key_agreement, "x25519+ml-kem-768");
+        let (c, h) = (classic.sizes, hybrid.sizes);
+        // The encapsulation key rides in the Commit, the ciphertext in the Response.
+        assert_eq!(
+            h.commit - c.commit,
+            sealcall_e2ee::KEM_ENCAPSULATION_KEY_LEN
+        );
+        assert_eq!(h.response - c.response, sealcall_e2ee::KEM_CIPHERTEXT_LEN);
+        assert_eq!((h.reveal, h.confirm), (c.reveal, c.confirm));
+        assert_eq!(hybrid.total, h.commit + h.response + h.reveal + h.confirm);
+
+        let table = render(&report);
+        assert!(table.contains("ML-KEM-768 adds"), "{table}");
+        assert!(table.contains("handshake message sizes"), "{table}");
+        let json: serde_json::Value = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["schema"], 3);
+        assert_eq!(
+            json["handshake_messages"][1]["commit"],
+            serde_json::json!(h.commit)
+        );
+        assert_eq!(json["handshake_ids"]["call_id_bytes"], BENCH_CALL_ID.len());
+        for key in ["frames", "cold", "routines", "comparisons", "targets"] {
+            assert!(json[key].is_array(), "{key}");
+        }
+
+        let skipped = run(
+            &Plan {
+                routines: false,
+                ..plan
+            },
+            |_| {},
+        )
+        .unwrap();
+        assert!(skipped.routines.is_empty() && skipped.handshake_messages.is_empty());
+        assert!(!render(&skipped).contains("handshake message sizes"));
     }
 }

@@ -8,8 +8,9 @@
 //! - `sealcall device list|remove`: a user's devices (any user's, for an administrator).
 //! - `sealcall call USER`, `sealcall answer`, `sealcall echo-bot`: headless calls.
 //! - `sealcall contacts list|verify`: key continuity (peer devices seen, safety numbers).
-//! - `sealcall bench`: what end-to-end encryption costs per frame on this machine, in under a
-//!   minute, with a table and a JSON file to compare machines.
+//! - `sealcall bench`: what end-to-end encryption costs per frame (and per handshake, with and
+//!   without ML-KEM-768) on this machine, in under a minute, with a table and a JSON file to
+//!   compare machines.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -61,7 +62,8 @@ enum Command {
     /// Answer every call and play back what is heard (a test-call service).
     EchoBot(call_cmd::AnswerArgs),
     /// Measure per-frame encryption cost (protect/unprotect) here, side by side with the raw
-    /// AEAD call, the sframe crate and SRTP; print a table and write JSON.
+    /// AEAD call, the sframe crate and SRTP, and the handshake with and without ML-KEM-768; print
+    /// a table and write JSON.
     Bench(BenchArgs),
 }
 
@@ -93,7 +95,8 @@ struct BenchArgs {
     /// Skip the sframe crate and SRTP.
     #[arg(long)]
     no_comparisons: bool,
-    /// Skip the handshake, rekey and Opus routines.
+    /// Skip the routines: the handshake without and with ML-KEM-768 (and its message sizes),
+    /// ML-KEM-768 keygen/encapsulate/decapsulate, rekey and Opus.
     #[arg(long)]
     no_routines: bool,
     /// Skip the video frame stages (VP8 encode, protect, packetize and back).
