@@ -278,13 +278,23 @@ async fn no_secret_reaches_any_log_line_at_trace() {
         ));
     }
 
-    // Refused sign-ins (after the call: they count toward Ken's backoff), and a session the
-    // test can see.
-    for wrong in ["wrong password one", "Tr0ub4dor&3-wrong"] {
-        let (status, _) = sign_in(&server, KEN, wrong).await;
-        assert_eq!(status, 401);
+    // Refused sign-ins (after the call: they start Ken's backoff) until the throttle refuses
+    // one, and a session the test can see.
+    let mut statuses = Vec::new();
+    for n in 1..=7 {
+        let wrong = format!("Tr0ub4dor&3-wrong-{n}");
+        let (status, _) = sign_in(&server, KEN, &wrong).await;
         secrets.push(Secret::new("wrong password", wrong));
+        statuses.push(status);
+        if status == 429 {
+            break;
+        }
     }
+    assert_eq!(statuses.last(), Some(&429), "never throttled: {statuses:?}");
+    assert!(
+        statuses[..statuses.len() - 1].iter().all(|s| *s == 401),
+        "{statuses:?}"
+    );
     let (status, _) = sign_in(
         &server,
         "nobody@contoso.onmicrosoft.com",
@@ -343,11 +353,21 @@ async fn no_secret_reaches_any_log_line_at_trace() {
             messages.len()
         );
     }
+    let logged = |message: &str, field: &str, value: &str| {
+        messages
+            .iter()
+            .any(|m| m["fields"]["message"] == message && m["fields"][field] == value)
+    };
     assert!(
-        messages.iter().any(|m| m["fields"]["message"] == "call accepted"
-            && m["fields"]["mode"] == "EndToEnd"),
+        logged("call accepted", "mode", "EndToEnd"),
         "the call was not logged as end-to-end encrypted"
     );
+    for reason in ["wrong password", "unknown user", "throttled"] {
+        assert!(
+            logged("sign-in refused", "reason", reason),
+            "no refusal for {reason:?}"
+        );
+    }
 
     let mut found = leaks(&text, &secrets);
     found.extend(
