@@ -690,6 +690,12 @@ impl Core {
         let _ = self.events.send(e);
     }
 
+    /// Tells the user something that is not logged as it is (it may quote untrusted input);
+    /// the caller logs what is safe of it.
+    fn notify_unlogged(&self, text: String) {
+        let _ = self.events.send(EngineEvent::Notice(text));
+    }
+
     fn audio(&self) -> Result<(Box<dyn AudioSource + Send>, Box<dyn AudioSink + Send>)> {
         match &self.config.audio {
             AudioRoute::Echo => {
@@ -979,7 +985,7 @@ impl Core {
                             Err(e) => {
                                 // The code only: a parser's message may quote the content.
                                 tracing::warn!(code = ?e.code(), "server sent a bad message");
-                                let _ = self.events.send(EngineEvent::Notice(format!("server sent a bad message: {e}")));
+                                self.notify_unlogged(format!("server sent a bad message: {e}"));
                             }
                         },
                         None => {
@@ -1084,8 +1090,10 @@ impl Core {
                 }
                 return;
             }
-            ServerMessage::Error { message, .. } => {
-                self.emit(EngineEvent::Notice(format!("server: {message}")));
+            ServerMessage::Error { code, message } => {
+                // The code only: the server's message may quote what this device sent.
+                tracing::warn!(code = ?code, "the server refused a message");
+                self.notify_unlogged(format!("server: {message}"));
                 return;
             }
             ServerMessage::DeviceAdded {
