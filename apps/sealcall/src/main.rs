@@ -30,8 +30,45 @@ mod server_cmd;
 #[derive(Debug, Parser)]
 #[command(name = "sealcall", version, about)]
 struct Cli {
+    /// How log lines (on standard error) look: `human` or `json` (one JSON object a line).
+    /// `RUST_LOG` picks what is logged (default `info` for Sealcall, `warn` for the rest).
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
+/// What is logged without `RUST_LOG`: Sealcall's own crates at `info`, everything else at `warn`.
+const DEFAULT_LOG_FILTER: &str = "warn,sealcall=info,sealcall_server=info,sealcall_engine=info";
+
+/// Installs the log subscriber: `RUST_LOG` (or the default) filters, lines go to standard error
+/// so that what the commands print on standard output stays as it was.
+fn init_logging(format: LogFormat) -> Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec)
+            .with_context(|| format!("RUST_LOG={spec:?} is not a valid filter"))?,
+        _ => EnvFilter::new(DEFAULT_LOG_FILTER),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Human => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("installing the logger: {e}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +189,7 @@ fn parse_size(text: &str) -> std::result::Result<usize, String> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    init_logging(cli.log_format)?;
     let runtime = || {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()

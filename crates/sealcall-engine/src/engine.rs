@@ -323,7 +323,9 @@ impl Engine {
             .await;
         // The token signs in from now on (reconnects included): erase the password.
         zeroize::Zeroize::zeroize(&mut config.password);
-        let session = signed_in?;
+        let session = signed_in.inspect_err(|e| {
+            tracing::warn!(server = %config.server, user = %config.user, error = %e, "sign-in failed");
+        })?;
         // The session belongs to the stored device if the server still knows it with this key;
         // otherwise this is a new device.
         let device_id = match session.device_id.clone() {
@@ -338,6 +340,13 @@ impl Engine {
                 record.device_id
             }
         };
+        tracing::info!(
+            server = %config.server,
+            user = %session.user,
+            device = %device_id,
+            new_device = session.device_id.is_none(),
+            "signed in"
+        );
         let info = SessionInfo {
             user: session.user.clone(),
             display_name: session.display_name.clone(),
@@ -677,7 +686,14 @@ impl Core {
     }
 
     fn emit(&self, e: EngineEvent) {
+        log_event(&e);
         let _ = self.events.send(e);
+    }
+
+    /// Tells the user something that is not logged as it is (it may quote untrusted input);
+    /// the caller logs what is safe of it.
+    fn notify_unlogged(&self, text: String) {
+        let _ = self.events.send(EngineEvent::Notice(text));
     }
 
     fn audio(&self) -> Result<(Box<dyn AudioSource + Send>, Box<dyn AudioSink + Send>)> {
@@ -966,7 +982,11 @@ impl Core {
                     match msg {
                         Some(text) => match parse_server_message(text.as_bytes()) {
                             Ok(m) => self.on_server(&mut ws, m, &media_tx).await,
-                            Err(e) => self.emit(EngineEvent::Notice(format!("server sent a bad message: {e}"))),
+                            Err(e) => {
+                                // The code only: a parser's message may quote the content.
+                                tracing::warn!(code = ?e.code(), "server sent a bad message");
+                                self.notify_unlogged(format!("server sent a bad message: {e}"));
+                            }
                         },
                         None => {
                             ws = None;
@@ -1022,7 +1042,8 @@ impl Core {
                                 attempt = 0;
                                 self.emit(EngineEvent::Connection(ConnectionState::Connected));
                             }
-                            Err(_) => {
+                            Err(e) => {
+                                tracing::debug!(attempt, error = %e, "reconnect failed");
                                 attempt = attempt.saturating_add(1);
                                 retry_at = tokio::time::Instant::now() + backoff(attempt);
                                 self.emit(EngineEvent::Connection(ConnectionState::Reconnecting(attempt)));
@@ -1069,8 +1090,10 @@ impl Core {
                 }
                 return;
             }
-            ServerMessage::Error { message, .. } => {
-                self.emit(EngineEvent::Notice(format!("server: {message}")));
+            ServerMessage::Error { code, message } => {
+                // The code only: the server's message may quote what this device sent.
+                tracing::warn!(code = ?code, "the server refused a message");
+                self.notify_unlogged(format!("server: {message}"));
                 return;
             }
             ServerMessage::DeviceAdded {
@@ -1123,6 +1146,91 @@ impl Core {
         if let Some(seen) = rings {
             self.report_peer(seen);
         }
+    }
+}
+
+/// Logs an event with chosen fields: never the security code or safety number, and no media
+/// (pictures are not logged at all; statistics only at the call's end, by the media task).
+fn log_event(e: &EngineEvent) {
+    match e {
+        EngineEvent::Call(event) => match event {
+            CallEvent::Placing { callee } => tracing::info!(callee = %callee, "placing a call"),
+            CallEvent::Ringing { call_id, devices } => {
+                tracing::info!(call_id = %call_id, devices, "call ringing");
+            }
+            CallEvent::Incoming {
+                call_id,
+                caller,
+                decision,
+                ..
+            } => tracing::info!(
+                call_id = %call_id,
+                caller = %caller,
+                mode = ?decision.outcome,
+                "incoming call"
+            ),
+            CallEvent::Connecting { call_id, mode } => {
+                tracing::info!(call_id = %call_id, mode = ?mode, "call connecting");
+            }
+            CallEvent::Connected {
+                call_id,
+                end_to_end,
+            } => tracing::info!(call_id = %call_id, end_to_end, "call connected"),
+            CallEvent::SignalingLost { call_id } => {
+                tracing::warn!(call_id = %call_id, "signaling lost during the call; media continues");
+            }
+            CallEvent::Ended { call_id, reason } => tracing::info!(
+                call_id = call_id.as_ref().map(CallId::as_str),
+                reason = ?reason,
+                "call ended"
+            ),
+        },
+        EngineEvent::SecurityCode {
+            call_id,
+            post_quantum,
+            ..
+        } => {
+            tracing::info!(call_id = %call_id, post_quantum = ?post_quantum, "security code ready")
+        }
+        EngineEvent::FirstAudio { call_id } => tracing::info!(call_id = %call_id, "first audio"),
+        EngineEvent::Setting(setting) => {
+            tracing::info!(
+                effective = setting.effective,
+                policy = %setting.policy,
+                "end-to-end encryption setting synced"
+            );
+        }
+        EngineEvent::Connection(ConnectionState::Connected) => {
+            tracing::info!("signaling connected");
+        }
+        EngineEvent::Connection(ConnectionState::Reconnecting(attempt)) => {
+            tracing::warn!(attempt, "signaling lost: reconnecting");
+        }
+        EngineEvent::VideoStopped { call_id, stream } => {
+            tracing::debug!(call_id = %call_id, stream = ?stream, "peer video stopped");
+        }
+        EngineEvent::Notice(text) => tracing::info!(notice = %text, "notice"),
+        EngineEvent::DeviceAdded {
+            device_id,
+            platform,
+            while_offline,
+            ..
+        } => {
+            tracing::info!(device = %device_id, platform = %platform, while_offline, "device added to this account")
+        }
+        EngineEvent::PeerKey {
+            call_id,
+            user,
+            device,
+            status,
+            ..
+        } => {
+            tracing::info!(call_id = %call_id, peer = %user, peer_device = %device, status = ?status, "peer device key checked")
+        }
+        EngineEvent::SecurityWarning { call_id, message } => {
+            tracing::warn!(call_id = %call_id, warning = %message, "security warning");
+        }
+        EngineEvent::Stats { .. } | EngineEvent::Video { .. } | EngineEvent::LocalVideo { .. } => {}
     }
 }
 

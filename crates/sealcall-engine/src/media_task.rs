@@ -146,6 +146,8 @@ struct Task {
     connected: bool,
     reported_ready: bool,
     started: Instant,
+    /// The settled keys' post-quantum status (end-to-end calls).
+    post_quantum: Option<PostQuantumStatus>,
 }
 
 impl Task {
@@ -158,6 +160,13 @@ impl Task {
     }
 
     fn fail(&self, why: String) {
+        tracing::warn!(
+            call_id = %self.p.start.call_id,
+            side = ?self.p.start.side,
+            after_ms = self.started.elapsed().as_millis() as u64,
+            reason = %why,
+            "call media failed"
+        );
         let _ = self.out.send(FromMedia::Progress(
             self.p.start.call_id.clone(),
             MediaProgress::Failed(why),
@@ -184,6 +193,7 @@ impl Task {
         self.inbound
             .install_keys(grant, receivers)
             .map_err(|e| e.to_string())?;
+        self.post_quantum = Some(post_quantum);
         let _ = self.out.send(FromMedia::SecurityCode(
             self.p.start.call_id.clone(),
             code,
@@ -325,6 +335,14 @@ impl Task {
     fn maybe_ready(&mut self) {
         if !self.reported_ready && self.connected && self.settled && self.outbound.ready() {
             self.reported_ready = true;
+            tracing::info!(
+                call_id = %self.p.start.call_id,
+                side = ?self.p.start.side,
+                end_to_end = self.outbound.is_end_to_end(),
+                post_quantum = self.post_quantum.map(tracing::field::debug),
+                setup_ms = self.started.elapsed().as_millis() as u64,
+                "call media ready"
+            );
             let _ = self.out.send(FromMedia::Progress(
                 self.p.start.call_id.clone(),
                 MediaProgress::Ready {
@@ -515,7 +533,17 @@ pub(crate) async fn run(
         connected: false,
         reported_ready: false,
         started: Instant::now(),
+        post_quantum: None,
     };
+    tracing::info!(
+        call_id = %call_id,
+        side = ?task.p.start.side,
+        peer = %task.p.start.peer,
+        peer_device = %task.p.start.peer_device,
+        announced_mode = ?task.p.start.mode,
+        relay = task.p.start.turn.is_some(),
+        "call media starting"
+    );
     let source = Mutable {
         inner: std::mem::replace(&mut task.p.source, Box::new(crate::media::SilenceSource)),
         muted: Arc::clone(&task.p.muted),
@@ -712,6 +740,28 @@ pub(crate) async fn run(
             }
         }
     }
+    log_summary(&task, &task.stats(&send, &recv, &mut video));
     let _ = recv.finish();
     let _ = task.transport.close().await;
+}
+
+/// The call's media in numbers, once, at its end: counts only, never media.
+fn log_summary(task: &Task, stats: &CallStats) {
+    tracing::info!(
+        call_id = %task.p.start.call_id,
+        side = ?task.p.start.side,
+        end_to_end = stats.end_to_end,
+        post_quantum = task.post_quantum.map(tracing::field::debug),
+        duration_ms = task.started.elapsed().as_millis() as u64,
+        packets_sent = stats.media.packets_sent,
+        packets_received = stats.media.packets_received,
+        packets_lost = stats.media.packets_lost,
+        frames_protected = stats.outbound.frames,
+        frames_unprotected = stats.inbound.frames,
+        auth_failures = stats.inbound.auth_failures,
+        replays = stats.inbound.replays,
+        rejected = stats.inbound.rejected,
+        video_frames_sent = stats.camera.frames_sent + stats.screen.frames_sent,
+        "call media ended"
+    );
 }

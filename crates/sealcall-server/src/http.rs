@@ -82,7 +82,11 @@ impl From<ServerError> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, e.to_string())
             }
             ServerError::Invalid { .. } => ApiError::new(StatusCode::BAD_REQUEST, e.to_string()),
-            _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error"),
+            _ => {
+                // The client hears only "internal server error"; the operator gets the cause.
+                tracing::error!(error = %e, "request failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+            }
         }
     }
 }
@@ -349,12 +353,14 @@ pub(crate) async fn check_password(
 ) -> ApiResult<UserRecord> {
     // Cheap checks first: nothing is counted, looked up or hashed for these.
     if user.len() > MAX_USER_NAME_BYTES {
+        tracing::warn!(user_bytes = user.len(), %ip, reason = "user name too long", "sign-in refused");
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("the user name is longer than {MAX_USER_NAME_BYTES} bytes"),
         ));
     }
     if password.len() > MAX_PASSWORD_BYTES {
+        tracing::warn!(user, %ip, reason = "password too long", "sign-in refused");
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("the password is longer than {MAX_PASSWORD_BYTES} bytes"),
@@ -363,6 +369,13 @@ pub(crate) async fn check_password(
     let refused = || ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password");
     // Counted before the password is checked, so concurrent attempts cannot race past it.
     let attempt = state.throttle.begin(user, ip).map_err(|wait| {
+        tracing::warn!(
+            user,
+            %ip,
+            reason = "throttled",
+            retry_after_secs = wait.as_secs(),
+            "sign-in refused"
+        );
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed sign-ins; try again later",
@@ -382,11 +395,19 @@ pub(crate) async fn check_password(
         .hashing_stats
         .verify(&state.hashing, password, hash)
         .await;
+    let known = record.is_some();
     let Some(record) = record.filter(|_| good) else {
         attempt.failed();
+        let reason = if known {
+            "wrong password"
+        } else {
+            "unknown user"
+        };
+        tracing::warn!(user, %ip, reason, "sign-in refused");
         return Err(refused());
     };
     attempt.succeeded();
+    tracing::info!(user = %record.id, %ip, "sign-in succeeded");
     Ok(record)
 }
 
@@ -418,6 +439,7 @@ pub(crate) async fn open_session(
 async fn sign_out(State(state): State<Arc<AppState>>, auth: Authed) -> ApiResult<Response> {
     let hash = auth.token_hash;
     state.db(move |s| s.delete_session(&hash)).await?;
+    tracing::info!(user = %auth.user.id, device = auth.device.as_ref().map(DeviceId::as_str), "signed out");
     // The session's live socket closes now, not at the next check.
     state.hub.evict(
         |c| c.session == hash,
@@ -507,6 +529,13 @@ async fn register_device(
             s.bind_session(&session, &stored.id).map(|_| ())
         })
         .await?;
+    tracing::info!(
+        user = %record.user,
+        device = %record.id,
+        platform = ?record.platform,
+        client_version = %record.client_version,
+        "device registered"
+    );
     // No device joins silently: the account's online devices hear of it now (the new one is
     // not connected yet).
     state.hub.send_user(
@@ -541,7 +570,9 @@ async fn remove_device(
 async fn remove_device_of(state: &AppState, user: UserId, id: &str) -> ApiResult<Response> {
     let id = DeviceId::new(id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
     let gone = id.clone();
+    let owner = user.clone();
     if state.db(move |s| s.remove_device(&user, &gone)).await? {
+        tracing::info!(user = %owner, device = %id, "device removed");
         state.hub.evict(
             |c| c.device == id,
             crate::hub::CLOSE_SESSION_ENDED,

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use sealcall_policy::UserId;
 use sealcall_signaling::{CallId, DeviceId, EndReason, ServerMessage, encode_server};
@@ -46,6 +47,27 @@ pub(crate) struct Call {
     pub callee: UserId,
     pub ringing: BTreeSet<DeviceId>,
     pub answered: Option<DeviceId>,
+    /// When the invite was placed.
+    pub invited_at: Instant,
+    /// When it was answered.
+    pub answered_at: Option<Instant>,
+}
+
+/// Logs a call's end: who was in it, why it ended, how long it rang and lasted.
+fn log_end(call_id: &CallId, call: &Call, reason: EndReason) {
+    let answered_at = call.answered_at.unwrap_or_else(Instant::now);
+    tracing::info!(
+        call_id = %call_id,
+        caller = %call.caller,
+        caller_device = %call.caller_device,
+        callee = %call.callee,
+        callee_device = call.answered.as_ref().map(DeviceId::as_str),
+        reason = ?reason,
+        answered = call.answered.is_some(),
+        ring_ms = answered_at.duration_since(call.invited_at).as_millis() as u64,
+        duration_ms = call.answered_at.map(|at| at.elapsed().as_millis() as u64),
+        "call ended"
+    );
 }
 
 #[derive(Default)]
@@ -79,6 +101,7 @@ impl Hub {
         session: [u8; 32],
         tx: mpsc::Sender<Outbound>,
     ) -> u64 {
+        tracing::info!(user = %user, device = %device, "device connected");
         let mut s = self.lock();
         s.next_conn += 1;
         let id = s.next_conn;
@@ -114,6 +137,7 @@ impl Hub {
             remove_conn(&mut s, device, &mut sends);
             sends
         };
+        tracing::info!(device = %device, "device disconnected");
         self.send_all(sends);
     }
 
@@ -131,6 +155,7 @@ impl Hub {
                 .collect();
             let mut sends = Vec::new();
             for device in &picked {
+                tracing::info!(device = %device, code, reason, "device disconnected by the server");
                 if let Some(conn) = remove_conn(&mut s, device, &mut sends) {
                     let _ = conn.tx.try_send(Outbound::Close(code, reason));
                 }
@@ -160,6 +185,7 @@ impl Hub {
             && tx.try_send(Outbound::Text(text.into())).is_err()
         {
             // The device is not reading: disconnect it rather than queue without bound.
+            tracing::warn!(device = %device, "device too slow: disconnecting");
             let _ = tx.try_send(Outbound::Close(1008, "too slow"));
         }
     }
@@ -274,6 +300,7 @@ impl Hub {
                 return None;
             }
             call.answered = Some(device.clone());
+            call.answered_at = Some(Instant::now());
             let others: Vec<DeviceId> = call
                 .ringing
                 .iter()
@@ -311,6 +338,7 @@ impl Hub {
             let Some(call) = s.calls.remove(call_id) else {
                 return false;
             };
+            log_end(call_id, &call, reason);
             let mut sends = Vec::new();
             let everyone = std::iter::once(call.caller_device.clone())
                 .chain(call.ringing.iter().cloned())
@@ -411,6 +439,7 @@ fn leave_call(
     let Some(call) = s.calls.remove(call_id) else {
         return;
     };
+    log_end(call_id, &call, reason);
     let everyone = std::iter::once(call.caller_device.clone())
         .chain(call.ringing.iter().cloned())
         .chain(call.answered.iter().cloned());

@@ -300,6 +300,7 @@ impl Server {
             .http_idle_timeout
             .max(Duration::from_millis(10));
         let incoming = listen::Incoming::start(listener, tls, idle, state.shutdown.clone())?;
+        log_startup(&state.config, addr, turn_addr);
         let app = http::router(Arc::clone(&state));
         let mut signal = stopped;
         let serve_state = Arc::clone(&state);
@@ -324,6 +325,31 @@ impl Server {
             state,
         })
     }
+}
+
+/// Logs the start-up configuration: addresses, limits and which secrets are configured, never
+/// a secret itself (each field is chosen here; `Config` is not logged whole).
+fn log_startup(config: &Config, addr: SocketAddr, turn_addr: Option<SocketAddr>) {
+    let turn = config.turn.as_ref();
+    tracing::info!(
+        %addr,
+        tls = config.tls.is_some(),
+        tls_fingerprint = config.tls.as_ref().map(|t| t.fingerprint().to_string()),
+        allow_plain_http = config.allow_plain_http,
+        db = %config.db_path.display(),
+        session_ttl_secs = config.session_ttl.as_secs(),
+        invite_timeout_secs = config.invite_timeout.as_secs(),
+        password_concurrency = config.password_concurrency,
+        trusted_proxies = ?config.trusted_proxies,
+        ws_messages_per_second = config.ws_limits.messages_per_second,
+        ws_max_per_user = config.ws_limits.max_per_user,
+        ws_max_per_address = config.ws_limits.max_per_address,
+        turn_addr = turn_addr.map(|a| a.to_string()),
+        turn_relay_ip = turn.map(|t| t.relay_ip.to_string()),
+        turn_relay_allow = ?turn.map(|t| &t.allow),
+        turn_secret = turn.map(|t| if t.secret.is_some() { "from file" } else { "random for this run" }),
+        "server started"
+    );
 }
 
 impl ServerHandle {
@@ -370,6 +396,7 @@ impl ServerHandle {
     /// Closes every WebSocket (code 1001), stops accepting, waits for open requests to finish
     /// and stops the relay.
     pub async fn shutdown(self) -> Result<()> {
+        tracing::info!(addr = %self.addr, "server shutting down");
         let _ = self.stop.send(true);
         let served = self
             .task

@@ -152,25 +152,30 @@ impl AuthHandler for CallAuth {
         &self,
         username: &str,
         realm: &str,
-        _src: SocketAddr,
+        src: SocketAddr,
     ) -> std::result::Result<Vec<u8>, turn::Error> {
         let mut parts = username.split(':');
         let (Some(expiry), Some(call), Some(device), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
+            tracing::info!(%src, reason = "malformed username", "relay request refused");
             return Err(turn::Error::Other("malformed username".to_owned()));
         };
         let expiry: u64 = expiry
             .parse()
             .map_err(|_| turn::Error::Other("malformed username".to_owned()))?;
         if expiry <= crate::unix_now() {
+            tracing::info!(call_id = call, device, %src, reason = "expired credentials", "relay request refused");
             return Err(turn::Error::Other("expired credentials".to_owned()));
         }
         if !(self.gate)(call, device) {
+            tracing::info!(call_id = call, device, %src, reason = "no answered call", "relay request refused");
             return Err(turn::Error::Other(
                 "no answered call for these credentials".to_owned(),
             ));
         }
+        // Every authenticated request (allocation, refresh, permission) passes here.
+        tracing::debug!(call_id = call, device, %src, "relay request authenticated");
         let pass = password(&self.secret.0, username);
         Ok(generate_auth_key(username, realm, &pass))
     }
@@ -246,6 +251,7 @@ impl PeerGuard {
         if !refused {
             return None;
         }
+        tracing::info!(method = %m.typ.method, "relay permission refused: peer address not allowed");
         let mut reply = Message::new();
         reply
             .build(&[
@@ -371,6 +377,7 @@ impl Relay {
     /// the device is one of its two).
     pub fn credentials(&self, call: &CallId, party: &str) -> TurnCredentials {
         let expires_at = crate::unix_now().saturating_add(self.ttl.as_secs().max(1));
+        tracing::info!(call_id = %call, device = party, expires_at, "relay credentials issued");
         self.credentials_expiring(call, party, expires_at)
     }
 

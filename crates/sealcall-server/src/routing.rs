@@ -164,6 +164,18 @@ pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessa
     }
 }
 
+/// An invite that failed inside the server: the cause is logged, the device hears `what`.
+fn internal(state: &AppState, me: &DeviceId, what: &'static str, error: &str) {
+    tracing::error!(caller_device = %me, error, "{what} at invite");
+    state.hub.send(me, &err(ErrorCode::Internal, what));
+}
+
+/// A store result around a policy result, as one result with the error's text.
+fn flatten<T>(r: crate::Result<Result<T, PolicyError>>) -> Result<T, String> {
+    r.map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+}
+
 fn api_message(e: crate::http::ApiError) -> String {
     e.message().to_owned()
 }
@@ -194,6 +206,14 @@ fn fail(
     reason: FailReason,
     decision: Option<DecisionSummary>,
 ) {
+    tracing::info!(
+        caller_device = %me,
+        callee = %callee,
+        reason = ?reason,
+        mode = ?decision.as_ref().map(|d| d.outcome),
+        policy_reasons = ?decision.as_ref().map(|d| &d.reasons),
+        "call failed"
+    );
     state.hub.send(
         me,
         &ServerMessage::CallFailed {
@@ -216,11 +236,7 @@ async fn invite(state: &AppState, session: &Session, callee: UserId) {
     let who = callee.clone();
     let record = match state.db(move |s| s.user(&who)).await {
         Ok(r) => r,
-        Err(_) => {
-            return state
-                .hub
-                .send(me, &err(ErrorCode::Internal, "directory lookup failed"));
-        }
+        Err(e) => return internal(state, me, "directory lookup failed", &e.to_string()),
     };
     let Some(callee_record) = record else {
         return fail(state, me, callee, FailReason::UnknownCallee, None);
@@ -249,10 +265,9 @@ async fn invite(state: &AppState, session: &Session, callee: UserId) {
             })
         })
         .await;
-    let Ok(Ok(decisions)) = decisions else {
-        return state
-            .hub
-            .send(me, &err(ErrorCode::Internal, "policy decision failed"));
+    let decisions = match flatten(decisions) {
+        Ok(decisions) => decisions,
+        Err(e) => return internal(state, me, "policy decision failed", &e),
     };
     let (ring, refused): (Vec<_>, Vec<_>) = decisions
         .into_iter()
@@ -275,10 +290,20 @@ async fn invite(state: &AppState, session: &Session, callee: UserId) {
         callee: callee.clone(),
         ringing: ring.iter().map(|(d, _)| d.id.clone()).collect(),
         answered: None,
+        invited_at: std::time::Instant::now(),
+        answered_at: None,
     };
     let Some(ringing) = state.hub.start_call(&call_id, call) else {
         return fail(state, me, callee, FailReason::CalleeBusy, None);
     };
+    tracing::info!(
+        call_id = %call_id,
+        caller = %caller,
+        caller_device = %me,
+        callee = %callee,
+        ringing_devices = ?ringing.iter().map(DeviceId::as_str).collect::<Vec<_>>(),
+        "call invited"
+    );
     state.hub.send(
         me,
         &ServerMessage::InviteSent {
@@ -349,10 +374,25 @@ async fn accept(state: &AppState, session: &Session, call_id: CallId) {
             Ok((caller, decision))
         })
         .await;
-    let Ok((caller, Ok(decision))) = result else {
-        state.hub.end(&call_id, None, EndReason::PeerDisconnected);
-        return;
+    let (caller, decision) = match flatten(result.map(|(c, d)| d.map(|d| (c, d)))) {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(call_id = %call_id, error = %e, "policy decision failed at accept");
+            state.hub.end(&call_id, None, EndReason::PeerDisconnected);
+            return;
+        }
     };
+    tracing::info!(
+        call_id = %call_id,
+        caller = %call.caller,
+        caller_device = %call.caller_device,
+        callee = %call.callee,
+        callee_device = %me,
+        mode = ?decision.outcome,
+        policy_reasons = ?decision.reasons,
+        relay = state.relay.is_some(),
+        "call accepted"
+    );
     if decision.outcome == Outcome::Refused {
         state.hub.send(
             &call.caller_device,

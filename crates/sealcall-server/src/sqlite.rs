@@ -525,6 +525,13 @@ impl Storage for SqliteStore {
             "INSERT INTO audit_log (actor, at, action, target, outcome) VALUES (?1, ?2, ?3, ?4, 'Applied')",
             params![event.actor, unix_at(event.at), event.action, event.target],
         )?;
+        log_audit(
+            conn.last_insert_rowid(),
+            event.actor,
+            event.action,
+            event.target,
+            "Applied",
+        );
         Ok(())
     }
 
@@ -628,6 +635,12 @@ impl SqlPolicy<'_> {
         }
         Ok(false)
     }
+}
+
+/// Logs one written audit row by its id (`seq`), so an operator can find it in the audit log;
+/// the before and after states stay in the audit log only.
+fn log_audit(audit_id: i64, actor: &str, action: &str, target: &str, outcome: &str) {
+    tracing::info!(audit_id, actor, action, target, outcome, "audit");
 }
 
 fn se(e: rusqlite::Error) -> StoreError {
@@ -1011,10 +1024,22 @@ impl PolicyStore for SqlPolicy<'_> {
                     ],
                 )
                 .map_err(se)?;
-            Ok(())
+            Ok(self.conn.last_insert_rowid())
         })();
         match result {
-            Ok(()) => self.conn.execute_batch("RELEASE policy_commit").map_err(se),
+            Ok(audit_id) => {
+                self.conn
+                    .execute_batch("RELEASE policy_commit")
+                    .map_err(se)?;
+                log_audit(
+                    audit_id,
+                    audit.actor.as_str(),
+                    &audit_name(&audit.action),
+                    &audit.target,
+                    &audit_name(&audit.outcome),
+                );
+                Ok(())
+            }
             Err(e) => {
                 let _ = self
                     .conn

@@ -275,7 +275,10 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket) {
             device_id: device.clone(),
             setting,
         },
-        _ => error_message(ErrorCode::Internal, "could not read the user's setting"),
+        _ => {
+            tracing::error!(device = %device, "could not read the user's setting for the welcome");
+            error_message(ErrorCode::Internal, "could not read the user's setting")
+        }
     };
     state.hub.send(&device, &welcome);
 
@@ -300,6 +303,7 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket) {
                 break;
             }
             Next::Tick if heard.elapsed() >= limits.idle_timeout => {
+                tracing::info!(device = %device, "closing an idle connection");
                 let _ = tx
                     .send(Outbound::Close(CLOSE_IDLE, "idle: nothing received"))
                     .await;
@@ -313,6 +317,7 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket) {
         let Some(Ok(frame)) = frame else { break };
         heard = tokio::time::Instant::now();
         if matches!(frame, Message::Text(_) | Message::Binary(_)) && !bucket.take() {
+            tracing::warn!(device = %device, limit = limits.messages_per_second, "rate limited: closing the connection");
             state.hub.send(
                 &device,
                 &error_message(
@@ -344,15 +349,20 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket) {
         match parse_client_message(&bytes) {
             Ok(msg) => crate::routing::handle(&state, &session, msg).await,
             Err(e @ SignalingError::TooLarge { .. }) => {
+                tracing::warn!(device = %device, bytes = bytes.len(), "message too large: closing the connection");
                 state
                     .hub
                     .send(&device, &error_message(e.code(), e.to_string()));
                 let _ = tx.send(Outbound::Close(1009, "message too large")).await;
                 break;
             }
-            Err(e) => state
-                .hub
-                .send(&device, &error_message(e.code(), e.to_string())),
+            Err(e) => {
+                // The code only: a parser's message may quote the message's content.
+                tracing::debug!(device = %device, code = ?e.code(), "malformed message refused");
+                state
+                    .hub
+                    .send(&device, &error_message(e.code(), e.to_string()));
+            }
         }
     }
     state.hub.disconnect(&device, conn_id);

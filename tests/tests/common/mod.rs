@@ -42,6 +42,23 @@ pub async fn engine_with(
     tone: u32,
     auto_answer: bool,
 ) -> (Engine, EngineEvents) {
+    engine_adjusted(server, user, tone, |c| c.auto_answer = auto_answer).await
+}
+
+/// The same, with a last change to the configuration.
+pub async fn engine_adjusted(
+    server: &LocalServer,
+    user: &str,
+    tone: u32,
+    adjust: impl FnOnce(&mut EngineConfig),
+) -> (Engine, EngineEvents) {
+    let mut config = engine_config(server, user, tone);
+    adjust(&mut config);
+    Engine::connect(config).await.unwrap()
+}
+
+/// The configuration [`engine`] signs in with (an ephemeral identity, a tone in, a WAV out).
+fn engine_config(server: &LocalServer, user: &str, tone: u32) -> EngineConfig {
     let mut config = EngineConfig::new(&server.url, user, PASSWORD);
     config.trust = server.trust.clone();
     config.transport = TransportConfig::loopback();
@@ -54,8 +71,7 @@ pub async fn engine_with(
             .display()
             .to_string(),
     };
-    config.auto_answer = auto_answer;
-    Engine::connect(config).await.unwrap()
+    config
 }
 
 /// Waits (up to `secs`) for the first event `pick` returns `Some` for.
