@@ -60,6 +60,16 @@ async fn a_device_without_ml_kem_gets_a_signed_fallback_both_sides_show() {
     assert_eq!(ended(&mut ken_ev).await, Ended::Local);
 }
 
+/// Waits until Ana's device ends the call before any keys because Ken's device requires
+/// post-quantum protection it cannot give.
+async fn ana_refuses_for_kens_requirement(ana_ev: &mut sealcall_engine::EngineEvents) {
+    let why = format!("{:?}", ended_before_keys(ana_ev).await);
+    assert!(
+        why.contains("the other device requires post-quantum protection"),
+        "{why}"
+    );
+}
+
 /// Waits for the call to end and returns why, failing if media keys were installed first.
 async fn ended_before_keys(events: &mut sealcall_engine::EngineEvents) -> Ended {
     wait_for(events, 15, |e| match e {
@@ -73,7 +83,6 @@ async fn ended_before_keys(events: &mut sealcall_engine::EngineEvents) -> Ended 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_that_requires_post_quantum_ends_a_call_that_cannot_have_it() {
     let server = TestServer::start().await;
-    // The engines stay bound: dropping one ends its session.
     // Ken turns the requirement on while signed in (Settings in the app, or the engine API).
     let Pair {
         ken,
@@ -90,11 +99,7 @@ async fn a_device_that_requires_post_quantum_ends_a_call_that_cannot_have_it() {
     ken.set_post_quantum(PostQuantum::Required).unwrap();
     ken.call(ANA).unwrap();
     // Ana's device sees Ken's signed requirement in the Commit and refuses before answering.
-    let why = format!("{:?}", ended_before_keys(&mut ana_ev).await);
-    assert!(
-        why.contains("the other device requires post-quantum protection"),
-        "{why}"
-    );
+    ana_refuses_for_kens_requirement(&mut ana_ev).await;
     let ken_end = ended_before_keys(&mut ken_ev).await;
     assert!(
         matches!(ken_end, Ended::Remote(_) | Ended::MediaFailed(_)),
@@ -126,10 +131,6 @@ async fn the_required_post_quantum_policy_makes_the_device_refuse_the_fallback()
         (false, true),
     )
     .await;
-    let why = format!("{:?}", ended_before_keys(&mut ana_ev).await);
-    assert!(
-        why.contains("the other device requires post-quantum protection"),
-        "{why}"
-    );
+    ana_refuses_for_kens_requirement(&mut ana_ev).await;
     let _ = ended_before_keys(&mut ken_ev).await;
 }
