@@ -204,10 +204,15 @@ pub fn wait_until(
             harness.step();
             return;
         }
-        assert!(
-            start.elapsed() < WAIT,
-            "timed out after {WAIT:?} waiting for {what}"
-        );
+        if start.elapsed() >= WAIT {
+            // What the user would see instead (for example why the call ended).
+            let shown: Vec<String> = harness
+                .query_all_by_label_contains("")
+                .filter_map(|n| egui_kittest::kittest::NodeT::accesskit_node(&n).label())
+                .filter(|l| !l.is_empty())
+                .collect();
+            panic!("timed out after {WAIT:?} waiting for {what}; shown instead: {shown:?}");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
