@@ -1,8 +1,10 @@
 //! The AEAD behind SFrame, as a small internal trait with one implementation per backend.
 //!
 //! A cipher is keyed once per SFrame key (per KID) and then used for every frame under that key;
-//! frames are sealed and opened in place on the caller's buffer with a detached tag. Opening checks
-//! the tag before any plaintext is written, so a failed open leaves the buffer unchanged.
+//! frames are sealed and opened in place on the caller's buffer with a detached tag. A failed open
+//! leaves the ciphertext zeroed on every backend: AWS-LC decrypts while it authenticates, so no
+//! backend can promise the bytes unchanged without a copy of every frame (see docs/SECURITY.md),
+//! and zeroed bytes are the one state that holds no unauthenticated plaintext on both.
 
 use crate::error::{Error, Result};
 use crate::suite::CipherSuite;
@@ -50,8 +52,8 @@ pub(crate) trait FrameAead {
         aad: &[u8],
         buf: &mut [u8],
     ) -> Result<[u8; TAG_LEN]>;
-    /// Verifies `tag` over `aad` and `buf`, then decrypts `buf` in place. On failure `buf` is
-    /// unchanged.
+    /// Verifies `tag` over `aad` and `buf` and decrypts `buf` in place. On failure `buf` is
+    /// zeroed.
     fn open(
         &mut self,
         nonce: &[u8; NONCE_LEN],
@@ -88,8 +90,13 @@ mod rustcrypto {
             buf: &mut [u8],
             tag: &[u8; TAG_LEN],
         ) -> Result<()> {
+            // RustCrypto checks the tag before it decrypts, so `buf` still holds the
+            // ciphertext on failure; zeroing it keeps one contract for every backend.
             self.decrypt_inout_detached(&(*nonce).into(), aad, buf.into(), &(*tag).into())
-                .map_err(|_| Error::AuthenticationFailed)
+                .map_err(|_| {
+                    buf.fill(0);
+                    Error::AuthenticationFailed
+                })
         }
     }
 
@@ -180,7 +187,7 @@ mod tests {
 
     /// RFC 7714 section 16.1.1 through every backend: the SRTP IV (`salt XOR (00 00 || SSRC ||
     /// ROC || SEQ)`), the RTP header as AAD, ciphertext and tag byte for byte; then opening it,
-    /// and refusing it with a flipped tag bit while leaving the buffer unchanged.
+    /// and refusing it with a flipped tag bit, which leaves the buffer zeroed.
     #[test]
     fn rfc7714_aes_gcm_srtp_packet_on_every_backend() {
         let v: std::collections::HashMap<String, serde_json::Value> =
@@ -205,12 +212,16 @@ mod tests {
             assert_eq!([&header[..], &buf, &tag].concat(), expected, "{backend:?}");
             let mut bad = tag;
             bad[0] ^= 1;
-            let before = buf.clone();
+            let sealed = buf.clone();
             assert_eq!(
                 cipher.open(&nonce, &header, &mut buf, &bad),
                 Err(Error::AuthenticationFailed)
             );
-            assert_eq!(buf, before, "{backend:?}: refused packet modified");
+            assert!(
+                buf.iter().all(|&b| b == 0),
+                "{backend:?}: refused packet not zeroed"
+            );
+            buf.copy_from_slice(&sealed);
             cipher.open(&nonce, &header, &mut buf, &tag).unwrap();
             assert_eq!(buf, s("plaintext"));
         }

@@ -38,6 +38,7 @@ impl Header {
     }
 
     /// Length of the minimal encoding.
+    #[inline]
     pub const fn encoded_len(&self) -> usize {
         let k = if self.kid < 8 { 0 } else { byte_len(self.kid) };
         let c = if self.ctr < 8 { 0 } else { byte_len(self.ctr) };
@@ -52,6 +53,14 @@ impl Header {
             needed: len,
             available,
         })?;
+        self.write(out);
+        Ok(len)
+    }
+
+    /// Writes the minimal encoding into `out`, which is exactly [`Self::encoded_len`] bytes long
+    /// (the caller sized it; a shorter `out` panics on the slice index, never writes past it).
+    #[inline]
+    pub(crate) fn write(&self, out: &mut [u8]) {
         let mut config = 0u8;
         let mut pos = 1;
         if self.kid < 8 {
@@ -59,7 +68,7 @@ impl Header {
         } else {
             let n = byte_len(self.kid);
             config |= 0x80 | (((n - 1) as u8) << 4);
-            out[pos..pos + n].copy_from_slice(&self.kid.to_be_bytes()[8 - n..]);
+            put_be(&mut out[pos..pos + n], self.kid);
             pos += n;
         }
         if self.ctr < 8 {
@@ -67,13 +76,13 @@ impl Header {
         } else {
             let n = byte_len(self.ctr);
             config |= 0x08 | ((n - 1) as u8);
-            out[pos..pos + n].copy_from_slice(&self.ctr.to_be_bytes()[8 - n..]);
+            put_be(&mut out[pos..pos + n], self.ctr);
         }
         out[0] = config;
-        Ok(len)
     }
 
     /// Parses a header from the start of `bytes`; returns it and its length.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<(Self, usize)> {
         let (&config, rest) = bytes
             .split_first()
@@ -86,7 +95,18 @@ impl Header {
     }
 }
 
+/// Writes the low `out.len()` bytes of `v` big-endian. A byte loop rather than a slice copy:
+/// the fields are 1 to 8 bytes, and a variable-length copy costs a `memcpy` call per frame.
+#[inline]
+fn put_be(out: &mut [u8], v: u64) {
+    let n = out.len();
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = (v >> (8 * (n - 1 - i))) as u8;
+    }
+}
+
 /// Reads one field from its 4-bit descriptor (extension flag and 3-bit value or length - 1).
+#[inline]
 fn read_field(rest: &mut &[u8], nibble: u8, what: &'static str) -> Result<u64> {
     if nibble & 0x08 == 0 {
         return Ok(u64::from(nibble & 0x07));
@@ -100,9 +120,7 @@ fn read_field(rest: &mut &[u8], nibble: u8, what: &'static str) -> Result<u64> {
     }
     let (field, tail) = rest.split_at(n);
     *rest = tail;
-    let mut buf = [0u8; 8];
-    buf[8 - n..].copy_from_slice(field);
-    let v = u64::from_be_bytes(buf);
+    let v = field.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
     if v < 8 || byte_len(v) != n {
         return Err(Error::MalformedHeader(match what {
             "key id" => "non-minimal key id encoding",

@@ -63,7 +63,9 @@ impl SframeKey {
     }
 
     /// Authenticates and decrypts a whole protected frame in place. Returns the header and the range
-    /// of the plaintext inside `frame`. On any error `frame` is unchanged.
+    /// of the plaintext inside `frame`. A frame that fails authentication
+    /// ([`Error::AuthenticationFailed`]) has its ciphertext zeroed (header and tag unchanged);
+    /// on any other error `frame` is unchanged. It never holds unauthenticated plaintext.
     pub fn unprotect(
         &mut self,
         metadata: &[u8],
@@ -87,6 +89,7 @@ pub(crate) struct ParsedFrame {
 }
 
 impl ParsedFrame {
+    #[inline]
     pub(crate) fn parse(frame: &[u8]) -> Result<Self> {
         let (header, header_len) = Header::parse(frame)?;
         let min = header_len + TAG_LEN;
@@ -123,6 +126,7 @@ fn with_aad<T>(header: &[u8], metadata: &[u8], f: impl FnOnce(&[u8]) -> Result<T
 ///
 /// The header goes into the bytes just before `payload.start`, the tag into the `TAG_LEN` bytes
 /// just after `payload.end`; returns the range of the whole protected frame.
+#[inline]
 pub(crate) fn protect_in_place(
     epoch: &mut KeyedEpoch,
     ctr: u64,
@@ -159,7 +163,7 @@ pub(crate) fn protect_in_place(
     }
     let start = payload.start - hlen;
     let (head, rest) = buf[start..end].split_at_mut(hlen);
-    header.encode(head)?;
+    header.write(head);
     let (body, tag_out) = rest.split_at_mut(payload.len());
     let nonce = epoch.nonce(ctr);
     let tag = with_aad(head, metadata, |aad| epoch.cipher.seal(&nonce, aad, body))?;
@@ -167,8 +171,9 @@ pub(crate) fn protect_in_place(
     Ok(start..end)
 }
 
-/// Authenticates and decrypts `frame` in place; the tag is checked before any plaintext is
-/// written, so on error `frame` is unchanged.
+/// Authenticates and decrypts `frame` in place; on failure the ciphertext is zeroed (header and
+/// tag unchanged), so no unauthenticated plaintext is ever left in it.
+#[inline]
 pub(crate) fn open_in_place(
     epoch: &mut KeyedEpoch,
     parsed: &ParsedFrame,

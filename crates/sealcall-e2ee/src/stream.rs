@@ -159,6 +159,19 @@ fn ratchet(secret: &Secret32, next_epoch: u64) -> Result<Secret32> {
     )
 }
 
+/// The counter at which a sender moves to the next epoch: the schedule's frame count, or the
+/// key's limit less its margin, whichever comes first.
+fn rekey_at_ctr(config: &StreamConfig) -> u64 {
+    let limits = &config.limits;
+    let near_limit = limits
+        .max_frames_per_epoch
+        .saturating_sub(limits.rekey_margin);
+    config
+        .rekey
+        .every_frames
+        .map_or(near_limit, |n| n.min(near_limit))
+}
+
 /// Protects frames of one media kind in one direction.
 ///
 /// No `Debug` or `Clone`; key material is erased on drop.
@@ -170,7 +183,10 @@ pub struct FrameSender {
     secret: Secret32,
     key: KeyedEpoch,
     ctr: u64,
-    epoch_started: Option<Duration>,
+    /// The counter at which the schedule or the key's limit asks for the next epoch.
+    rekey_at_ctr: u64,
+    /// When the schedule asks for the next epoch: set by the epoch's first frame.
+    rekey_at: Option<Duration>,
     stats: StreamStats,
 }
 
@@ -192,7 +208,8 @@ impl FrameSender {
             secret: base,
             key,
             ctr: 0,
-            epoch_started: None,
+            rekey_at_ctr: rekey_at_ctr(&config),
+            rekey_at: None,
             stats: StreamStats::default(),
         })
     }
@@ -245,24 +262,16 @@ impl FrameSender {
         self.key = key;
         self.epoch = next;
         self.ctr = 0;
-        self.epoch_started = Some(now);
+        self.rekey_at = self.config.rekey.every.map(|e| now.saturating_add(e));
         self.stats.rekeys += 1;
         Ok(())
     }
 
+    /// Whether the schedule or the key's limit asks for the next epoch. The thresholds are
+    /// computed once per epoch, so a frame pays two comparisons.
+    #[inline]
     fn rekey_due(&self, now: Duration) -> bool {
-        let limits = &self.config.limits;
-        let schedule = &self.config.rekey;
-        let near_limit = self.ctr
-            >= limits
-                .max_frames_per_epoch
-                .saturating_sub(limits.rekey_margin);
-        let by_frames = schedule.every_frames.is_some_and(|n| self.ctr >= n);
-        let by_time = match (schedule.every, self.epoch_started) {
-            (Some(every), Some(start)) => now.saturating_sub(start) >= every,
-            _ => false,
-        };
-        near_limit || by_frames || by_time
+        self.ctr >= self.rekey_at_ctr || self.rekey_at.is_some_and(|at| now >= at)
     }
 
     /// Protects `buf[payload]` in place at time `now`.
@@ -285,8 +294,8 @@ impl FrameSender {
         }
         let len = payload.len() as u64;
         let out = protect_in_place(&mut self.key, self.ctr, metadata, buf, payload)?;
-        if self.epoch_started.is_none() {
-            self.epoch_started = Some(now);
+        if self.rekey_at.is_none() {
+            self.rekey_at = self.config.rekey.every.map(|e| now.saturating_add(e));
         }
         self.ctr += 1;
         self.stats.frames += 1;
@@ -378,9 +387,11 @@ impl FrameReceiver {
 
     /// Authenticates and decrypts a protected frame in place at time `now`.
     ///
-    /// Returns the plaintext's range inside `frame`. The tag is checked before any plaintext is
-    /// written and the replay window moves only after it verified; on any error `frame` is
-    /// unchanged.
+    /// Returns the plaintext's range inside `frame`. The replay window moves only after the tag
+    /// verified. A frame that fails authentication ([`Error::AuthenticationFailed`]) has its
+    /// ciphertext zeroed, header and tag unchanged; on any other error (malformed, replayed,
+    /// unknown key, wrong stream) `frame` is unchanged. A refused frame never leaves
+    /// unauthenticated plaintext in `frame`.
     pub fn unprotect(
         &mut self,
         now: Duration,
@@ -400,6 +411,7 @@ impl FrameReceiver {
         result
     }
 
+    #[inline]
     fn unprotect_inner(
         &mut self,
         now: Duration,
@@ -456,6 +468,7 @@ impl FrameReceiver {
     }
 }
 
+#[inline]
 fn open_checked(
     epoch: &mut RecvEpoch,
     parsed: &ParsedFrame,

@@ -84,8 +84,31 @@ pub fn fuzz_header(data: &[u8]) {
     }
 }
 
+/// Whether `after` is what the crate documents for a frame `before` that was refused with
+/// `error`: after [`crate::Error::AuthenticationFailed`] the header and tag are unchanged and the
+/// ciphertext between them is zeroed; after any other error the frame is unchanged.
+pub fn refused_as_documented(before: &[u8], after: &[u8], error: &crate::Error) -> bool {
+    if *error != crate::Error::AuthenticationFailed {
+        return before == after;
+    }
+    let Ok((_, hlen)) = crate::Header::parse(before) else {
+        return false;
+    };
+    let Some(tag_at) = before
+        .len()
+        .checked_sub(crate::TAG_LEN)
+        .filter(|&t| t >= hlen)
+    else {
+        return false;
+    };
+    before.len() == after.len()
+        && before[..hlen] == after[..hlen]
+        && before[tag_at..] == after[tag_at..]
+        && after[hlen..tag_at].iter().all(|&b| b == 0)
+}
+
 /// Fuzz body: feed arbitrary bytes to a receiver as a protected frame. Nothing may panic, and a
-/// frame that fails must leave the buffer unchanged.
+/// refused frame must be left as [`refused_as_documented`] says.
 pub fn fuzz_unprotect(data: &[u8]) {
     use crate::{AeadBackend, BaseKey, CipherSuite, SframeKey};
     let Ok(base) = BaseKey::from_bytes(b"sealcall fuzz base key") else {
@@ -100,18 +123,21 @@ pub fn fuzz_unprotect(data: &[u8]) {
         return;
     };
     let mut frame = data.to_vec();
-    if key.unprotect(&[], &mut frame).is_err() {
-        assert_eq!(frame, data, "a refused frame must be left unchanged");
+    if let Err(e) = key.unprotect(&[], &mut frame) {
+        assert!(
+            refused_as_documented(data, &frame, &e),
+            "a refused frame must be left as documented ({e})"
+        );
     }
     let Some(mut rx) = fuzz_receiver() else {
         return;
     };
     let mut frame = data.to_vec();
-    if rx
-        .unprotect(core::time::Duration::ZERO, &[], &mut frame)
-        .is_err()
-    {
-        assert_eq!(frame, data, "a refused frame must be left unchanged");
+    if let Err(e) = rx.unprotect(core::time::Duration::ZERO, &[], &mut frame) {
+        assert!(
+            refused_as_documented(data, &frame, &e),
+            "a refused frame must be left as documented ({e})"
+        );
     }
 }
 

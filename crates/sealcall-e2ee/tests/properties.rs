@@ -68,7 +68,7 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_frames_never_panic_and_are_left_unchanged(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+    fn arbitrary_frames_never_panic_and_are_left_as_documented(data in proptest::collection::vec(any::<u8>(), 0..512)) {
         sealcall_e2ee::testing::fuzz_unprotect(&data);
         sealcall_e2ee::testing::fuzz_header(&data);
     }

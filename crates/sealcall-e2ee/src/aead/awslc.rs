@@ -1,12 +1,11 @@
 //! The AWS-LC backend (`aws-lc-rs`), behind the `aws-lc` cargo feature.
 //!
-//! AWS-LC decrypts while it authenticates and wipes its output when the tag does not verify.
-//! To keep the crate's guarantee that a refused frame leaves the caller's buffer unchanged, a
-//! frame is opened into a scratch buffer owned by the key (grown once to the largest frame seen,
-//! erased on drop) and copied back only after the tag verified.
+//! AWS-LC decrypts while it authenticates, in place, and clears its output when the tag does not
+//! verify (`aws-lc-rs` documents the buffer as "overwritten in an unspecified way"). Frames are
+//! opened in place, with no copy; on failure the buffer is zeroed here as well, so the crate's
+//! contract (a refused frame's ciphertext is zeroed) does not rest on that unspecified state.
 
 use aws_lc_rs::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use zeroize::Zeroizing;
 
 use super::FrameAead;
 use crate::error::{Error, Result};
@@ -16,7 +15,6 @@ use crate::{NONCE_LEN, TAG_LEN};
 /// An AWS-LC AES-GCM key. AWS-LC keeps and erases the expanded key itself.
 pub(crate) struct AwsLcGcm {
     key: LessSafeKey,
-    scratch: Zeroizing<Vec<u8>>,
 }
 
 impl AwsLcGcm {
@@ -28,7 +26,6 @@ impl AwsLcGcm {
         let key = UnboundKey::new(alg, key).map_err(|_| Error::Aead)?;
         Ok(Self {
             key: LessSafeKey::new(key),
-            scratch: Zeroizing::new(Vec::new()),
         })
     }
 }
@@ -56,20 +53,16 @@ impl FrameAead for AwsLcGcm {
         buf: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> Result<()> {
-        if self.scratch.len() < buf.len() {
-            self.scratch.resize(buf.len(), 0);
+        let opened = self.key.open_in_place_separate_tag(
+            Nonce::assume_unique_for_key(*nonce),
+            Aad::from(aad),
+            tag,
+            buf,
+        );
+        if opened.is_err() {
+            buf.fill(0);
+            return Err(Error::AuthenticationFailed);
         }
-        let out = &mut self.scratch[..buf.len()];
-        self.key
-            .open_separate_gather(
-                Nonce::assume_unique_for_key(*nonce),
-                Aad::from(aad),
-                buf,
-                tag,
-                out,
-            )
-            .map_err(|_| Error::AuthenticationFailed)?;
-        buf.copy_from_slice(out);
         Ok(())
     }
 }

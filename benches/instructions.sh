@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Instructions per frame, counted by callgrind: repeatable on a loaded machine, where wall-clock
+# benches are not. Builds the `frame_instructions` example (release), then runs every case with N
+# and 2N frames; the difference divided by N is the per-frame count, set-up cancels out.
+#
+#   benches/instructions.sh [SIZE...]        (default: 64 1200 16384)
+#
+# Prints one line per case: implementation, size, protect and unprotect instructions per frame.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
+cargo build -q --release -p sealcall-benches --no-default-features --features aws-lc --example frame_instructions
+bin="${CARGO_TARGET_DIR:-target}/release/examples/frame_instructions"
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(64 1200 16384)
+count() { # implementation size op frames -> instructions of the whole run
+    local out
+    out=$(mktemp)
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" "$1" "$2" "$3" "$4" 2>/dev/null >/dev/null
+    awk '/^summary:/ {print $2}' "$out"
+    rm -f "$out"
+}
+per_frame() { # implementation size op -> instructions per frame
+    local n=$(( $2 >= 16384 ? 400 : 4000 ))
+    local a b
+    a=$(count "$1" "$2" "$3" "$n")
+    b=$(count "$1" "$2" "$3" $((2 * n)))
+    echo $(( (b - a) / n ))
+}
+printf '%-28s %8s %10s %10s\n' implementation size protect unprotect
+for size in "${sizes[@]}"; do
+    for imp in sealcall/aws-lc-rs raw-aead+aad/aws-lc-rs sealcall/aes-gcm raw-aead+aad/aes-gcm; do
+        p=$(per_frame "$imp" "$size" protect)
+        u=$(per_frame "$imp" "$size" unprotect)
+        printf '%-28s %8s %10s %10s\n' "$imp" "$size" "$p" $((u - p))
+    done
+done
