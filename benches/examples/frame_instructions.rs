@@ -2,17 +2,36 @@
 //!
 //! Wall-clock benches need a quiet machine; instruction counts do not: `valgrind
 //! --tool=callgrind` counts the same instructions for the same binary and inputs whatever else the
-//! machine runs. `benches/instructions.sh` runs this twice per case (N and 2N frames) so that
-//! set-up cancels out, and prints instructions per frame.
+//! machine runs. `benches/instructions.sh` counts only inside [`seal_frames`] or [`open_ring`]
+//! (`--toggle-collect`), so set-up and the untimed ring refills are left out, and prints
+//! instructions per frame.
 //!
 //! ```text
 //! frame_instructions <implementation> <size> <protect|unprotect> <frames>
 //! ```
-//! `unprotect` also protects every frame it opens (the ring is refilled untimed in the
-//! wall-clock bench): subtract the `protect` count of the same case.
 
-use sealcall_benches::{Implementation, new_case};
+use core::hint::black_box;
+
+use sealcall_benches::{FrameCase, Implementation, new_case};
 use sealcall_e2ee::CipherSuite;
+
+/// Protects `n` frames: the counted part of `protect`.
+#[inline(never)]
+fn seal_frames(case: &mut dyn FrameCase, n: u64) -> Result<(), String> {
+    for _ in 0..n {
+        black_box(case.protect().map_err(|e| e.to_string())?);
+    }
+    Ok(())
+}
+
+/// Unprotects the first `n` frames of the ring: the counted part of `unprotect`.
+#[inline(never)]
+fn open_ring(case: &mut dyn FrameCase, n: usize) -> Result<(), String> {
+    for slot in 0..n {
+        black_box(case.unprotect(slot).map_err(|e| e.to_string())?);
+    }
+    Ok(())
+}
 
 fn main() {
     if let Err(e) = run() {
@@ -41,10 +60,17 @@ fn run() -> Result<(), String> {
     let mut case =
         new_case(implementation, CipherSuite::Aes128GcmSha256, size).map_err(|e| e.to_string())?;
     match op.as_str() {
-        "protect" => case.time_protect(frames),
-        "unprotect" => case.time_unprotect(frames),
-        other => return Err(format!("op {other:?}: protect or unprotect")),
+        "protect" => seal_frames(case.as_mut(), frames),
+        "unprotect" => {
+            let mut done = 0u64;
+            while done < frames {
+                case.refill().map_err(|e| e.to_string())?;
+                let n = (case.ring_len() as u64).min(frames - done);
+                open_ring(case.as_mut(), n as usize)?;
+                done += n;
+            }
+            Ok(())
+        }
+        other => Err(format!("op {other:?}: protect or unprotect")),
     }
-    .map_err(|e| e.to_string())?;
-    Ok(())
 }

@@ -157,7 +157,7 @@ pub fn new_case(
     suite: CipherSuite,
     size: usize,
 ) -> Result<Box<dyn FrameCase>> {
-    let mut case: Box<dyn FrameCase> = match implementation {
+    let case: Box<dyn FrameCase> = match implementation {
         Implementation::Sealcall(backend) => Box::new(SealcallCase::new(backend, suite, size)?),
         Implementation::RawAead(backend) => Box::new(RawAeadCase::new(backend, suite, size, 0)?),
         Implementation::RawAeadHeaderAad(backend) => {
@@ -166,19 +166,79 @@ pub fn new_case(
         Implementation::SframeCrate => Box::new(SframeCrateCase::new(suite, size)?),
         Implementation::Srtp => Box::new(SrtpCase::new(suite, size)?),
     };
-    // One protect and one full ring round trip, so a broken set-up fails here, not mid-timing.
+    checked(case, implementation, &[size])
+}
+
+/// Keys `implementation` for a trace of frame sizes (a real stream's frames, in order) and
+/// checks one round trip: protect cycles through the sizes, and the unprotect ring holds the
+/// whole trace once. Sealcall and the raw AEAD floors only.
+pub fn new_trace_case(
+    implementation: Implementation,
+    suite: CipherSuite,
+    media: MediaKind,
+    sizes: &[usize],
+) -> Result<Box<dyn FrameCase>> {
+    if sizes.is_empty() {
+        return Err(BenchError::new("a trace needs at least one frame"));
+    }
+    let case: Box<dyn FrameCase> = match implementation {
+        Implementation::Sealcall(backend) => Box::new(SealcallCase::with_sizes(
+            backend,
+            suite,
+            media,
+            sizes,
+            sizes.len(),
+        )?),
+        Implementation::RawAead(backend) => Box::new(RawAeadCase::with_sizes(
+            backend,
+            suite,
+            sizes,
+            sizes.len(),
+            0,
+        )?),
+        Implementation::RawAeadHeaderAad(backend) => Box::new(RawAeadCase::with_sizes(
+            backend,
+            suite,
+            sizes,
+            sizes.len(),
+            HEADER_AAD_LEN,
+        )?),
+        other => {
+            return Err(BenchError::new(format!(
+                "{} is measured at fixed sizes only",
+                other.label()
+            )));
+        }
+    };
+    checked(case, implementation, sizes)
+}
+
+/// One protect and one full ring round trip, so a broken set-up fails here, not mid-timing.
+/// Ring slot `i` must open to `sizes[i % sizes.len()]` bytes.
+fn checked(
+    mut case: Box<dyn FrameCase>,
+    implementation: Implementation,
+    sizes: &[usize],
+) -> Result<Box<dyn FrameCase>> {
     case.protect()?;
     case.refill()?;
     for slot in 0..case.ring_len() {
         let len = case.unprotect(slot)?;
-        if len != size {
+        let expected = sizes[slot % sizes.len()];
+        if len != expected {
             return Err(BenchError::new(format!(
-                "{}: unprotect returned {len} bytes, expected {size}",
+                "{}: unprotect returned {len} bytes, expected {expected}",
                 implementation.label()
             )));
         }
     }
     Ok(case)
+}
+
+/// The next index of a trace of `len` sizes (no division on the timed path).
+#[inline]
+fn next_index(i: usize, len: usize) -> usize {
+    if i + 1 >= len { 0 } else { i + 1 }
 }
 
 /// A pattern payload (the content does not change AES-GCM's speed).
@@ -237,43 +297,57 @@ pub fn sender_receiver(
 pub struct SealcallCase {
     sender: FrameSender,
     receiver: FrameReceiver,
-    size: usize,
+    /// The frame sizes, in order (one size for a fixed-size case).
+    sizes: Vec<usize>,
+    /// The size index the next hot protect uses.
+    next: usize,
+    /// Bytes per frame slot: headroom, the largest frame and its tag.
+    stride: usize,
     hot: Vec<u8>,
     ring: Vec<u8>,
     frames: Vec<Range<usize>>,
 }
 
 impl SealcallCase {
-    /// Keys a sender/receiver pair through a real handshake.
+    /// Keys a sender/receiver pair through a real handshake, for frames of `size` bytes.
     pub fn new(backend: AeadBackend, suite: CipherSuite, size: usize) -> Result<Self> {
-        let (sender, receiver) = sender_receiver(backend, suite, media_for(size))?;
-        let stride = MAX_HEADER_LEN + size + TAG_LEN;
-        let ring_len = ring_len_for(size);
+        Self::with_sizes(backend, suite, media_for(size), &[size], ring_len_for(size))
+    }
+
+    /// Keys a pair for a trace of frame sizes and a ring of `ring_len` frames (slot `i` holds
+    /// a frame of `sizes[i % sizes.len()]` bytes).
+    pub fn with_sizes(
+        backend: AeadBackend,
+        suite: CipherSuite,
+        media: MediaKind,
+        sizes: &[usize],
+        ring_len: usize,
+    ) -> Result<Self> {
+        let (sender, receiver) = sender_receiver(backend, suite, media)?;
+        let largest = sizes.iter().copied().max().unwrap_or(0);
+        let stride = MAX_HEADER_LEN + largest + TAG_LEN;
         let mut hot = vec![0u8; stride];
-        hot[MAX_HEADER_LEN..MAX_HEADER_LEN + size].copy_from_slice(&payload(size));
-        let mut ring = vec![0u8; stride * ring_len];
-        for slot in ring.chunks_mut(stride) {
-            slot[MAX_HEADER_LEN..MAX_HEADER_LEN + size].copy_from_slice(&payload(size));
-        }
+        hot[MAX_HEADER_LEN..MAX_HEADER_LEN + largest].copy_from_slice(&payload(largest));
+        let ring = hot.repeat(ring_len.max(1));
         Ok(Self {
             sender,
             receiver,
-            size,
+            sizes: sizes.to_vec(),
+            next: 0,
+            stride,
             hot,
             ring,
-            frames: vec![0..0; ring_len],
+            frames: vec![0..0; ring_len.max(1)],
         })
-    }
-
-    fn stride(&self) -> usize {
-        MAX_HEADER_LEN + self.size + TAG_LEN
     }
 }
 
 impl FrameCase for SealcallCase {
     #[inline]
     fn protect(&mut self) -> Result<usize> {
-        let payload = MAX_HEADER_LEN..MAX_HEADER_LEN + self.size;
+        let size = self.sizes[self.next];
+        self.next = next_index(self.next, self.sizes.len());
+        let payload = MAX_HEADER_LEN..MAX_HEADER_LEN + size;
         let out = self
             .sender
             .protect(NOW, &[], &mut self.hot, payload)
@@ -286,10 +360,10 @@ impl FrameCase for SealcallCase {
     }
 
     fn refill(&mut self) -> Result<()> {
-        let stride = self.stride();
         for (i, frame) in self.frames.iter_mut().enumerate() {
-            let base = i * stride;
-            let payload = base + MAX_HEADER_LEN..base + MAX_HEADER_LEN + self.size;
+            let base = i * self.stride;
+            let size = self.sizes[i % self.sizes.len()];
+            let payload = base + MAX_HEADER_LEN..base + MAX_HEADER_LEN + size;
             *frame = self
                 .sender
                 .protect(NOW, &[], &mut self.ring, payload)
@@ -446,11 +520,18 @@ pub struct RawAeadCase {
     cipher: RawCipher,
     aad: [u8; HEADER_AAD_LEN],
     aad_len: usize,
-    size: usize,
+    /// The frame sizes, in order (one size for a fixed-size case).
+    sizes: Vec<usize>,
+    /// The size index the next hot protect uses.
+    next: usize,
+    /// Bytes per frame slot: the largest frame and its tag.
+    stride: usize,
     ctr: u64,
     hot: Vec<u8>,
     ring: Vec<u8>,
     ctrs: Vec<u64>,
+    /// Each ring slot's frame size (looked up, not computed, on the timed path).
+    lens: Vec<usize>,
 }
 
 impl RawAeadCase {
@@ -461,18 +542,35 @@ impl RawAeadCase {
         size: usize,
         aad_len: usize,
     ) -> Result<Self> {
-        let ring_len = ring_len_for(size);
-        let mut hot = payload(size);
-        hot.resize(size + TAG_LEN, 0);
+        Self::with_sizes(backend, suite, &[size], ring_len_for(size), aad_len)
+    }
+
+    /// The same for a trace of frame sizes and a ring of `ring_len` frames (slot `i` holds a
+    /// frame of `sizes[i % sizes.len()]` bytes).
+    pub fn with_sizes(
+        backend: AeadBackend,
+        suite: CipherSuite,
+        sizes: &[usize],
+        ring_len: usize,
+        aad_len: usize,
+    ) -> Result<Self> {
+        let largest = sizes.iter().copied().max().unwrap_or(0);
+        let mut hot = payload(largest);
+        hot.resize(largest + TAG_LEN, 0);
         Ok(Self {
             cipher: RawCipher::new(backend, suite)?,
             aad: [0x0b, 0x12, 0x34, 0x56],
             aad_len: aad_len.min(HEADER_AAD_LEN),
-            size,
+            sizes: sizes.to_vec(),
+            next: 0,
+            stride: largest + TAG_LEN,
             ctr: 0,
-            ring: hot.repeat(ring_len),
+            ring: hot.repeat(ring_len.max(1)),
             hot,
-            ctrs: vec![0; ring_len],
+            ctrs: vec![0; ring_len.max(1)],
+            lens: (0..ring_len.max(1))
+                .map(|i| sizes[i % sizes.len()])
+                .collect(),
         })
     }
 }
@@ -480,11 +578,13 @@ impl RawAeadCase {
 impl FrameCase for RawAeadCase {
     #[inline]
     fn protect(&mut self) -> Result<usize> {
+        let size = self.sizes[self.next];
+        self.next = next_index(self.next, self.sizes.len());
         self.ctr += 1;
         let aad = &self.aad[..self.aad_len];
         self.cipher
-            .seal(counter_nonce(self.ctr), aad, &mut self.hot, self.size)?;
-        Ok(self.size + TAG_LEN)
+            .seal(counter_nonce(self.ctr), aad, &mut self.hot, size)?;
+        Ok(size + TAG_LEN)
     }
 
     fn ring_len(&self) -> usize {
@@ -492,24 +592,27 @@ impl FrameCase for RawAeadCase {
     }
 
     fn refill(&mut self) -> Result<()> {
-        let stride = self.size + TAG_LEN;
-        for (slot, ctr) in self.ring.chunks_mut(stride).zip(self.ctrs.iter_mut()) {
+        for ((slot, ctr), &size) in self
+            .ring
+            .chunks_mut(self.stride)
+            .zip(self.ctrs.iter_mut())
+            .zip(&self.lens)
+        {
             self.ctr += 1;
             *ctr = self.ctr;
             let aad = &self.aad[..self.aad_len];
-            self.cipher
-                .seal(counter_nonce(self.ctr), aad, slot, self.size)?;
+            self.cipher.seal(counter_nonce(self.ctr), aad, slot, size)?;
         }
         Ok(())
     }
 
     #[inline]
     fn unprotect(&mut self, slot: usize) -> Result<usize> {
-        let stride = self.size + TAG_LEN;
-        let buf = &mut self.ring[slot * stride..(slot + 1) * stride];
+        let size = self.lens[slot];
+        let buf = &mut self.ring[slot * self.stride..(slot + 1) * self.stride];
         let aad = &self.aad[..self.aad_len];
         self.cipher
-            .open(counter_nonce(self.ctrs[slot]), aad, buf, self.size)
+            .open(counter_nonce(self.ctrs[slot]), aad, buf, size)
     }
 }
 

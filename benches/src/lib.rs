@@ -37,7 +37,7 @@ pub mod report;
 #[cfg(feature = "video")]
 pub mod video;
 
-pub use cases::{FrameCase, Implementation, new_case};
+pub use cases::{FrameCase, Implementation, new_case, new_trace_case};
 pub use extras::Routine;
 
 use core::fmt;
