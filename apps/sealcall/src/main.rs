@@ -31,7 +31,8 @@ mod server_cmd;
 #[command(name = "sealcall", version, about)]
 struct Cli {
     /// How log lines (on standard error) look: `human` or `json` (one JSON object a line).
-    /// `RUST_LOG` picks what is logged (default `info` for Sealcall, `warn` for the rest).
+    /// `RUST_LOG` picks what is logged (default `info` for Sealcall, `warn` for the rest;
+    /// `warn` for everything in `sealcall demo`).
     #[arg(long, global = true, value_enum, default_value = "human")]
     log_format: LogFormat,
     #[command(subcommand)]
@@ -50,14 +51,18 @@ enum LogFormat {
 /// What is logged without `RUST_LOG`: Sealcall's own crates at `info`, everything else at `warn`.
 const DEFAULT_LOG_FILTER: &str = "warn,sealcall=info,sealcall_server=info,sealcall_engine=info";
 
-/// Installs the log subscriber: `RUST_LOG` (or the default) filters, lines go to standard error
+/// What `sealcall demo` logs without `RUST_LOG`: warnings only, so that no INFO line interleaves
+/// with what the demo prints.
+const DEMO_LOG_FILTER: &str = "warn";
+
+/// Installs the log subscriber: `RUST_LOG` (or `default`) filters, lines go to standard error
 /// so that what the commands print on standard output stays as it was.
-fn init_logging(format: LogFormat) -> Result<()> {
+fn init_logging(format: LogFormat, default: &str) -> Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec)
             .with_context(|| format!("RUST_LOG={spec:?} is not a valid filter"))?,
-        _ => EnvFilter::new(DEFAULT_LOG_FILTER),
+        _ => EnvFilter::new(default),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -189,7 +194,11 @@ fn parse_size(text: &str) -> std::result::Result<usize, String> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.log_format)?;
+    let default_filter = match cli.command {
+        Command::Demo(_) => DEMO_LOG_FILTER,
+        _ => DEFAULT_LOG_FILTER,
+    };
+    init_logging(cli.log_format, default_filter)?;
     let runtime = || {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -100,6 +100,7 @@ async fn server_init_makes_a_certificate_and_admin_trusts_it_by_pin_or_ca_file()
 fn the_demo_call_runs_over_tls_with_a_pinned_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let out = sealcall()
+        .env_remove("RUST_LOG")
         .args(["demo", "--duration", "1", "--data-dir"])
         .arg(dir.path())
         .output()
@@ -109,4 +110,10 @@ fn the_demo_call_runs_over_tls_with_a_pinned_certificate() {
     assert!(said.contains("server on https://127.0.0.1:"), "{said}");
     assert!(said.contains("pinned by the demo's clients"), "{said}");
     assert!(said.contains("demo complete"), "{said}");
+    // The demo logs warnings only by default: no INFO line interleaves with what it prints.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.lines().any(|l| l.contains(" INFO ")),
+        "INFO lines in the demo's output:\n{stderr}"
+    );
 }

@@ -169,7 +169,8 @@ impl AuthHandler for CallAuth {
             return Err(turn::Error::Other("expired credentials".to_owned()));
         }
         if !(self.gate)(call, device) {
-            tracing::info!(call_id = call, device, %src, reason = "no answered call", "relay request refused");
+            // Usually relay packets arriving just after a call ended: routine, so debug.
+            tracing::debug!(call_id = call, device, %src, reason = "no answered call", "relay request refused");
             return Err(turn::Error::Other(
                 "no answered call for these credentials".to_owned(),
             ));
