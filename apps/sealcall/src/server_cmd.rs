@@ -95,6 +95,10 @@ pub struct ServerArgs {
     /// for sign-in throttling per address (repeat for more).
     #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_cidr)]
     trusted_proxies: Vec<IpNet>,
+    /// Serve `GET /metrics` (Prometheus text format, plain HTTP, no authentication) on this
+    /// address, e.g. `127.0.0.1:9100`; default: no metrics.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// An address (`10.0.0.1`, `::1`) or a range (`10.0.0.0/8`).
@@ -216,6 +220,7 @@ pub async fn server(args: ServerArgs) -> Result<()> {
             }
             config.allow_plain_http = args.insecure_http;
             config.trusted_proxies = args.trusted_proxies.clone();
+            config.metrics_listen = args.metrics_listen;
             let scheme = if config.tls.is_some() {
                 "https"
             } else {
@@ -230,6 +235,9 @@ pub async fn server(args: ServerArgs) -> Result<()> {
                 server.addr(),
                 args.db.display()
             );
+            if let Some(at) = server.metrics_addr() {
+                println!("metrics on http://{at}/metrics");
+            }
             let _ = tokio::signal::ctrl_c().await;
             println!("shutting down");
             server.shutdown().await?;
