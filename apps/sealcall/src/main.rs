@@ -25,6 +25,7 @@ use sealcall_e2ee::{AeadBackend, CipherSuite};
 mod call_cmd;
 mod contacts_cmd;
 mod server_cmd;
+mod server_config;
 
 /// Sealcall: end-to-end encrypted one-to-one calls.
 #[derive(Debug, Parser)]
@@ -438,5 +439,115 @@ mod tests {
         let e = ok(&["server", "--relay-allow", "nonsense"]).unwrap_err();
         assert!(e.contains("CIDR"), "{e}");
         assert!(ok(&["server", "--insecure-http", "--listen", "0.0.0.0:7878"]).is_ok());
+    }
+
+    fn server_args(args: &[&str]) -> server_cmd::ServerArgs {
+        let cli =
+            Cli::try_parse_from(std::iter::once("sealcall").chain(args.iter().copied())).unwrap();
+        let Command::Server(args) = cli.command else {
+            panic!("expected server")
+        };
+        args
+    }
+
+    #[test]
+    fn a_file_with_every_key_gives_the_settings_its_flags_give_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sealcall.toml");
+        std::fs::write(
+            &file,
+            r#"
+db = "/var/lib/sealcall/sealcall.db"
+listen = "0.0.0.0:8443"
+turn = "0.0.0.0:3479"
+tls-cert = "/etc/sealcall/cert.pem"
+tls-key = "/etc/sealcall/key.pem"
+insecure-http = true
+relay-allow = ["10.0.0.0/8", "192.168.1.7"]
+turn-secret-file = "/etc/sealcall/turn-secret"
+trusted-proxy = ["10.1.1.1"]
+metrics-listen = "127.0.0.1:9100"
+"#,
+        )
+        .unwrap();
+        let from_file = server_args(&["server", "--config", file.to_str().unwrap()])
+            .settings()
+            .unwrap();
+        let from_flags = server_args(&[
+            "server",
+            "--db",
+            "/var/lib/sealcall/sealcall.db",
+            "--listen",
+            "0.0.0.0:8443",
+            "--turn",
+            "0.0.0.0:3479",
+            "--tls-cert",
+            "/etc/sealcall/cert.pem",
+            "--tls-key",
+            "/etc/sealcall/key.pem",
+            "--insecure-http",
+            "--relay-allow",
+            "10.0.0.0/8",
+            "--relay-allow",
+            "192.168.1.7",
+            "--turn-secret-file",
+            "/etc/sealcall/turn-secret",
+            "--trusted-proxy",
+            "10.1.1.1",
+            "--metrics-listen",
+            "127.0.0.1:9100",
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(from_file, from_flags);
+        // Nothing is left at its default by the file.
+        let defaults = server_args(&["server"]).settings().unwrap();
+        assert_ne!(from_file.db, defaults.db);
+        assert_ne!(from_file.listen, defaults.listen);
+        assert_ne!(from_file.turn, defaults.turn);
+        assert_ne!(from_file.tls, defaults.tls);
+        assert_ne!(from_file.insecure_http, defaults.insecure_http);
+        assert_ne!(from_file.relay_allow, defaults.relay_allow);
+        assert_ne!(from_file.turn_secret_file, defaults.turn_secret_file);
+        assert_ne!(from_file.trusted_proxies, defaults.trusted_proxies);
+        assert_ne!(from_file.metrics_listen, defaults.metrics_listen);
+
+        // Flags win over the file.
+        let mixed = server_args(&[
+            "server",
+            "--config",
+            file.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:9000",
+            "--turn",
+            "off",
+            "--relay-allow",
+            "172.16.0.0/12",
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(
+            mixed.listen,
+            "127.0.0.1:9000".parse::<std::net::SocketAddr>().unwrap()
+        );
+        assert_eq!(mixed.turn, None);
+        assert_eq!(
+            mixed.relay_allow,
+            vec!["172.16.0.0/12".parse::<sealcall_server::IpNet>().unwrap()]
+        );
+        assert_eq!(mixed.db, from_file.db);
+        assert_eq!(mixed.metrics_listen, from_file.metrics_listen);
+    }
+
+    #[test]
+    fn a_missing_file_is_a_clear_error() {
+        let e = server_args(&["server", "--config", "/nonexistent/sealcall.toml"])
+            .settings()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cannot read the configuration file /nonexistent/sealcall.toml"),
+            "{e}"
+        );
     }
 }

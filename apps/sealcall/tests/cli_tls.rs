@@ -4,18 +4,11 @@
 //! end-to-end encrypted test call over TLS with a certificate its clients pin.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Stdio};
-
 use sealcall_server::{Config, PasswordCost, Server, ServerTls};
 
-const PASSWORD: &str = "correct horse battery";
-const ADMIN: &str = "admin@contoso.onmicrosoft.com";
+mod common;
 
-fn sealcall() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sealcall"));
-    c.env("SEALCALL_PASSWORD", PASSWORD).stdin(Stdio::null());
-    c
-}
+use common::{ADMIN, sealcall};
 
 fn text(out: &std::process::Output) -> String {
     format!(
