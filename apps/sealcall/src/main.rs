@@ -467,6 +467,7 @@ relay-allow = ["10.0.0.0/8", "192.168.1.7"]
 turn-secret-file = "/etc/sealcall/turn-secret"
 trusted-proxy = ["10.1.1.1"]
 metrics-listen = "127.0.0.1:9100"
+shutdown-grace = 12
 "#,
         )
         .unwrap();
@@ -496,6 +497,8 @@ metrics-listen = "127.0.0.1:9100"
             "10.1.1.1",
             "--metrics-listen",
             "127.0.0.1:9100",
+            "--shutdown-grace",
+            "12",
         ])
         .settings()
         .unwrap();
@@ -511,6 +514,7 @@ metrics-listen = "127.0.0.1:9100"
         assert_ne!(from_file.turn_secret_file, defaults.turn_secret_file);
         assert_ne!(from_file.trusted_proxies, defaults.trusted_proxies);
         assert_ne!(from_file.metrics_listen, defaults.metrics_listen);
+        assert_ne!(from_file.shutdown_grace, defaults.shutdown_grace);
 
         // Flags win over the file.
         let mixed = server_args(&[

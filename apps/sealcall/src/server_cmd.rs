@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -107,6 +108,10 @@ pub struct ServerArgs {
     /// address, e.g. `127.0.0.1:9100`; default: no metrics.
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
+    /// On SIGTERM or Ctrl-C: how many seconds connected devices get to leave (after being told
+    /// to reconnect) before the server closes their connections [default: 5].
+    #[arg(long, value_name = "SECS")]
+    shutdown_grace: Option<u64>,
 }
 
 /// An address (`10.0.0.1`, `::1`) or a range (`10.0.0.0/8`).
@@ -130,8 +135,12 @@ pub(crate) struct ServerSettings {
     pub turn_secret_file: Option<PathBuf>,
     pub trusted_proxies: Vec<IpNet>,
     pub metrics_listen: Option<SocketAddr>,
+    pub shutdown_grace: Duration,
 }
 
+const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 5;
+/// A service manager stops waiting long before this (systemd's default is 90 s).
+const MAX_SHUTDOWN_GRACE_SECS: u64 = 600;
 const DEFAULT_DB: &str = "sealcall.db";
 const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 const DEFAULT_TURN: &str = "127.0.0.1:3478";
@@ -183,6 +192,15 @@ impl ServerArgs {
             turn_secret_file: self.turn_secret_file.clone().or(file.turn_secret_file),
             trusted_proxies: or_file(&self.trusted_proxies, file.trusted_proxy),
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
+            shutdown_grace: Duration::from_secs(
+                match self.shutdown_grace.or(file.shutdown_grace) {
+                    Some(secs) if secs > MAX_SHUTDOWN_GRACE_SECS => bail!(
+                        "shutdown-grace: {secs} seconds is more than {MAX_SHUTDOWN_GRACE_SECS}"
+                    ),
+                    Some(secs) => secs,
+                    None => DEFAULT_SHUTDOWN_GRACE_SECS,
+                },
+            ),
         })
     }
 
@@ -236,6 +254,7 @@ impl ServerSettings {
         config.allow_plain_http = self.insecure_http;
         config.trusted_proxies = self.trusted_proxies.clone();
         config.metrics_listen = self.metrics_listen;
+        config.shutdown_grace = self.shutdown_grace;
         Ok((config, cert_used))
     }
 }
@@ -345,10 +364,54 @@ pub async fn server(args: ServerArgs) -> Result<()> {
             if let Some(at) = server.metrics_addr() {
                 println!("metrics on http://{at}/metrics");
             }
-            let _ = tokio::signal::ctrl_c().await;
-            println!("shutting down");
-            server.shutdown().await?;
+            let mut signals = StopSignals::new()?;
+            let first = signals.next().await;
+            println!(
+                "{first}: shutting down within {} s (a second signal stops at once)",
+                settings.shutdown_grace.as_secs()
+            );
+            tokio::select! {
+                stopped = server.shutdown() => stopped?,
+                second = signals.next() => {
+                    tracing::warn!(signal = second, "second signal: stopping at once");
+                    eprintln!("{second}: stopping at once");
+                    std::process::exit(1);
+                }
+            }
+            println!("stopped");
             Ok(())
+        }
+    }
+}
+
+/// What stops `sealcall server`: SIGTERM (the service manager's stop) and Ctrl-C.
+struct StopSignals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> Result<Self> {
+        Ok(Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("listening for SIGTERM")?,
+        })
+    }
+
+    /// Waits for the next signal and names it.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "interrupt",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "interrupt"
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct FileConfig {
     pub trusted_proxy: Option<Vec<String>>,
     /// `--metrics-listen`.
     pub metrics_listen: Option<String>,
+    /// `--shutdown-grace` (seconds).
+    pub shutdown_grace: Option<u64>,
 }
 
 /// The file's values, checked: addresses and ranges parsed.
@@ -65,6 +67,8 @@ pub struct FileValues {
     pub trusted_proxy: Option<Vec<IpNet>>,
     /// `metrics-listen`.
     pub metrics_listen: Option<SocketAddr>,
+    /// `shutdown-grace` (seconds).
+    pub shutdown_grace: Option<u64>,
 }
 
 /// Reads and checks a configuration file.
@@ -160,6 +164,7 @@ fn check(file: FileConfig) -> Result<FileValues> {
             .metrics_listen
             .map(|v| socket_addr("metrics-listen", &v))
             .transpose()?,
+        shutdown_grace: file.shutdown_grace,
     })
 }
 
@@ -236,11 +241,13 @@ mod tests {
             turn_secret_file,
             trusted_proxy,
             metrics_listen,
+            shutdown_grace,
         } = all;
         assert!(db.is_some() && listen.is_some() && turn.is_some());
         assert!(tls_cert.is_some() && tls_key.is_some() && insecure_http.is_some());
         assert!(relay_allow.is_some() && turn_secret_file.is_some());
         assert!(trusted_proxy.is_some() && metrics_listen.is_some());
+        assert!(shutdown_grace.is_some());
     }
 
     #[test]

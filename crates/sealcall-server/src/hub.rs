@@ -408,6 +408,14 @@ impl Hub {
         }
     }
 
+    /// Sends one message to every connected device.
+    pub fn send_everyone(&self, msg: &ServerMessage) {
+        let devices: Vec<DeviceId> = self.lock().devices.keys().cloned().collect();
+        for device in devices {
+            self.send(&device, msg);
+        }
+    }
+
     /// Tells every connection to close (server shutdown).
     pub fn close_all(&self) {
         let s = self.lock();

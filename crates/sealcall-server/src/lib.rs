@@ -106,6 +106,9 @@ pub struct Config {
     /// series are content-free) is served, apart from the main listener; `None`: nowhere.
     /// Port 0 picks one ([`ServerHandle::metrics_addr`]).
     pub metrics_listen: Option<SocketAddr>,
+    /// How long [`ServerHandle::shutdown`] lets connected devices go (after telling them to
+    /// reconnect) before it closes the connections still open.
+    pub shutdown_grace: Duration,
 }
 
 /// Limits on the signaling WebSockets. A client over one gets a clear error (an `error` message
@@ -173,6 +176,7 @@ impl Config {
             http_idle_timeout: Duration::from_secs(90),
             trusted_proxies: Vec::new(),
             metrics_listen: None,
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }
@@ -192,6 +196,8 @@ pub(crate) struct AppState {
     /// Open WebSockets per client address.
     pub ws_per_address: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
     pub shutdown: watch::Receiver<bool>,
+    /// True once shutdown began: no new connection or WebSocket is accepted.
+    pub draining: watch::Receiver<bool>,
     /// This server's metrics (its own registry).
     pub metrics: Arc<metrics::Metrics>,
     /// A weak reference to this state, for timers.
@@ -222,6 +228,7 @@ pub struct ServerHandle {
     addr: SocketAddr,
     turn_addr: Option<SocketAddr>,
     metrics_addr: Option<SocketAddr>,
+    drain: watch::Sender<bool>,
     stop: watch::Sender<bool>,
     task: JoinHandle<Result<()>>,
     metrics_task: Option<JoinHandle<Result<()>>>,
@@ -299,6 +306,7 @@ impl Server {
         };
         let turn_addr = relay.as_ref().map(Relay::addr);
         let (stop, stopped) = watch::channel(false);
+        let (drain, draining) = watch::channel(false);
         let cost = config.password_cost;
         let dummy_hash = tokio::task::spawn_blocking(move || auth::dummy_hash(cost))
             .await
@@ -318,6 +326,7 @@ impl Server {
             relay,
             dummy_hash,
             shutdown: stopped.clone(),
+            draining,
         });
         let _ = gate.set(Arc::downgrade(&state));
         tokio::spawn(check_sessions(Arc::downgrade(&state), stopped.clone()));
@@ -326,7 +335,7 @@ impl Server {
             .config
             .http_idle_timeout
             .max(Duration::from_millis(10));
-        let incoming = listen::Incoming::start(listener, tls, idle, state.shutdown.clone())?;
+        let incoming = listen::Incoming::start(listener, tls, idle, state.draining.clone())?;
         log_startup(&state.config, addr, turn_addr, metrics_addr);
         let metrics_task = metrics_listener.map(|listener| {
             let mut stop = state.shutdown.clone();
@@ -360,6 +369,7 @@ impl Server {
             addr,
             turn_addr,
             metrics_addr,
+            drain,
             stop,
             task,
             metrics_task,
@@ -445,10 +455,32 @@ impl ServerHandle {
         self.state.hub.connected()
     }
 
-    /// Closes every WebSocket (code 1001), stops accepting, waits for open requests to finish
-    /// and stops the relay.
+    /// Stops gracefully: stops accepting connections and WebSockets, tells every connected
+    /// device to reconnect elsewhere ([`ServerMessage::Reconnect`]), lets their signaling go on
+    /// until they have left or [`Config::shutdown_grace`] has passed, then closes the
+    /// connections still open (code 1001), waits for open requests to finish, stops the relay
+    /// and closes the database.
+    ///
+    /// [`ServerMessage::Reconnect`]: sealcall_signaling::ServerMessage::Reconnect
     pub async fn shutdown(self) -> Result<()> {
-        tracing::info!(addr = %self.addr, "server shutting down");
+        let started = std::time::Instant::now();
+        let grace = self.state.config.shutdown_grace;
+        let connected = self.state.hub.connected();
+        tracing::info!(
+            addr = %self.addr,
+            connected_devices = connected,
+            grace_ms = grace.as_millis() as u64,
+            "server shutting down"
+        );
+        let _ = self.drain.send(true);
+        self.state
+            .hub
+            .send_everyone(&sealcall_signaling::ServerMessage::Reconnect {});
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.state.hub.connected() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let left_open = self.state.hub.connected();
         let _ = self.stop.send(true);
         let served = self
             .task
@@ -461,8 +493,31 @@ impl ServerHandle {
         if let Some(relay) = &self.state.relay {
             relay.close().await?;
         }
+        let closed = close_store(self.state).await;
+        tracing::info!(
+            left_open,
+            store_closed = closed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "server stopped"
+        );
         served
     }
+}
+
+/// Waits (up to two seconds: connection tasks finishing their writes) until nothing but `state`
+/// holds the store, and drops it: the
+/// database is closed (SQLite checkpoints its write-ahead log into the file). Returns whether
+/// it was.
+async fn close_store(state: Arc<AppState>) -> bool {
+    let store = Arc::clone(&state.store);
+    drop(state);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while Arc::strong_count(&store) > 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let closed = Arc::strong_count(&store) == 1;
+    drop(store);
+    closed
 }
 
 /// Closes the sockets whose session no longer exists or has expired, every

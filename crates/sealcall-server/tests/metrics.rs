@@ -59,17 +59,7 @@ async fn metrics_count_calls_by_mode_and_outcome_without_naming_anyone() {
     }
     answer_and_hang_up(&mut ken, &mut ana).await;
     // A declined one.
-    ken.send(ClientMessage::Invite {
-        callee: ANA.parse().unwrap(),
-    })
-    .await;
-    let ServerMessage::InviteSent { call_id, .. } = ken.recv_call().await else {
-        panic!("no invite_sent")
-    };
-    assert!(matches!(
-        ana.recv_call().await,
-        ServerMessage::IncomingCall { .. }
-    ));
+    let call_id = TestServer::ringing(&mut ken, &mut ana, ANA).await;
     ana.send(ClientMessage::Decline { call_id }).await;
     assert!(matches!(
         ken.recv_call().await,

@@ -40,6 +40,8 @@ pub fn config(db: &std::path::Path) -> Config {
         ..ThrottleConfig::default()
     };
     c.turn = None;
+    // The test devices do not reconnect when told to: do not wait long for them to leave.
+    c.shutdown_grace = Duration::from_millis(200);
     c
 }
 
@@ -160,6 +162,27 @@ impl TestServer {
             other => panic!("expected welcome, got {other:?}"),
         }
         d
+    }
+
+    /// `caller` calls `callee`'s user and `callee` rings: the call id.
+    pub async fn ringing(
+        caller: &mut Device,
+        callee: &mut Device,
+        callee_user: &str,
+    ) -> sealcall_signaling::CallId {
+        caller
+            .send(ClientMessage::Invite {
+                callee: callee_user.parse().unwrap(),
+            })
+            .await;
+        let ServerMessage::InviteSent { call_id, .. } = caller.recv_call().await else {
+            panic!("no invite_sent")
+        };
+        assert!(matches!(
+            callee.recv_call().await,
+            ServerMessage::IncomingCall { .. }
+        ));
+        call_id
     }
 
     /// `caller` calls `callee`'s user and `callee` answers: the call id and the two
