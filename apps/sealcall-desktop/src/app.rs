@@ -49,6 +49,10 @@ pub mod labels {
     pub const HISTORY: &str = "History";
     /// The Settings tab.
     pub const SETTINGS: &str = "Settings";
+    /// The Help section (on the sign-in page and in Settings).
+    pub const HELP: &str = "Help";
+    /// Help: open the folder of the log files.
+    pub const OPEN_LOG_FOLDER: &str = "Open log folder";
     /// The directory search box.
     pub const SEARCH: &str = "Search people";
     /// The E2EE toggle in Settings > Privacy.
@@ -322,6 +326,10 @@ impl HistoryEntry {
 pub struct Session {
     /// Who is signed in.
     pub info: SessionInfo,
+    /// The folder of the log files (Settings > Help).
+    pub log_dir: Option<PathBuf>,
+    /// Why opening the log folder failed.
+    pub log_error: Option<String>,
     /// The tab shown.
     pub tab: Tab,
     /// The search box.
@@ -357,9 +365,11 @@ pub struct Session {
 }
 
 impl Session {
-    fn new(info: SessionInfo) -> Self {
+    fn new(info: SessionInfo, log_dir: Option<PathBuf>) -> Self {
         Self {
             info,
+            log_dir,
+            log_error: None,
             tab: Tab::People,
             search: String::new(),
             people: Vec::new(),
@@ -502,6 +512,8 @@ pub struct AppOptions {
     pub autopilot: AutoPilot,
     /// The audio devices present (listed once at start; `None`: list them now).
     pub devices: Option<DeviceList>,
+    /// The folder of the log files, for Help > "Open log folder" (`None`: no Help section).
+    pub log_dir: Option<PathBuf>,
 }
 
 /// The whole app.
@@ -519,6 +531,10 @@ pub struct SealcallApp {
     screenshot_done: std::sync::Arc<std::sync::Mutex<Option<Result<(), String>>>>,
     /// A message after the engine stopped or the user signed out.
     banner: Option<String>,
+    /// The folder of the log files (Help).
+    log_dir: Option<PathBuf>,
+    /// Why opening the log folder failed (on the sign-in page).
+    log_error: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -561,6 +577,8 @@ impl SealcallApp {
             screenshot_state: ScreenshotState::Waiting,
             screenshot_done: Default::default(),
             banner: None,
+            log_dir: options.log_dir,
+            log_error: None,
         }
     }
 
@@ -616,6 +634,10 @@ impl SealcallApp {
                     {
                         self.submit_sign_in();
                     }
+                    if let Some(dir) = &self.log_dir {
+                        ui.add_space(16.0);
+                        views::help::show(ui, dir, &mut self.log_error);
+                    }
                 }
             }
         });
@@ -664,7 +686,7 @@ impl SealcallApp {
                     };
                     let _ = prefs.save(path);
                 }
-                self.session = Some(Session::new(*info));
+                self.session = Some(Session::new(*info, self.log_dir.clone()));
                 self.bridge.search("");
                 self.bridge.load_setting();
             }

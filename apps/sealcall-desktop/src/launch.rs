@@ -78,6 +78,9 @@ pub fn run(args: Args) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     let dir = args.data_dir.clone().unwrap_or_else(data_dir);
+    let log_dir = crate::logs::log_dir(&dir);
+    crate::logs::install(&log_dir)?;
+    tracing::info!(log_dir = %log_dir.display(), version = env!("CARGO_PKG_VERSION"), "sealcall-desktop started");
     let prefs_path = dir.join("desktop.json");
     let mut settings = EngineSettings {
         identity_dir: Some(dir.clone()),
@@ -155,6 +158,7 @@ pub fn run(args: Args) -> Result<()> {
             prefs_path: (!args.embedded).then_some(prefs_path),
             autopilot,
             devices: None,
+            log_dir: Some(log_dir),
         },
     );
     // The screenshot's video call needs more room than the everyday window.

@@ -14,6 +14,7 @@ pub mod app;
 pub mod bridge;
 pub mod demo;
 pub mod launch;
+pub mod logs;
 pub mod prefs;
 pub mod screenshot;
 pub mod text;

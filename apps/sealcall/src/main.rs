@@ -25,13 +25,15 @@ use sealcall_e2ee::{AeadBackend, CipherSuite};
 mod call_cmd;
 mod contacts_cmd;
 mod server_cmd;
+mod server_config;
 
 /// Sealcall: end-to-end encrypted one-to-one calls.
 #[derive(Debug, Parser)]
 #[command(name = "sealcall", version, about)]
 struct Cli {
     /// How log lines (on standard error) look: `human` or `json` (one JSON object a line).
-    /// `RUST_LOG` picks what is logged (default `info` for Sealcall, `warn` for the rest).
+    /// `RUST_LOG` picks what is logged (default `info` for Sealcall, `warn` for the rest;
+    /// `warn` for everything in `sealcall demo`).
     #[arg(long, global = true, value_enum, default_value = "human")]
     log_format: LogFormat,
     #[command(subcommand)]
@@ -50,14 +52,18 @@ enum LogFormat {
 /// What is logged without `RUST_LOG`: Sealcall's own crates at `info`, everything else at `warn`.
 const DEFAULT_LOG_FILTER: &str = "warn,sealcall=info,sealcall_server=info,sealcall_engine=info";
 
-/// Installs the log subscriber: `RUST_LOG` (or the default) filters, lines go to standard error
+/// What `sealcall demo` logs without `RUST_LOG`: warnings only, so that no INFO line interleaves
+/// with what the demo prints.
+const DEMO_LOG_FILTER: &str = "warn";
+
+/// Installs the log subscriber: `RUST_LOG` (or `default`) filters, lines go to standard error
 /// so that what the commands print on standard output stays as it was.
-fn init_logging(format: LogFormat) -> Result<()> {
+fn init_logging(format: LogFormat, default: &str) -> Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec)
             .with_context(|| format!("RUST_LOG={spec:?} is not a valid filter"))?,
-        _ => EnvFilter::new(DEFAULT_LOG_FILTER),
+        _ => EnvFilter::new(default),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -189,7 +195,11 @@ fn parse_size(text: &str) -> std::result::Result<usize, String> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.log_format)?;
+    let default_filter = match cli.command {
+        Command::Demo(_) => DEMO_LOG_FILTER,
+        _ => DEFAULT_LOG_FILTER,
+    };
+    init_logging(cli.log_format, default_filter)?;
     let runtime = || {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -429,5 +439,119 @@ mod tests {
         let e = ok(&["server", "--relay-allow", "nonsense"]).unwrap_err();
         assert!(e.contains("CIDR"), "{e}");
         assert!(ok(&["server", "--insecure-http", "--listen", "0.0.0.0:7878"]).is_ok());
+    }
+
+    fn server_args(args: &[&str]) -> server_cmd::ServerArgs {
+        let cli =
+            Cli::try_parse_from(std::iter::once("sealcall").chain(args.iter().copied())).unwrap();
+        let Command::Server(args) = cli.command else {
+            panic!("expected server")
+        };
+        args
+    }
+
+    #[test]
+    fn a_file_with_every_key_gives_the_settings_its_flags_give_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sealcall.toml");
+        std::fs::write(
+            &file,
+            r#"
+db = "/var/lib/sealcall/sealcall.db"
+listen = "0.0.0.0:8443"
+turn = "0.0.0.0:3479"
+tls-cert = "/etc/sealcall/cert.pem"
+tls-key = "/etc/sealcall/key.pem"
+insecure-http = true
+relay-allow = ["10.0.0.0/8", "192.168.1.7"]
+turn-secret-file = "/etc/sealcall/turn-secret"
+trusted-proxy = ["10.1.1.1"]
+metrics-listen = "127.0.0.1:9100"
+shutdown-grace = 12
+"#,
+        )
+        .unwrap();
+        let from_file = server_args(&["server", "--config", file.to_str().unwrap()])
+            .settings()
+            .unwrap();
+        let from_flags = server_args(&[
+            "server",
+            "--db",
+            "/var/lib/sealcall/sealcall.db",
+            "--listen",
+            "0.0.0.0:8443",
+            "--turn",
+            "0.0.0.0:3479",
+            "--tls-cert",
+            "/etc/sealcall/cert.pem",
+            "--tls-key",
+            "/etc/sealcall/key.pem",
+            "--insecure-http",
+            "--relay-allow",
+            "10.0.0.0/8",
+            "--relay-allow",
+            "192.168.1.7",
+            "--turn-secret-file",
+            "/etc/sealcall/turn-secret",
+            "--trusted-proxy",
+            "10.1.1.1",
+            "--metrics-listen",
+            "127.0.0.1:9100",
+            "--shutdown-grace",
+            "12",
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(from_file, from_flags);
+        // Nothing is left at its default by the file.
+        let defaults = server_args(&["server"]).settings().unwrap();
+        assert_ne!(from_file.db, defaults.db);
+        assert_ne!(from_file.listen, defaults.listen);
+        assert_ne!(from_file.turn, defaults.turn);
+        assert_ne!(from_file.tls, defaults.tls);
+        assert_ne!(from_file.insecure_http, defaults.insecure_http);
+        assert_ne!(from_file.relay_allow, defaults.relay_allow);
+        assert_ne!(from_file.turn_secret_file, defaults.turn_secret_file);
+        assert_ne!(from_file.trusted_proxies, defaults.trusted_proxies);
+        assert_ne!(from_file.metrics_listen, defaults.metrics_listen);
+        assert_ne!(from_file.shutdown_grace, defaults.shutdown_grace);
+
+        // Flags win over the file.
+        let mixed = server_args(&[
+            "server",
+            "--config",
+            file.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:9000",
+            "--turn",
+            "off",
+            "--relay-allow",
+            "172.16.0.0/12",
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(
+            mixed.listen,
+            "127.0.0.1:9000".parse::<std::net::SocketAddr>().unwrap()
+        );
+        assert_eq!(mixed.turn, None);
+        assert_eq!(
+            mixed.relay_allow,
+            vec!["172.16.0.0/12".parse::<sealcall_server::IpNet>().unwrap()]
+        );
+        assert_eq!(mixed.db, from_file.db);
+        assert_eq!(mixed.metrics_listen, from_file.metrics_listen);
+    }
+
+    #[test]
+    fn a_missing_file_is_a_clear_error() {
+        let e = server_args(&["server", "--config", "/nonexistent/sealcall.toml"])
+            .settings()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cannot read the configuration file /nonexistent/sealcall.toml"),
+            "{e}"
+        );
     }
 }

@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -64,15 +65,23 @@ impl TrustArgs {
 pub struct ServerArgs {
     #[command(subcommand)]
     command: Option<ServerCommand>,
-    /// The SQLite database file.
-    #[arg(long, default_value = "sealcall.db", global = true)]
-    db: PathBuf,
-    /// HTTPS/WSS and HTTP listen address.
-    #[arg(long, default_value = "127.0.0.1:7878")]
-    listen: SocketAddr,
-    /// UDP address of the embedded TURN relay (`off` to disable).
-    #[arg(long, default_value = "127.0.0.1:3478")]
-    turn: String,
+    /// A TOML file with the flags below as keys (`listen = "0.0.0.0:8443"`, `relay-allow =
+    /// ["10.0.0.0/8"]`, …); flags given here win over it. See deploy/sealcall.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Check the configuration (the file and the flags, the certificate and secret files) and
+    /// exit: 0 when it is good, non-zero with the error.
+    #[arg(long)]
+    check_config: bool,
+    /// The SQLite database file [default: sealcall.db].
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    /// HTTPS/WSS and HTTP listen address [default: 127.0.0.1:7878].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// UDP address of the embedded TURN relay (`off` to disable) [default: 127.0.0.1:3478].
+    #[arg(long)]
+    turn: Option<String>,
     /// The server's TLS certificate chain (PEM). Default: `sealcall-cert.pem` next to the
     /// database when it exists (`server init` creates it).
     #[arg(long, value_name = "FILE", global = true, requires = "tls_key")]
@@ -95,26 +104,158 @@ pub struct ServerArgs {
     /// for sign-in throttling per address (repeat for more).
     #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_cidr)]
     trusted_proxies: Vec<IpNet>,
+    /// Serve `GET /metrics` (Prometheus text format, plain HTTP, no authentication) on this
+    /// address, e.g. `127.0.0.1:9100`; default: no metrics.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    /// On SIGTERM or Ctrl-C: how many seconds connected devices get to leave (after being told
+    /// to reconnect) before the server closes their connections [default: 5].
+    #[arg(long, value_name = "SECS")]
+    shutdown_grace: Option<u64>,
 }
 
 /// An address (`10.0.0.1`, `::1`) or a range (`10.0.0.0/8`).
-fn parse_cidr(text: &str) -> std::result::Result<IpNet, String> {
+pub(crate) fn parse_cidr(text: &str) -> std::result::Result<IpNet, String> {
     text.parse::<IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
         .map_err(|_| format!("{text:?} is not an address or CIDR range (e.g. 10.0.0.0/8)"))
 }
 
+/// What `sealcall server` runs with: the flags over the configuration file over the defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServerSettings {
+    pub db: PathBuf,
+    pub listen: SocketAddr,
+    /// `None`: no relay.
+    pub turn: Option<SocketAddr>,
+    /// Given certificate and key files (`None`: the defaults next to the database, if there).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub insecure_http: bool,
+    pub relay_allow: Vec<IpNet>,
+    pub turn_secret_file: Option<PathBuf>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub shutdown_grace: Duration,
+}
+
+const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 5;
+/// A service manager stops waiting long before this (systemd's default is 90 s).
+const MAX_SHUTDOWN_GRACE_SECS: u64 = 600;
+const DEFAULT_DB: &str = "sealcall.db";
+const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+const DEFAULT_TURN: &str = "127.0.0.1:3478";
+
 impl ServerArgs {
+    /// The settings: each flag given here, else the file's key, else the default.
+    pub(crate) fn settings(&self) -> Result<ServerSettings> {
+        let file = match &self.config {
+            Some(path) => crate::server_config::load(path)?,
+            None => crate::server_config::FileValues::default(),
+        };
+        let turn_text = self
+            .turn
+            .clone()
+            .or(file.turn)
+            .unwrap_or_else(|| DEFAULT_TURN.to_owned());
+        let turn = if turn_text == "off" {
+            None
+        } else {
+            Some(
+                turn_text
+                    .parse()
+                    .with_context(|| format!("--turn {turn_text:?} must be host:port or off"))?,
+            )
+        };
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+            _ => file.tls_cert.zip(file.tls_key),
+        };
+        let or_file = |flags: &[IpNet], file: Option<Vec<IpNet>>| {
+            if flags.is_empty() {
+                file.unwrap_or_default()
+            } else {
+                flags.to_vec()
+            }
+        };
+        Ok(ServerSettings {
+            db: self.db_path_or(file.db),
+            listen: match self.listen.or(file.listen) {
+                Some(a) => a,
+                None => DEFAULT_LISTEN
+                    .parse()
+                    .context("the default listen address")?,
+            },
+            turn,
+            tls,
+            insecure_http: self.insecure_http || file.insecure_http.unwrap_or(false),
+            relay_allow: or_file(&self.relay_allow, file.relay_allow),
+            turn_secret_file: self.turn_secret_file.clone().or(file.turn_secret_file),
+            trusted_proxies: or_file(&self.trusted_proxies, file.trusted_proxy),
+            metrics_listen: self.metrics_listen.or(file.metrics_listen),
+            shutdown_grace: Duration::from_secs(
+                match self.shutdown_grace.or(file.shutdown_grace) {
+                    Some(secs) if secs > MAX_SHUTDOWN_GRACE_SECS => bail!(
+                        "shutdown-grace: {secs} seconds is more than {MAX_SHUTDOWN_GRACE_SECS}"
+                    ),
+                    Some(secs) => secs,
+                    None => DEFAULT_SHUTDOWN_GRACE_SECS,
+                },
+            ),
+        })
+    }
+
+    /// The database: `--db`, else `from_file`, else `sealcall.db`.
+    fn db_path_or(&self, from_file: Option<PathBuf>) -> PathBuf {
+        self.db
+            .clone()
+            .or(from_file)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
+    }
+}
+
+impl ServerSettings {
     /// The certificate and key files: the given ones, or the defaults next to the database.
     fn tls_files(&self) -> (PathBuf, PathBuf, bool) {
-        match (&self.tls_cert, &self.tls_key) {
-            (Some(c), Some(k)) => (c.clone(), k.clone(), true),
-            _ => (
+        match &self.tls {
+            Some((c, k)) => (c.clone(), k.clone(), true),
+            None => (
                 self.db.with_file_name("sealcall-cert.pem"),
                 self.db.with_file_name("sealcall-key.pem"),
                 false,
             ),
         }
+    }
+
+    /// The server configuration: reads the certificate, key and secret files (so that a bad
+    /// one fails here, and in `--check-config`).
+    fn config(&self) -> Result<(Config, Option<PathBuf>)> {
+        let mut config = Config::new(&self.db);
+        config.turn = match self.turn {
+            None => None,
+            Some(listen) => {
+                let secret = match &self.turn_secret_file {
+                    Some(path) => Some(TurnSecret::from_file(path)?),
+                    None => None,
+                };
+                Some(TurnConfig {
+                    listen,
+                    allow: self.relay_allow.clone(),
+                    secret,
+                    ..TurnConfig::default()
+                })
+            }
+        };
+        let (cert, key, given) = self.tls_files();
+        let mut cert_used = None;
+        if given || (cert.exists() && key.exists()) {
+            config.tls = Some(ServerTls::from_pem_files(&cert, &key)?);
+            cert_used = Some(cert);
+        }
+        config.allow_plain_http = self.insecure_http;
+        config.trusted_proxies = self.trusted_proxies.clone();
+        config.metrics_listen = self.metrics_listen;
+        config.shutdown_grace = self.shutdown_grace;
+        Ok((config, cert_used))
     }
 }
 
@@ -140,34 +281,40 @@ enum ServerCommand {
 
 /// Runs `sealcall server [init]`.
 pub async fn server(args: ServerArgs) -> Result<()> {
-    let (cert, key, given) = args.tls_files();
-    match args.command {
+    match &args.command {
         Some(ServerCommand::Init {
             tenant,
             admin,
             display_name,
             tls_names,
         }) => {
+            let db = args.db_path_or(None);
             let pw = password("Administrator password: ")?;
             cli::server_init(
-                &args.db,
-                &tenant,
-                &admin,
-                &display_name,
+                &db,
+                tenant,
+                admin,
+                display_name,
                 &pw,
                 PasswordCost::default(),
             )?;
             println!(
                 "created tenant {tenant:?} with administrator {admin} in {}",
-                args.db.display()
+                db.display()
             );
+            let settings = ServerSettings {
+                db,
+                tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+                ..args.settings()?
+            };
+            let (cert, key, given) = settings.tls_files();
             let fingerprint = if given {
                 ServerTls::from_pem_files(&cert, &key)?.fingerprint()
             } else {
                 let names = if tls_names.is_empty() {
                     SelfSigned::default_names()
                 } else {
-                    tls_names
+                    tls_names.clone()
                 };
                 let made = SelfSigned::generate(&names)?;
                 made.write(&cert, &key)?;
@@ -187,53 +334,84 @@ pub async fn server(args: ServerArgs) -> Result<()> {
             Ok(())
         }
         None => {
-            let mut config = Config::new(&args.db);
-            config.turn = if args.turn == "off" {
-                None
-            } else {
-                let secret = match &args.turn_secret_file {
-                    Some(path) => Some(TurnSecret::from_file(path)?),
-                    None => None,
-                };
-                Some(TurnConfig {
-                    listen: args
-                        .turn
-                        .parse()
-                        .context("--turn must be host:port or off")?,
-                    allow: args.relay_allow.clone(),
-                    secret,
-                    ..TurnConfig::default()
-                })
-            };
-            if given || (cert.exists() && key.exists()) {
-                let tls = ServerTls::from_pem_files(&cert, &key)?;
+            let settings = args.settings()?;
+            let (config, cert) = settings.config()?;
+            if args.check_config {
+                println!("configuration OK");
+                return Ok(());
+            }
+            if let (Some(cert), Some(tls)) = (&cert, &config.tls) {
                 println!(
                     "TLS certificate {} (SHA-256 fingerprint {})",
                     cert.display(),
                     tls.fingerprint()
                 );
-                config.tls = Some(tls);
             }
-            config.allow_plain_http = args.insecure_http;
-            config.trusted_proxies = args.trusted_proxies.clone();
             let scheme = if config.tls.is_some() {
                 "https"
             } else {
                 "http"
             };
-            let listener = tokio::net::TcpListener::bind(args.listen)
+            let listener = tokio::net::TcpListener::bind(settings.listen)
                 .await
-                .with_context(|| format!("binding {}", args.listen))?;
+                .with_context(|| format!("binding {}", settings.listen))?;
             let server = sealcall_server::Server::start(config, listener).await?;
             println!(
                 "sealcall server on {scheme}://{} (database {})",
                 server.addr(),
-                args.db.display()
+                settings.db.display()
             );
-            let _ = tokio::signal::ctrl_c().await;
-            println!("shutting down");
-            server.shutdown().await?;
+            if let Some(at) = server.metrics_addr() {
+                println!("metrics on http://{at}/metrics");
+            }
+            let mut signals = StopSignals::new()?;
+            let first = signals.next().await;
+            println!(
+                "{first}: shutting down within {} s (a second signal stops at once)",
+                settings.shutdown_grace.as_secs()
+            );
+            tokio::select! {
+                stopped = server.shutdown() => stopped?,
+                second = signals.next() => {
+                    tracing::warn!(signal = second, "second signal: stopping at once");
+                    eprintln!("{second}: stopping at once");
+                    std::process::exit(1);
+                }
+            }
+            println!("stopped");
             Ok(())
+        }
+    }
+}
+
+/// What stops `sealcall server`: SIGTERM (the service manager's stop) and Ctrl-C.
+struct StopSignals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> Result<Self> {
+        Ok(Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("listening for SIGTERM")?,
+        })
+    }
+
+    /// Waits for the next signal and names it.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "interrupt",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "interrupt"
         }
     }
 }

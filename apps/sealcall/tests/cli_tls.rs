@@ -4,18 +4,11 @@
 //! end-to-end encrypted test call over TLS with a certificate its clients pin.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Stdio};
-
 use sealcall_server::{Config, PasswordCost, Server, ServerTls};
 
-const PASSWORD: &str = "correct horse battery";
-const ADMIN: &str = "admin@contoso.onmicrosoft.com";
+mod common;
 
-fn sealcall() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sealcall"));
-    c.env("SEALCALL_PASSWORD", PASSWORD).stdin(Stdio::null());
-    c
-}
+use common::{ADMIN, sealcall};
 
 fn text(out: &std::process::Output) -> String {
     format!(
@@ -100,6 +93,7 @@ async fn server_init_makes_a_certificate_and_admin_trusts_it_by_pin_or_ca_file()
 fn the_demo_call_runs_over_tls_with_a_pinned_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let out = sealcall()
+        .env_remove("RUST_LOG")
         .args(["demo", "--duration", "1", "--data-dir"])
         .arg(dir.path())
         .output()
@@ -109,4 +103,10 @@ fn the_demo_call_runs_over_tls_with_a_pinned_certificate() {
     assert!(said.contains("server on https://127.0.0.1:"), "{said}");
     assert!(said.contains("pinned by the demo's clients"), "{said}");
     assert!(said.contains("demo complete"), "{said}");
+    // The demo logs warnings only by default: no INFO line interleaves with what it prints.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.lines().any(|l| l.contains(" INFO ")),
+        "INFO lines in the demo's output:\n{stderr}"
+    );
 }

@@ -979,24 +979,37 @@ impl Core {
                     None => {}
                 },
                 msg = next_message(&mut ws) => {
-                    match msg {
+                    let lost = match msg {
                         Some(text) => match parse_server_message(text.as_bytes()) {
-                            Ok(m) => self.on_server(&mut ws, m, &media_tx).await,
+                            // The server is going away: as if the connection were lost.
+                            Ok(ServerMessage::Reconnect {}) => {
+                                tracing::info!("the server asked this device to reconnect");
+                                if let Some(mut w) = ws.take() {
+                                    let _ = w.close(None).await;
+                                }
+                                true
+                            }
+                            Ok(m) => {
+                                self.on_server(&mut ws, m, &media_tx).await;
+                                false
+                            }
                             Err(e) => {
                                 // The code only: a parser's message may quote the content.
                                 tracing::warn!(code = ?e.code(), "server sent a bad message");
                                 self.notify_unlogged(format!("server sent a bad message: {e}"));
+                                false
                             }
                         },
-                        None => {
-                            ws = None;
-                            let now = self.now();
-                            let actions = self.machine.on_server_lost(now);
-                            self.apply(&mut ws, actions, &media_tx).await;
-                            attempt = 1;
-                            retry_at = tokio::time::Instant::now() + backoff(attempt);
-                            self.emit(EngineEvent::Connection(ConnectionState::Reconnecting(attempt)));
-                        }
+                        None => true,
+                    };
+                    if lost {
+                        ws = None;
+                        let now = self.now();
+                        let actions = self.machine.on_server_lost(now);
+                        self.apply(&mut ws, actions, &media_tx).await;
+                        attempt = 1;
+                        retry_at = tokio::time::Instant::now() + backoff(attempt);
+                        self.emit(EngineEvent::Connection(ConnectionState::Reconnecting(attempt)));
                     }
                 }
                 m = media_rx.recv() => {

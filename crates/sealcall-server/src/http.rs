@@ -25,6 +25,7 @@ use crate::AppState;
 use crate::auth::{Token, token_hash};
 use crate::error::ServerError;
 use crate::listen::Peer;
+use crate::metrics::SignInFailure;
 use crate::store::{DeviceRecord, SessionRecord, UserRecord, policy};
 
 /// Largest request body.
@@ -214,6 +215,26 @@ impl FromRequestParts<Arc<AppState>> for Authed {
 }
 
 /// The router.
+/// The metrics listener's router: `GET /metrics` and nothing else.
+pub(crate) fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// `GET /metrics`: every series in the Prometheus text format.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let text = state.metrics.render(state.hub.connected());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+        )],
+        text,
+    )
+        .into_response()
+}
+
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -354,6 +375,7 @@ pub(crate) async fn check_password(
     // Cheap checks first: nothing is counted, looked up or hashed for these.
     if user.len() > MAX_USER_NAME_BYTES {
         tracing::warn!(user_bytes = user.len(), %ip, reason = "user name too long", "sign-in refused");
+        state.metrics.sign_in_failed(SignInFailure::TooLong);
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("the user name is longer than {MAX_USER_NAME_BYTES} bytes"),
@@ -361,6 +383,7 @@ pub(crate) async fn check_password(
     }
     if password.len() > MAX_PASSWORD_BYTES {
         tracing::warn!(user, %ip, reason = "password too long", "sign-in refused");
+        state.metrics.sign_in_failed(SignInFailure::TooLong);
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("the password is longer than {MAX_PASSWORD_BYTES} bytes"),
@@ -376,6 +399,7 @@ pub(crate) async fn check_password(
             retry_after_secs = wait.as_secs(),
             "sign-in refused"
         );
+        state.metrics.sign_in_throttled();
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed sign-ins; try again later",
@@ -398,12 +422,13 @@ pub(crate) async fn check_password(
     let known = record.is_some();
     let Some(record) = record.filter(|_| good) else {
         attempt.failed();
-        let reason = if known {
-            "wrong password"
+        let (reason, why) = if known {
+            ("wrong password", SignInFailure::WrongPassword)
         } else {
-            "unknown user"
+            ("unknown user", SignInFailure::UnknownUser)
         };
         tracing::warn!(user, %ip, reason, "sign-in refused");
+        state.metrics.sign_in_failed(why);
         return Err(refused());
     };
     attempt.succeeded();

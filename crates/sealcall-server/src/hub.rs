@@ -10,6 +10,8 @@ use sealcall_policy::UserId;
 use sealcall_signaling::{CallId, DeviceId, EndReason, ServerMessage, encode_server};
 use tokio::sync::mpsc;
 
+use crate::metrics::{CallOutcome, Metrics};
+
 /// What a connection's writer task sends.
 #[derive(Debug, Clone)]
 pub(crate) enum Outbound {
@@ -51,10 +53,17 @@ pub(crate) struct Call {
     pub invited_at: Instant,
     /// When it was answered.
     pub answered_at: Option<Instant>,
+    /// The provisional mode (the `mode` metrics label) decided at the invite, for counting a
+    /// call that ends unanswered.
+    pub mode: &'static str,
 }
 
-/// Logs a call's end: who was in it, why it ended, how long it rang and lasted.
-fn log_end(call_id: &CallId, call: &Call, reason: EndReason) {
+/// Logs a call's end: who was in it, why it ended, how long it rang and lasted; counts an
+/// unanswered one (an answered call was counted at its answer).
+fn log_end(call_id: &CallId, call: &Call, reason: EndReason, metrics: &Metrics) {
+    if call.answered.is_none() {
+        metrics.call(call.mode, CallOutcome::unanswered(reason));
+    }
     let answered_at = call.answered_at.unwrap_or_else(Instant::now);
     tracing::info!(
         call_id = %call_id,
@@ -70,17 +79,16 @@ fn log_end(call_id: &CallId, call: &Call, reason: EndReason) {
     );
 }
 
-#[derive(Default)]
 struct State {
     next_conn: u64,
     devices: HashMap<DeviceId, Conn>,
     by_user: HashMap<String, BTreeSet<DeviceId>>,
     calls: HashMap<CallId, Call>,
     device_call: HashMap<DeviceId, CallId>,
+    metrics: Arc<Metrics>,
 }
 
 /// The hub.
-#[derive(Default)]
 pub(crate) struct Hub {
     state: Mutex<State>,
 }
@@ -89,6 +97,20 @@ pub(crate) struct Hub {
 pub(crate) type Sends = Vec<(DeviceId, ServerMessage)>;
 
 impl Hub {
+    /// An empty hub that counts calls in `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            state: Mutex::new(State {
+                next_conn: 0,
+                devices: HashMap::new(),
+                by_user: HashMap::new(),
+                calls: HashMap::new(),
+                device_call: HashMap::new(),
+                metrics,
+            }),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -338,7 +360,7 @@ impl Hub {
             let Some(call) = s.calls.remove(call_id) else {
                 return false;
             };
-            log_end(call_id, &call, reason);
+            log_end(call_id, &call, reason, &s.metrics);
             let mut sends = Vec::new();
             let everyone = std::iter::once(call.caller_device.clone())
                 .chain(call.ringing.iter().cloned())
@@ -383,6 +405,14 @@ impl Hub {
         let unanswered = matches!(self.lock().calls.get(call_id), Some(c) if c.answered.is_none());
         if unanswered {
             self.end(call_id, None, EndReason::Timeout);
+        }
+    }
+
+    /// Sends one message to every connected device.
+    pub fn send_everyone(&self, msg: &ServerMessage) {
+        let devices: Vec<DeviceId> = self.lock().devices.keys().cloned().collect();
+        for device in devices {
+            self.send(&device, msg);
         }
     }
 
@@ -439,7 +469,7 @@ fn leave_call(
     let Some(call) = s.calls.remove(call_id) else {
         return;
     };
-    log_end(call_id, &call, reason);
+    log_end(call_id, &call, reason, &s.metrics);
     let everyone = std::iter::once(call.caller_device.clone())
         .chain(call.ringing.iter().cloned())
         .chain(call.answered.iter().cloned());

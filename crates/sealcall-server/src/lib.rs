@@ -26,6 +26,7 @@ mod error;
 mod http;
 mod hub;
 mod listen;
+mod metrics;
 mod relay;
 mod routing;
 mod sqlite;
@@ -101,6 +102,13 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` names the client (for sign-in throttling per
     /// address); from anyone else the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where `GET /metrics` (Prometheus text format, plain HTTP, no authentication: the
+    /// series are content-free) is served, apart from the main listener; `None`: nowhere.
+    /// Port 0 picks one ([`ServerHandle::metrics_addr`]).
+    pub metrics_listen: Option<SocketAddr>,
+    /// How long [`ServerHandle::shutdown`] lets connected devices go (after telling them to
+    /// reconnect) before it closes the connections still open.
+    pub shutdown_grace: Duration,
 }
 
 /// Limits on the signaling WebSockets. A client over one gets a clear error (an `error` message
@@ -167,6 +175,8 @@ impl Config {
             ws_limits: WsLimits::default(),
             http_idle_timeout: Duration::from_secs(90),
             trusted_proxies: Vec::new(),
+            metrics_listen: None,
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }
@@ -186,20 +196,30 @@ pub(crate) struct AppState {
     /// Open WebSockets per client address.
     pub ws_per_address: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
     pub shutdown: watch::Receiver<bool>,
+    /// True once shutdown began: no new connection or WebSocket is accepted.
+    pub draining: watch::Receiver<bool>,
+    /// This server's metrics (its own registry).
+    pub metrics: Arc<metrics::Metrics>,
     /// A weak reference to this state, for timers.
     pub self_weak: std::sync::Weak<AppState>,
 }
 
 impl AppState {
-    /// Runs a storage operation on a blocking thread.
+    /// Runs a storage operation on a blocking thread; a failure inside the database is
+    /// counted (`sealcall_store_errors_total`).
     pub async fn db<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Storage) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
+        let result = tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
-            .map_err(|_| ServerError::Storage("storage task failed".to_owned()))?
+            .map_err(|_| ServerError::Storage("storage task failed".to_owned()))
+            .and_then(|r| r);
+        if let Err(ServerError::Storage(_)) = &result {
+            self.metrics.store_error();
+        }
+        result
     }
 }
 
@@ -207,8 +227,11 @@ impl AppState {
 pub struct ServerHandle {
     addr: SocketAddr,
     turn_addr: Option<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
+    drain: watch::Sender<bool>,
     stop: watch::Sender<bool>,
     task: JoinHandle<Result<()>>,
+    metrics_task: Option<JoinHandle<Result<()>>>,
     state: Arc<AppState>,
 }
 
@@ -217,6 +240,7 @@ impl std::fmt::Debug for ServerHandle {
         f.debug_struct("ServerHandle")
             .field("addr", &self.addr)
             .field("turn_addr", &self.turn_addr)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -255,6 +279,15 @@ impl Server {
                 ),
             });
         }
+        let metrics = metrics::Metrics::new()?;
+        let metrics_listener = match config.metrics_listen {
+            Some(at) => Some(TcpListener::bind(at).await?),
+            None => None,
+        };
+        let metrics_addr = match &metrics_listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
         // Relay credentials work only for the two devices of an answered call: the relay asks
         // the hub, which exists once the state does.
         let gate: Arc<std::sync::OnceLock<std::sync::Weak<AppState>>> = Arc::default();
@@ -267,12 +300,13 @@ impl Server {
                         .and_then(std::sync::Weak::upgrade)
                         .is_some_and(|s| s.hub.answered_party(call, device))
                 });
-                Some(Relay::start(turn, gate).await?)
+                Some(Relay::start(turn, gate, Arc::clone(&metrics)).await?)
             }
             None => None,
         };
         let turn_addr = relay.as_ref().map(Relay::addr);
         let (stop, stopped) = watch::channel(false);
+        let (drain, draining) = watch::channel(false);
         let cost = config.password_cost;
         let dummy_hash = tokio::task::spawn_blocking(move || auth::dummy_hash(cost))
             .await
@@ -280,7 +314,8 @@ impl Server {
         let state = Arc::new_cyclic(|weak| AppState {
             self_weak: weak.clone(),
             store,
-            hub: hub::Hub::default(),
+            hub: hub::Hub::new(Arc::clone(&metrics)),
+            metrics,
             throttle: auth::Throttle::new(config.throttle),
             hashing: Arc::new(tokio::sync::Semaphore::new(
                 config.password_concurrency.max(1),
@@ -291,6 +326,7 @@ impl Server {
             relay,
             dummy_hash,
             shutdown: stopped.clone(),
+            draining,
         });
         let _ = gate.set(Arc::downgrade(&state));
         tokio::spawn(check_sessions(Arc::downgrade(&state), stopped.clone()));
@@ -299,8 +335,20 @@ impl Server {
             .config
             .http_idle_timeout
             .max(Duration::from_millis(10));
-        let incoming = listen::Incoming::start(listener, tls, idle, state.shutdown.clone())?;
-        log_startup(&state.config, addr, turn_addr);
+        let incoming = listen::Incoming::start(listener, tls, idle, state.draining.clone())?;
+        log_startup(&state.config, addr, turn_addr, metrics_addr);
+        let metrics_task = metrics_listener.map(|listener| {
+            let mut stop = state.shutdown.clone();
+            let app = http::metrics_router(Arc::clone(&state));
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await
+                    .map_err(ServerError::Io)
+            })
+        });
         let app = http::router(Arc::clone(&state));
         let mut signal = stopped;
         let serve_state = Arc::clone(&state);
@@ -320,8 +368,11 @@ impl Server {
         Ok(ServerHandle {
             addr,
             turn_addr,
+            metrics_addr,
+            drain,
             stop,
             task,
+            metrics_task,
             state,
         })
     }
@@ -329,7 +380,12 @@ impl Server {
 
 /// Logs the start-up configuration: addresses, limits and which secrets are configured, never
 /// a secret itself (each field is chosen here; `Config` is not logged whole).
-fn log_startup(config: &Config, addr: SocketAddr, turn_addr: Option<SocketAddr>) {
+fn log_startup(
+    config: &Config,
+    addr: SocketAddr,
+    turn_addr: Option<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
+) {
     let turn = config.turn.as_ref();
     tracing::info!(
         %addr,
@@ -348,6 +404,7 @@ fn log_startup(config: &Config, addr: SocketAddr, turn_addr: Option<SocketAddr>)
         turn_relay_ip = turn.map(|t| t.relay_ip.to_string()),
         turn_relay_allow = ?turn.map(|t| &t.allow),
         turn_secret = turn.map(|t| if t.secret.is_some() { "from file" } else { "random for this run" }),
+        metrics_addr = metrics_addr.map(|a| a.to_string()),
         "server started"
     );
 }
@@ -378,6 +435,11 @@ impl ServerHandle {
         self.turn_addr
     }
 
+    /// Where `GET /metrics` is served, if anywhere ([`Config::metrics_listen`]).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
     /// The relay (for issuing test credentials).
     pub fn relay(&self) -> Option<&Relay> {
         self.state.relay.as_ref()
@@ -393,20 +455,69 @@ impl ServerHandle {
         self.state.hub.connected()
     }
 
-    /// Closes every WebSocket (code 1001), stops accepting, waits for open requests to finish
-    /// and stops the relay.
+    /// Stops gracefully: stops accepting connections and WebSockets, tells every connected
+    /// device to reconnect elsewhere ([`ServerMessage::Reconnect`]), lets their signaling go on
+    /// until they have left or [`Config::shutdown_grace`] has passed, then closes the
+    /// connections still open (code 1001), waits for open requests to finish, stops the relay
+    /// and closes the database.
+    ///
+    /// [`ServerMessage::Reconnect`]: sealcall_signaling::ServerMessage::Reconnect
     pub async fn shutdown(self) -> Result<()> {
-        tracing::info!(addr = %self.addr, "server shutting down");
+        let started = std::time::Instant::now();
+        let grace = self.state.config.shutdown_grace;
+        let connected = self.state.hub.connected();
+        tracing::info!(
+            addr = %self.addr,
+            connected_devices = connected,
+            grace_ms = grace.as_millis() as u64,
+            "server shutting down"
+        );
+        let _ = self.drain.send(true);
+        self.state
+            .hub
+            .send_everyone(&sealcall_signaling::ServerMessage::Reconnect {});
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.state.hub.connected() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let left_open = self.state.hub.connected();
         let _ = self.stop.send(true);
         let served = self
             .task
             .await
             .map_err(|_| ServerError::Storage("server task failed".to_owned()))?;
+        if let Some(task) = self.metrics_task {
+            task.await
+                .map_err(|_| ServerError::Storage("metrics task failed".to_owned()))??;
+        }
         if let Some(relay) = &self.state.relay {
             relay.close().await?;
         }
+        let closed = close_store(self.state).await;
+        tracing::info!(
+            left_open,
+            store_closed = closed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "server stopped"
+        );
         served
     }
+}
+
+/// Waits (up to two seconds: connection tasks finishing their writes) until nothing but `state`
+/// holds the store, and drops it: the
+/// database is closed (SQLite checkpoints its write-ahead log into the file). Returns whether
+/// it was.
+async fn close_store(state: Arc<AppState>) -> bool {
+    let store = Arc::clone(&state.store);
+    drop(state);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while Arc::strong_count(&store) > 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let closed = Arc::strong_count(&store) == 1;
+    drop(store);
+    closed
 }
 
 /// Closes the sockets whose session no longer exists or has expired, every

@@ -36,6 +36,7 @@ use turn::server::config::{ConnConfig, ServerConfig};
 use webrtc_util::vnet::net::Net;
 
 use crate::error::{Result, ServerError};
+use crate::metrics::Metrics;
 
 /// Relay configuration.
 #[derive(Debug, Clone)]
@@ -169,7 +170,8 @@ impl AuthHandler for CallAuth {
             return Err(turn::Error::Other("expired credentials".to_owned()));
         }
         if !(self.gate)(call, device) {
-            tracing::info!(call_id = call, device, %src, reason = "no answered call", "relay request refused");
+            // Usually relay packets arriving just after a call ended: routine, so debug.
+            tracing::debug!(call_id = call, device, %src, reason = "no answered call", "relay request refused");
             return Err(turn::Error::Other(
                 "no answered call for these credentials".to_owned(),
             ));
@@ -220,6 +222,12 @@ pub(crate) fn peer_allowed(ip: IpAddr, allow: &[IpNet]) -> bool {
 struct PeerGuard {
     socket: UdpSocket,
     allow: Vec<IpNet>,
+    metrics: Arc<Metrics>,
+}
+
+/// Whether `packet` is a STUN Allocate success response (type 0x0103): a granted allocation.
+fn is_allocate_success(packet: &[u8]) -> bool {
+    packet.get(..2) == Some(&[0x01, 0x03][..]) && stun::message::is_message(packet)
 }
 
 impl PeerGuard {
@@ -294,7 +302,11 @@ impl webrtc_util::Conn for PeerGuard {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        Ok(self.socket.send_to(buf, target).await?)
+        let sent = self.socket.send_to(buf, target).await?;
+        if is_allocate_success(buf) {
+            self.metrics.relay_allocated();
+        }
+        Ok(sent)
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
@@ -320,6 +332,7 @@ pub struct Relay {
     addr: SocketAddr,
     secret: TurnSecret,
     ttl: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Relay {
@@ -330,8 +343,13 @@ impl std::fmt::Debug for Relay {
 
 impl Relay {
     /// Binds the UDP socket and starts the relay with the configured secret (or a fresh random
-    /// one); `gate` says which (call, device) pairs may use it.
-    pub(crate) async fn start(config: &TurnConfig, gate: CallGate) -> Result<Self> {
+    /// one); `gate` says which (call, device) pairs may use it; allocations and credentials are
+    /// counted in `metrics`.
+    pub(crate) async fn start(
+        config: &TurnConfig,
+        gate: CallGate,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self> {
         let socket = UdpSocket::bind(config.listen).await?;
         let addr = socket.local_addr()?;
         let secret = match &config.secret {
@@ -343,6 +361,7 @@ impl Relay {
                 conn: Arc::new(PeerGuard {
                     socket,
                     allow: config.allow.clone(),
+                    metrics: Arc::clone(&metrics),
                 }),
                 relay_addr_generator: Box::new(RelayAddressGeneratorStatic {
                     relay_address: config.relay_ip,
@@ -365,6 +384,7 @@ impl Relay {
             addr,
             secret,
             ttl: config.credential_ttl,
+            metrics,
         })
     }
 
@@ -378,6 +398,7 @@ impl Relay {
     pub fn credentials(&self, call: &CallId, party: &str) -> TurnCredentials {
         let expires_at = crate::unix_now().saturating_add(self.ttl.as_secs().max(1));
         tracing::info!(call_id = %call, device = party, expires_at, "relay credentials issued");
+        self.metrics.relay_credentials_issued();
         self.credentials_expiring(call, party, expires_at)
     }
 

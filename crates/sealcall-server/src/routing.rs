@@ -11,6 +11,7 @@ use sealcall_signaling::{
 
 use crate::AppState;
 use crate::hub::Call;
+use crate::metrics::{CallOutcome, mode_label};
 use crate::store::{DeviceRecord, policy};
 use crate::ws::Session;
 
@@ -66,6 +67,7 @@ fn decision_for(
 }
 
 pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessage) {
+    let received = std::time::Instant::now();
     let me = &session.device.id;
     let reply = |m: ServerMessage| state.hub.send(me, &m);
     match msg {
@@ -137,6 +139,7 @@ pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessa
                     kind,
                     sdp,
                 },
+                received,
             );
         }
         ClientMessage::Ice { call_id, candidate } => {
@@ -148,6 +151,7 @@ pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessa
                     call_id: call_id.clone(),
                     candidate,
                 },
+                received,
             );
         }
         ClientMessage::Handshake { call_id, data } => {
@@ -159,6 +163,7 @@ pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessa
                     call_id: call_id.clone(),
                     data,
                 },
+                received,
             );
         } // `ClientMessage` is exhaustive today; a future variant must be handled explicitly.
     }
@@ -167,6 +172,7 @@ pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessa
 /// An invite that failed inside the server: the cause is logged, the device hears `what`.
 fn internal(state: &AppState, me: &DeviceId, what: &'static str, error: &str) {
     tracing::error!(caller_device = %me, error, "{what} at invite");
+    state.metrics.call(mode_label(None), CallOutcome::Failed);
     state.hub.send(me, &err(ErrorCode::Internal, what));
 }
 
@@ -180,12 +186,23 @@ fn api_message(e: crate::http::ApiError) -> String {
     e.message().to_owned()
 }
 
-/// Routes an answered call's message to the other device, and only to it.
-fn forward(state: &AppState, me: &DeviceId, call_id: &CallId, msg: ServerMessage) {
+/// Routes an answered call's message to the other device, and only to it; the time from
+/// `received` to the peer's queue is recorded.
+fn forward(
+    state: &AppState,
+    me: &DeviceId,
+    call_id: &CallId,
+    msg: ServerMessage,
+    received: std::time::Instant,
+) {
+    let to_peer = |peer: &DeviceId| {
+        state.hub.send(peer, &msg);
+        state.metrics.forwarded(received.elapsed());
+    };
     match state.hub.call(call_id) {
         Some(call) => match &call.answered {
-            Some(callee) if callee == me => state.hub.send(&call.caller_device, &msg),
-            Some(callee) if call.caller_device == *me => state.hub.send(callee, &msg),
+            Some(callee) if callee == me => to_peer(&call.caller_device),
+            Some(callee) if call.caller_device == *me => to_peer(callee),
             None if call.caller_device == *me || call.ringing.contains(me) => state.hub.send(
                 me,
                 &err(
@@ -206,6 +223,10 @@ fn fail(
     reason: FailReason,
     decision: Option<DecisionSummary>,
 ) {
+    state.metrics.call(
+        mode_label(decision.as_ref().map(|d| d.outcome)),
+        CallOutcome::failed(reason),
+    );
     tracing::info!(
         caller_device = %me,
         callee = %callee,
@@ -292,6 +313,8 @@ async fn invite(state: &AppState, session: &Session, callee: UserId) {
         answered: None,
         invited_at: std::time::Instant::now(),
         answered_at: None,
+        // Provisional: the first ringing device's decision.
+        mode: mode_label(ring.first().map(|(_, d)| d.outcome)),
     };
     let Some(ringing) = state.hub.start_call(&call_id, call) else {
         return fail(state, me, callee, FailReason::CalleeBusy, None);
@@ -378,6 +401,7 @@ async fn accept(state: &AppState, session: &Session, call_id: CallId) {
         Ok(found) => found,
         Err(e) => {
             tracing::error!(call_id = %call_id, error = %e, "policy decision failed at accept");
+            state.metrics.call(mode_label(None), CallOutcome::Failed);
             state.hub.end(&call_id, None, EndReason::PeerDisconnected);
             return;
         }
@@ -394,6 +418,7 @@ async fn accept(state: &AppState, session: &Session, call_id: CallId) {
         "call accepted"
     );
     if decision.outcome == Outcome::Refused {
+        state.metrics.call(mode_label(None), CallOutcome::Refused);
         state.hub.send(
             &call.caller_device,
             &ServerMessage::CallFailed {
@@ -404,6 +429,14 @@ async fn accept(state: &AppState, session: &Session, call_id: CallId) {
         );
         state.hub.end(&call_id, None, EndReason::Declined);
         return;
+    }
+    state
+        .metrics
+        .call(mode_label(Some(decision.outcome)), CallOutcome::Answered);
+    if let Some(at) = call.answered_at {
+        state
+            .metrics
+            .call_setup(at.saturating_duration_since(call.invited_at));
     }
     state.hub.send(
         &call.caller_device,

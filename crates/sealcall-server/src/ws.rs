@@ -133,6 +133,14 @@ pub(crate) async fn upgrade(
     parts: WsAuth,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    if *state.draining.borrow() {
+        // Shutting down: the device reconnects (to this address, where another node or the
+        // restarted server answers).
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down: reconnect",
+        ));
+    }
     let auth = parts.0;
     let device_id = DeviceId::new(&q.device_id)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("invalid device_id: {e}")))?;
@@ -189,10 +197,7 @@ pub(crate) async fn upgrade(
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| async move {
-            connection(state, session, socket).await;
-            drop(slot);
-        })
+        .on_upgrade(move |socket| connection(state, session, socket, slot))
         .into_response())
 }
 
@@ -222,7 +227,7 @@ fn error_message(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
     }
 }
 
-async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket) {
+async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket, slot: AddressSlot) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let device = session.device.id.clone();
@@ -366,6 +371,10 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket) {
         }
     }
     state.hub.disconnect(&device, conn_id);
+    // Nothing below needs the server's state (nor counts against the address): let a
+    // shutdown close the store meanwhile.
+    drop(slot);
+    drop(state);
     drop(tx);
     let _ = writer.await;
     // The close handshake: read (and drop) what the client still sends until its close or a

@@ -94,8 +94,11 @@ fn relay_on(listen: &str, relay_ip: &str, allow: &[&str]) -> TurnConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_come_with_the_answer_for_its_two_devices_only() {
-    let s =
-        TestServer::start_with(|c| c.turn = Some(relay_on("127.0.0.1:0", "127.0.0.1", &[]))).await;
+    let s = TestServer::start_with(|c| {
+        c.turn = Some(relay_on("127.0.0.1:0", "127.0.0.1", &[]));
+        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
     let relay_addr = s.handle.as_ref().unwrap().turn_addr().unwrap();
     let relay = s.handle.as_ref().unwrap().relay().unwrap();
 
@@ -163,6 +166,20 @@ async fn credentials_come_with_the_answer_for_its_two_devices_only() {
         allocate(relay_addr, &caller.username, &caller.credential, &[])
             .await
             .is_err()
+    );
+    // Metrics: the two granted allocations, and the credentials issued (the ringing call's,
+    // the answered call's two and Bo's; not the hand-made expired ones).
+    let metrics = s.handle.as_ref().unwrap().metrics_addr().unwrap();
+    let (_, text) = http_get(metrics, "/metrics", None).await;
+    assert_eq!(
+        series_value(&text, "sealcall_relay_allocations_total"),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        series_value(&text, "sealcall_relay_credentials_issued_total"),
+        4.0,
+        "{text}"
     );
 }
 

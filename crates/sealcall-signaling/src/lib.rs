@@ -93,6 +93,7 @@ pub const SERVER_TYPES: &[&str] = &[
     "handshake",
     "pong",
     "error",
+    "reconnect",
 ];
 
 /// Longest piece of input echoed in an error.

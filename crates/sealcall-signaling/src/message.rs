@@ -378,4 +378,8 @@ pub enum ServerMessage {
         /// A sentence for logs and developers (no secrets, input shortened).
         message: String,
     },
+    /// The server is going away (shutting down, or moving devices to another node): close this
+    /// connection and reconnect, with the usual backoff, to the same address. Sent once, before
+    /// the server closes the connection itself (1001) at the end of its shutdown grace.
+    Reconnect {},
 }

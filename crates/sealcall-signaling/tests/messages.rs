@@ -151,6 +151,7 @@ fn every_server_message() -> Vec<ServerMessage> {
             code: ErrorCode::UnknownType,
             message: "unknown message type 'x'".to_owned(),
         },
+        ServerMessage::Reconnect {},
     ]
 }
 

@@ -7,7 +7,8 @@
 //! * [`people`]: the directory with a Call button per person.
 //! * [`incoming`]: the incoming-call banner.
 //! * [`history`]: this session's calls.
-//! * [`settings`]: Settings > Privacy, Audio and Video.
+//! * [`settings`]: Settings > Privacy, Audio and Video (and Help).
+//! * [`help`]: where the log files are and "Open log folder" (sign-in page and Settings).
 //! * [`audio`]: the input and output choosers (Settings and the call view).
 //! * [`call`]: the call view: status, controls, camera and screen-share buttons.
 //! * [`screen_picker`]: what to share (the whole screen, a window, the test pattern).
@@ -17,6 +18,7 @@
 
 pub mod audio;
 pub mod call;
+pub mod help;
 pub mod history;
 pub mod incoming;
 pub mod people;

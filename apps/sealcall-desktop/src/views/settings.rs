@@ -1,6 +1,6 @@
 //! The Settings tab: Privacy (the "End-to-end encrypted calls" toggle and its policy lock, and
 //! whether this device requires post-quantum protection), Audio (the device choosers) and Video
-//! (whether calls start with the camera on).
+//! (whether calls start with the camera on), then Help (the log folder).
 
 use egui::Ui;
 use sealcall_engine::media::device::DeviceList;
@@ -88,6 +88,10 @@ pub fn show(
     );
     if let Some(e) = &s.video_error {
         ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+    if let Some(dir) = s.log_dir.clone() {
+        ui.add_space(12.0);
+        super::help::show(ui, &dir, &mut s.log_error);
     }
     request
 }

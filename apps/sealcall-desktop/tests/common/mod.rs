@@ -148,6 +148,17 @@ impl TestServer {
         user: &str,
         prefs: PathBuf,
     ) -> Harness<'static, SealcallApp> {
+        self.app_with(rt, user, prefs, None)
+    }
+
+    /// [`TestServer::app_with_prefs`] with its log files in `log_dir` (Help).
+    pub fn app_with(
+        &self,
+        rt: &Runtime,
+        user: &str,
+        prefs: PathBuf,
+        log_dir: Option<PathBuf>,
+    ) -> Harness<'static, SealcallApp> {
         let identities: PathBuf = self.dir().join(format!("identities-{}", unique()));
         let settings = EngineSettings {
             identity_dir: Some(identities),
@@ -175,6 +186,7 @@ impl TestServer {
                 prefs_path: Some(prefs),
                 // No sound card here (nor in CI): the app must say so and use a test tone.
                 devices: Some(DeviceList::default()),
+                log_dir,
                 ..AppOptions::default()
             },
         );

@@ -40,6 +40,8 @@ pub fn config(db: &std::path::Path) -> Config {
         ..ThrottleConfig::default()
     };
     c.turn = None;
+    // The test devices do not reconnect when told to: do not wait long for them to leave.
+    c.shutdown_grace = Duration::from_millis(200);
     c
 }
 
@@ -160,6 +162,27 @@ impl TestServer {
             other => panic!("expected welcome, got {other:?}"),
         }
         d
+    }
+
+    /// `caller` calls `callee`'s user and `callee` rings: the call id.
+    pub async fn ringing(
+        caller: &mut Device,
+        callee: &mut Device,
+        callee_user: &str,
+    ) -> sealcall_signaling::CallId {
+        caller
+            .send(ClientMessage::Invite {
+                callee: callee_user.parse().unwrap(),
+            })
+            .await;
+        let ServerMessage::InviteSent { call_id, .. } = caller.recv_call().await else {
+            panic!("no invite_sent")
+        };
+        assert!(matches!(
+            callee.recv_call().await,
+            ServerMessage::IncomingCall { .. }
+        ));
+        call_id
     }
 
     /// `caller` calls `callee`'s user and `callee` answers: the call id and the two
@@ -316,4 +339,41 @@ impl Device {
             panic!("unexpected message: {t}");
         }
     }
+}
+
+/// A plain HTTP/1.1 GET: the status and the body.
+pub async fn http_get(
+    addr: std::net::SocketAddr,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut raw = Vec::new();
+    tcp.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The value of the series line that starts with `series ` (0 when absent).
+pub fn series_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
 }
