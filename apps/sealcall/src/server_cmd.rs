@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use sealcall_server::{
-    Config, Fingerprint, IpNet, PasswordCost, SelfSigned, ServerTls, Trust, TurnConfig, TurnSecret,
-    cli,
+    Config, Fingerprint, IpNet, PasswordCost, SelfSigned, ServerTls, StoreLocation, Trust,
+    TurnConfig, TurnSecret, cli,
 };
 
 /// Reads a password from `SEALCALL_PASSWORD` or, on a terminal, a prompt without echo.
@@ -64,9 +64,9 @@ impl TrustArgs {
 pub struct ServerArgs {
     #[command(subcommand)]
     command: Option<ServerCommand>,
-    /// The SQLite database file.
-    #[arg(long, default_value = "sealcall.db", global = true)]
-    db: PathBuf,
+    /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db).
+    #[arg(long, default_value = "sealcall.db", global = true, value_parser = parse_db)]
+    db: StoreLocation,
     /// HTTPS/WSS and HTTP listen address.
     #[arg(long, default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
@@ -97,6 +97,11 @@ pub struct ServerArgs {
     trusted_proxies: Vec<IpNet>,
 }
 
+/// `--db`: a PostgreSQL URL or a SQLite file (`StoreLocation::parse`).
+fn parse_db(text: &str) -> std::result::Result<StoreLocation, String> {
+    StoreLocation::parse(text).map_err(|e| e.to_string())
+}
+
 /// An address (`10.0.0.1`, `::1`) or a range (`10.0.0.0/8`).
 fn parse_cidr(text: &str) -> std::result::Result<IpNet, String> {
     text.parse::<IpNet>()
@@ -110,8 +115,8 @@ impl ServerArgs {
         match (&self.tls_cert, &self.tls_key) {
             (Some(c), Some(k)) => (c.clone(), k.clone(), true),
             _ => (
-                self.db.with_file_name("sealcall-cert.pem"),
-                self.db.with_file_name("sealcall-key.pem"),
+                self.db.sibling("sealcall-cert.pem"),
+                self.db.sibling("sealcall-key.pem"),
                 false,
             ),
         }
@@ -136,6 +141,8 @@ enum ServerCommand {
         #[arg(long = "tls-name", value_name = "NAME")]
         tls_names: Vec<String>,
     },
+    /// Apply pending schema migrations (PostgreSQL: run once, before starting upgraded nodes).
+    Migrate,
 }
 
 /// Runs `sealcall server [init]`.
@@ -149,17 +156,19 @@ pub async fn server(args: ServerArgs) -> Result<()> {
             tls_names,
         }) => {
             let pw = password("Administrator password: ")?;
-            cli::server_init(
-                &args.db,
-                &tenant,
-                &admin,
-                &display_name,
-                &pw,
-                PasswordCost::default(),
-            )?;
+            let (db, name, user, display) = (
+                args.db.clone(),
+                tenant.clone(),
+                admin.clone(),
+                display_name.clone(),
+            );
+            tokio::task::spawn_blocking(move || {
+                cli::server_init(db, &name, &user, &display, &pw, PasswordCost::default())
+            })
+            .await??;
             println!(
                 "created tenant {tenant:?} with administrator {admin} in {}",
-                args.db.display()
+                args.db
             );
             let fingerprint = if given {
                 ServerTls::from_pem_files(&cert, &key)?.fingerprint()
@@ -186,8 +195,14 @@ pub async fn server(args: ServerArgs) -> Result<()> {
             );
             Ok(())
         }
+        Some(ServerCommand::Migrate) => {
+            let db = args.db.clone();
+            tokio::task::spawn_blocking(move || cli::server_migrate(db)).await??;
+            println!("the schema of {} is up to date", args.db);
+            Ok(())
+        }
         None => {
-            let mut config = Config::new(&args.db);
+            let mut config = Config::new(args.db.clone());
             config.turn = if args.turn == "off" {
                 None
             } else {
@@ -228,7 +243,7 @@ pub async fn server(args: ServerArgs) -> Result<()> {
             println!(
                 "sealcall server on {scheme}://{} (database {})",
                 server.addr(),
-                args.db.display()
+                args.db
             );
             let _ = tokio::signal::ctrl_c().await;
             println!("shutting down");
@@ -243,9 +258,9 @@ pub async fn server(args: ServerArgs) -> Result<()> {
 pub struct UserArgs {
     #[command(subcommand)]
     command: UserCommand,
-    /// The SQLite database file.
-    #[arg(long, default_value = "sealcall.db", global = true)]
-    db: PathBuf,
+    /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db).
+    #[arg(long, default_value = "sealcall.db", global = true, value_parser = parse_db)]
+    db: StoreLocation,
 }
 
 #[derive(Debug, Subcommand)]
@@ -307,9 +322,9 @@ pub fn user(args: UserArgs) -> Result<()> {
 pub struct GroupArgs {
     #[command(subcommand)]
     command: GroupCommand,
-    /// The SQLite database file.
-    #[arg(long, default_value = "sealcall.db", global = true)]
-    db: PathBuf,
+    /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db).
+    #[arg(long, default_value = "sealcall.db", global = true, value_parser = parse_db)]
+    db: StoreLocation,
 }
 
 #[derive(Debug, Subcommand)]
@@ -361,9 +376,9 @@ pub fn group(args: GroupArgs) -> Result<()> {
 pub struct RoleArgs {
     #[command(subcommand)]
     command: RoleCommand,
-    /// The SQLite database file.
-    #[arg(long, default_value = "sealcall.db", global = true)]
-    db: PathBuf,
+    /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db).
+    #[arg(long, default_value = "sealcall.db", global = true, value_parser = parse_db)]
+    db: StoreLocation,
 }
 
 #[derive(Debug, Subcommand)]
