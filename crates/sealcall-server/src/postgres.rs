@@ -245,9 +245,28 @@ impl r2d2::HandleError<postgres::Error> for LogConnectErrors {
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
+/// The pool, closed off the async runtime: closing a `postgres` connection blocks on its own
+/// runtime, which panics on an async worker thread (where the server's last reference to its
+/// store may be dropped).
+struct OwnedPool(Option<Pool>);
+
+impl Drop for OwnedPool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::scope(|s| {
+                    s.spawn(move || drop(pool));
+                });
+            } else {
+                drop(pool);
+            }
+        }
+    }
+}
+
 /// The PostgreSQL store.
 pub struct PostgresStore {
-    pool: Pool,
+    pool: OwnedPool,
     url: PgUrl,
     /// Per actor: denied attempts in the current window (memory only, per node).
     denials: Mutex<Denials>,
@@ -344,14 +363,17 @@ impl PostgresStore {
             .error_handler(Box::new(LogConnectErrors))
             .build_unchecked(manager);
         Self {
-            pool,
+            pool: OwnedPool(Some(pool)),
             url: url.clone(),
             denials: Mutex::default(),
         }
     }
 
     fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
-        self.pool.get().map_err(|e| {
+        let pool = self.pool.0.as_ref().ok_or_else(|| {
+            ServerError::StoreUnavailable(format!("PostgreSQL at {} is closed", self.url))
+        })?;
+        pool.get().map_err(|e| {
             ServerError::StoreUnavailable(format!("PostgreSQL at {} is unavailable: {e}", self.url))
         })
     }
