@@ -99,6 +99,9 @@ impl PgUrl {
                 reason: "must start with postgres:// or postgresql://".to_owned(),
             });
         }
+        // The driver knows the scheme in lower case only.
+        let (scheme, rest) = text.split_once("://").unwrap_or((text, ""));
+        let text = format!("{}://{rest}", scheme.to_ascii_lowercase());
         let mut config: postgres::Config = text.parse().map_err(|e| ServerError::Invalid {
             what: "PostgreSQL URL",
             reason: pg_message(&e),
@@ -1111,5 +1114,48 @@ impl PolicyStore for PgPolicy<'_> {
         savepoint.commit().map_err(se)?;
         log_audit(seq, audit.actor.as_str(), &action, &audit.target, &outcome);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreLocation;
+
+    #[test]
+    fn urls_show_everything_but_the_password() {
+        for text in [
+            "postgres://sealcall:s3cret-pw@db.example:5433/calls",
+            "postgresql://sealcall@db.example:5433/calls?password=s3cret-pw",
+            "POSTGRES://sealcall:s3cret-pw@db.example:5433/calls",
+        ] {
+            let url = PgUrl::parse(text).unwrap();
+            assert_eq!(
+                url.to_string(),
+                "postgres://sealcall:***@db.example:5433/calls"
+            );
+            assert!(!format!("{url:?}").contains("s3cret"), "{url:?}");
+            let location = StoreLocation::parse(text).unwrap();
+            assert!(matches!(location, StoreLocation::Postgres(_)));
+            assert!(!format!("{location} {location:?}").contains("s3cret"));
+            assert_eq!(url.database(), "calls");
+        }
+        let bare = PgUrl::parse("postgres://ana@localhost").unwrap();
+        assert_eq!(bare.to_string(), "postgres://ana@localhost:5432/ana");
+    }
+
+    #[test]
+    fn anything_else_is_a_sqlite_path_and_bad_urls_are_refused_without_the_password() {
+        assert!(matches!(
+            StoreLocation::parse("/var/lib/sealcall/sealcall.db").unwrap(),
+            StoreLocation::Sqlite(p) if p == std::path::Path::new("/var/lib/sealcall/sealcall.db")
+        ));
+        assert!(StoreLocation::parse("  ").is_err());
+        let err = StoreLocation::parse("postgres://u:s3cret@host:notaport/db").unwrap_err();
+        assert!(
+            err.to_string().starts_with("invalid PostgreSQL URL"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("s3cret"), "{err}");
     }
 }

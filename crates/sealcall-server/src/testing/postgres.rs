@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::{PgUrl, StoreLocation};
 
@@ -26,8 +26,6 @@ pub struct Cluster {
     /// The TCP port on 127.0.0.1.
     pub port: u16,
     password: String,
-    /// How long `initdb` and `pg_ctl start` took together.
-    pub started_in: Duration,
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
@@ -176,14 +174,15 @@ impl Cluster {
             bin,
             port,
             password,
-            started_in: Duration::ZERO,
         };
+        let initialised = began.elapsed();
         cluster.start_server()?;
         cluster.watch();
-        Ok(Self {
-            started_in: began.elapsed(),
-            ..cluster
-        })
+        eprintln!(
+            "test PostgreSQL on 127.0.0.1:{port}: initdb {initialised:?}, ready after {:?}",
+            began.elapsed()
+        );
+        Ok(cluster)
     }
 
     /// Starts the stopped server again (`pg_ctl -w start`).
