@@ -20,7 +20,7 @@ use common::*;
 use sealcall_engine::call::CallEvent;
 use sealcall_engine::identity::IdentityStore;
 use sealcall_engine::{Engine, EngineEvent, EngineEvents};
-use sealcall_server::testing::LocalServer;
+use sealcall_server::testing::{LocalServer, TestStore, postgres};
 use sealcall_signaling::CallId;
 use serde_json::{Value, json};
 use tracing_subscriber::filter::LevelFilter;
@@ -310,12 +310,49 @@ async fn no_secret_reaches_any_log_line_at_trace() {
     assert_eq!(status, 200);
     secrets.push(Secret::new("Ana's session token", ana_token.unwrap()));
 
+    // A server on PostgreSQL: its database URL holds a password, which no line may carry, nor
+    // may a start-up refused for a wrong password.
+    if postgres::database().is_some() {
+        let cluster = postgres::cluster().unwrap();
+        secrets.push(Secret::new("PostgreSQL password", cluster.password()));
+        let mut pg = LocalServer::start_on(TestStore::Postgres, ADMIN, &[], false, |_| {})
+            .await
+            .unwrap();
+        let (status, token) = sign_in(&pg, ADMIN, PASS).await;
+        assert_eq!(status, 200);
+        secrets.push(Secret::new("session token on PostgreSQL", token.unwrap()));
+        pg.stop().await.unwrap();
+        let wrong = "Wr0ng-PostgreSQL-passw0rd";
+        secrets.push(Secret::new("wrong PostgreSQL password", wrong));
+        let db =
+            sealcall_server::StoreLocation::parse(&cluster.url_with_password("postgres", wrong))
+                .unwrap();
+        let mut config = sealcall_server::Config::new(db);
+        config.turn = None;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let err = sealcall_server::Server::start(config, listener)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("password authentication failed"),
+            "{err}"
+        );
+        // As an operator's log would have it.
+        tracing::error!(error = %err, "server start-up failed");
+    }
+
     ken.shutdown().await.unwrap();
     ana.shutdown().await.unwrap();
     let mut server = server;
     server.stop().await.unwrap();
 
     let text = capture.text();
+    if postgres::cluster().is_ok() {
+        assert!(
+            text.contains("postgres://postgres:***@127.0.0.1:"),
+            "the PostgreSQL server's start-up and its refused start are logged, redacted"
+        );
+    }
     // To read what was logged: LOG_LEAK_DUMP=/tmp/capture.jsonl cargo test …
     if let Ok(path) = std::env::var("LOG_LEAK_DUMP") {
         std::fs::write(path, &text).unwrap();

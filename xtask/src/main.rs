@@ -32,7 +32,9 @@ const WORKSPACE_FEATURES: &str = "sealcall-e2ee/aws-lc";
 /// `cmake` builds the bundled libopus; `libasound2-dev` and `pkg-config` are for `cpal` (ALSA);
 /// `nasm` is for assembly in native crates; `libvpx-dev` is VP8 for `sealcall-vpx` (linked
 /// through pkg-config); `xvfb` and `xauth` give the screen-share tests an X server;
-/// `chromium` and `chromium-driver` run the admin center's browser tests (WebDriver).
+/// `chromium` and `chromium-driver` run the admin center's browser tests (WebDriver);
+/// `postgresql` is the second storage backend the server tests run against (the harness starts
+/// its own cluster with `initdb` and `pg_ctl`), `redis-server` the bus between server nodes.
 const DEBIAN_PACKAGES: &[&str] = &[
     "cmake",
     "pkg-config",
@@ -43,6 +45,8 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "xauth",
     "chromium",
     "chromium-driver",
+    "postgresql",
+    "redis-server",
 ];
 
 fn main() -> ExitCode {

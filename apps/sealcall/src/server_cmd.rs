@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use sealcall_server::{
-    Config, Fingerprint, IpNet, PasswordCost, SelfSigned, ServerTls, Trust, TurnConfig, TurnSecret,
-    cli,
+    Config, Fingerprint, IpNet, PasswordCost, SelfSigned, ServerTls, StoreLocation, Trust,
+    TurnConfig, TurnSecret, cli,
 };
 
 /// Reads a password from `SEALCALL_PASSWORD` or, on a terminal, a prompt without echo.
@@ -73,9 +73,10 @@ pub struct ServerArgs {
     /// exit: 0 when it is good, non-zero with the error.
     #[arg(long)]
     check_config: bool,
-    /// The SQLite database file [default: sealcall.db].
-    #[arg(long, global = true)]
-    db: Option<PathBuf>,
+    /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db)
+    /// [default: sealcall.db].
+    #[arg(long, global = true, value_parser = parse_db)]
+    db: Option<StoreLocation>,
     /// HTTPS/WSS and HTTP listen address [default: 127.0.0.1:7878].
     #[arg(long)]
     listen: Option<SocketAddr>,
@@ -121,10 +122,16 @@ pub(crate) fn parse_cidr(text: &str) -> std::result::Result<IpNet, String> {
         .map_err(|_| format!("{text:?} is not an address or CIDR range (e.g. 10.0.0.0/8)"))
 }
 
+/// `--db`: a PostgreSQL URL or a SQLite file (`StoreLocation::parse`).
+pub(crate) fn parse_db(text: &str) -> std::result::Result<StoreLocation, String> {
+    StoreLocation::parse(text).map_err(|e| e.to_string())
+}
+
 /// What `sealcall server` runs with: the flags over the configuration file over the defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// (No `PartialEq`: a PostgreSQL URL holds a password; tests compare the redacted `Debug`.)
+#[derive(Debug, Clone)]
 pub(crate) struct ServerSettings {
-    pub db: PathBuf,
+    pub db: StoreLocation,
     pub listen: SocketAddr,
     /// `None`: no relay.
     pub turn: Option<SocketAddr>,
@@ -178,7 +185,7 @@ impl ServerArgs {
             }
         };
         Ok(ServerSettings {
-            db: self.db_path_or(file.db),
+            db: self.db_or(file.db),
             listen: match self.listen.or(file.listen) {
                 Some(a) => a,
                 None => DEFAULT_LISTEN
@@ -204,12 +211,12 @@ impl ServerArgs {
         })
     }
 
-    /// The database: `--db`, else `from_file`, else `sealcall.db`.
-    fn db_path_or(&self, from_file: Option<PathBuf>) -> PathBuf {
+    /// The store: `--db`, else `from_file`, else `sealcall.db`.
+    fn db_or(&self, from_file: Option<StoreLocation>) -> StoreLocation {
         self.db
             .clone()
             .or(from_file)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
+            .unwrap_or_else(|| StoreLocation::Sqlite(PathBuf::from(DEFAULT_DB)))
     }
 }
 
@@ -219,8 +226,8 @@ impl ServerSettings {
         match &self.tls {
             Some((c, k)) => (c.clone(), k.clone(), true),
             None => (
-                self.db.with_file_name("sealcall-cert.pem"),
-                self.db.with_file_name("sealcall-key.pem"),
+                self.db.sibling("sealcall-cert.pem"),
+                self.db.sibling("sealcall-key.pem"),
                 false,
             ),
         }
@@ -229,7 +236,7 @@ impl ServerSettings {
     /// The server configuration: reads the certificate, key and secret files (so that a bad
     /// one fails here, and in `--check-config`).
     fn config(&self) -> Result<(Config, Option<PathBuf>)> {
-        let mut config = Config::new(&self.db);
+        let mut config = Config::new(self.db.clone());
         config.turn = match self.turn {
             None => None,
             Some(listen) => {
@@ -277,6 +284,8 @@ enum ServerCommand {
         #[arg(long = "tls-name", value_name = "NAME")]
         tls_names: Vec<String>,
     },
+    /// Apply pending schema migrations (PostgreSQL: run once, before starting upgraded nodes).
+    Migrate,
 }
 
 /// Runs `sealcall server [init]`.
@@ -288,20 +297,20 @@ pub async fn server(args: ServerArgs) -> Result<()> {
             display_name,
             tls_names,
         }) => {
-            let db = args.db_path_or(None);
+            let db = args.db_or(None);
             let pw = password("Administrator password: ")?;
-            cli::server_init(
-                &db,
-                tenant,
-                admin,
-                display_name,
-                &pw,
-                PasswordCost::default(),
-            )?;
-            println!(
-                "created tenant {tenant:?} with administrator {admin} in {}",
-                db.display()
+            // The PostgreSQL client blocks (and panics inside an async task).
+            let (store, name, user, display) = (
+                db.clone(),
+                tenant.clone(),
+                admin.clone(),
+                display_name.clone(),
             );
+            tokio::task::spawn_blocking(move || {
+                cli::server_init(store, &name, &user, &display, &pw, PasswordCost::default())
+            })
+            .await??;
+            println!("created tenant {tenant:?} with administrator {admin} in {db}");
             let settings = ServerSettings {
                 db,
                 tls: args.tls_cert.clone().zip(args.tls_key.clone()),
@@ -333,6 +342,13 @@ pub async fn server(args: ServerArgs) -> Result<()> {
             );
             Ok(())
         }
+        Some(ServerCommand::Migrate) => {
+            let db = args.settings()?.db;
+            let store = db.clone();
+            tokio::task::spawn_blocking(move || cli::server_migrate(store)).await??;
+            println!("the schema of {db} is up to date");
+            Ok(())
+        }
         None => {
             let settings = args.settings()?;
             let (config, cert) = settings.config()?;
@@ -359,7 +375,7 @@ pub async fn server(args: ServerArgs) -> Result<()> {
             println!(
                 "sealcall server on {scheme}://{} (database {})",
                 server.addr(),
-                settings.db.display()
+                settings.db
             );
             if let Some(at) = server.metrics_addr() {
                 println!("metrics on http://{at}/metrics");
@@ -421,9 +437,9 @@ impl StopSignals {
 pub struct UserArgs {
     #[command(subcommand)]
     command: UserCommand,
-    /// The SQLite database file.
-    #[arg(long, default_value = "sealcall.db", global = true)]
-    db: PathBuf,
+    /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db).
+    #[arg(long, default_value = "sealcall.db", global = true, value_parser = parse_db)]
+    db: StoreLocation,
 }
 
 #[derive(Debug, Subcommand)]
@@ -485,9 +501,9 @@ pub fn user(args: UserArgs) -> Result<()> {
 pub struct GroupArgs {
     #[command(subcommand)]
     command: GroupCommand,
-    /// The SQLite database file.
-    #[arg(long, default_value = "sealcall.db", global = true)]
-    db: PathBuf,
+    /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db).
+    #[arg(long, default_value = "sealcall.db", global = true, value_parser = parse_db)]
+    db: StoreLocation,
 }
 
 #[derive(Debug, Subcommand)]
@@ -539,9 +555,9 @@ pub fn group(args: GroupArgs) -> Result<()> {
 pub struct RoleArgs {
     #[command(subcommand)]
     command: RoleCommand,
-    /// The SQLite database file.
-    #[arg(long, default_value = "sealcall.db", global = true)]
-    db: PathBuf,
+    /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db).
+    #[arg(long, default_value = "sealcall.db", global = true, value_parser = parse_db)]
+    db: StoreLocation,
 }
 
 #[derive(Debug, Subcommand)]

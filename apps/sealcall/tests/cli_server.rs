@@ -109,7 +109,7 @@ async fn http_get(addr: &str, path: &str) -> String {
 /// A tenant in `dir/sealcall.db` and a certificate for it.
 fn seed(dir: &Path) -> sealcall_server::Fingerprint {
     cli::server_init(
-        &dir.join("sealcall.db"),
+        dir.join("sealcall.db"),
         "Contoso",
         ADMIN,
         "Admin",

@@ -3,11 +3,13 @@
 //! the binary only parses the command line and reads the password (from an environment
 //! variable or a prompt, never from an argument).
 //!
-//! Directory commands work on the database file directly (run them on the server host; SQLite
-//! allows this while the server runs). `admin_run` talks to a running server over HTTP.
+//! Directory commands work on the store directly: the SQLite file (run them on the server host;
+//! SQLite allows this while the server runs) or the PostgreSQL database. They block: from async
+//! code, call them through `spawn_blocking` (the PostgreSQL client refuses to run on an async
+//! task). `admin_run` talks to a running server over HTTP.
 
 use std::io::{BufRead, Write};
-use std::path::Path;
+use std::sync::Arc;
 
 use sealcall_policy::{GroupId, Role, RoleSet, UserId};
 use serde_json::json;
@@ -16,8 +18,7 @@ use crate::Trust;
 use crate::auth::{PasswordCost, hash_password};
 use crate::client::HttpClient;
 use crate::error::{Result, ServerError};
-use crate::sqlite::SqliteStore;
-use crate::store::{ServerAudit, Storage, UserRecord};
+use crate::store::{ServerAudit, Storage, StoreLocation, UserRecord};
 
 /// The environment variable `sealcall admin` (and `user add`) read the password from.
 pub const PASSWORD_ENV: &str = "SEALCALL_PASSWORD";
@@ -25,8 +26,8 @@ pub const PASSWORD_ENV: &str = "SEALCALL_PASSWORD";
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
-fn open(db: &Path) -> Result<SqliteStore> {
-    SqliteStore::open(db)
+fn open(db: impl Into<StoreLocation>) -> Result<Arc<dyn Storage>> {
+    db.into().open()
 }
 
 fn check_password(password: &str) -> Result<()> {
@@ -74,7 +75,7 @@ pub fn parse_role(text: &str) -> Result<Role> {
     }
 }
 
-fn audit(store: &SqliteStore, action: &str, target: &str) -> Result<()> {
+fn audit(store: &dyn Storage, action: &str, target: &str) -> Result<()> {
     store.audit(&ServerAudit {
         actor: "cli",
         at: crate::unix_now(),
@@ -83,10 +84,10 @@ fn audit(store: &SqliteStore, action: &str, target: &str) -> Result<()> {
     })
 }
 
-/// `sealcall server init --db PATH --tenant NAME --admin USER [--display-name NAME]`: creates
+/// `sealcall server init --db PATH|URL --tenant NAME --admin USER [--display-name NAME]`: creates
 /// the database, the tenant and its first administrator (global administrator).
 pub fn server_init(
-    db: &Path,
+    db: impl Into<StoreLocation>,
     tenant: &str,
     admin: &str,
     display_name: &str,
@@ -100,7 +101,7 @@ pub fn server_init(
         });
     }
     check_password(password)?;
-    let store = open(db)?;
+    let store = db.into().migrate()?;
     let record = UserRecord {
         id: user_id(admin)?,
         display_name: display_name.to_owned(),
@@ -110,9 +111,15 @@ pub fn server_init(
     store.init_tenant(tenant, &record, crate::unix_now())
 }
 
-/// `sealcall user add --db PATH USER --display-name NAME [--role ROLE]…`.
+/// `sealcall server migrate --db PATH|URL|URL`: applies the pending schema migrations (on SQLite,
+/// opening the file does that anyway; on PostgreSQL, the nodes refuse to start until this ran).
+pub fn server_migrate(db: impl Into<StoreLocation>) -> Result<()> {
+    db.into().migrate().map(|_| ())
+}
+
+/// `sealcall user add --db PATH|URL USER --display-name NAME [--role ROLE]…`.
 pub fn user_add(
-    db: &Path,
+    db: impl Into<StoreLocation>,
     user: &str,
     display_name: &str,
     password: &str,
@@ -132,22 +139,22 @@ pub fn user_add(
         roles: RoleSet::of(roles).with(Role::User),
     };
     store.add_user(&record, crate::unix_now())?;
-    audit(&store, "AddUser", &format!("user:{id}"))
+    audit(&*store, "AddUser", &format!("user:{id}"))
 }
 
-/// `sealcall user remove --db PATH USER`: the user, their devices, sessions, memberships,
+/// `sealcall user remove --db PATH|URL USER`: the user, their devices, sessions, memberships,
 /// assignment and setting.
-pub fn user_remove(db: &Path, user: &str) -> Result<()> {
+pub fn user_remove(db: impl Into<StoreLocation>, user: &str) -> Result<()> {
     let store = open(db)?;
     let id = user_id(user)?;
     if !store.remove_user(&id)? {
         return Err(ServerError::UserNotFound(id.to_string()));
     }
-    audit(&store, "RemoveUser", &format!("user:{id}"))
+    audit(&*store, "RemoveUser", &format!("user:{id}"))
 }
 
-/// `sealcall user list --db PATH`: one line per user: sign-in name, display name, roles.
-pub fn user_list(db: &Path, out: &mut dyn Write) -> Result<()> {
+/// `sealcall user list --db PATH|URL`: one line per user: sign-in name, display name, roles.
+pub fn user_list(db: impl Into<StoreLocation>, out: &mut dyn Write) -> Result<()> {
     let store = open(db)?;
     for user in store.users(None, usize::MAX >> 1)? {
         let roles: Vec<&str> = [
@@ -173,8 +180,8 @@ pub fn user_list(db: &Path, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// `sealcall group add --db PATH GROUP`.
-pub fn group_add(db: &Path, group: &str) -> Result<()> {
+/// `sealcall group add --db PATH|URL GROUP`.
+pub fn group_add(db: impl Into<StoreLocation>, group: &str) -> Result<()> {
     let store = open(db)?;
     let id = group_id(group)?;
     if !store.add_group(&id)? {
@@ -183,29 +190,29 @@ pub fn group_add(db: &Path, group: &str) -> Result<()> {
             reason: format!("'{id}' already exists"),
         });
     }
-    audit(&store, "AddGroup", &format!("group:{id}"))
+    audit(&*store, "AddGroup", &format!("group:{id}"))
 }
 
-/// `sealcall group remove --db PATH GROUP`.
-pub fn group_remove(db: &Path, group: &str) -> Result<()> {
+/// `sealcall group remove --db PATH|URL GROUP`.
+pub fn group_remove(db: impl Into<StoreLocation>, group: &str) -> Result<()> {
     let store = open(db)?;
     let id = group_id(group)?;
     if !store.remove_group(&id)? {
         return Err(ServerError::GroupNotFound(id.to_string()));
     }
-    audit(&store, "RemoveGroup", &format!("group:{id}"))
+    audit(&*store, "RemoveGroup", &format!("group:{id}"))
 }
 
-/// `sealcall group add-member --db PATH GROUP USER`.
-pub fn group_add_member(db: &Path, group: &str, user: &str) -> Result<()> {
+/// `sealcall group add-member --db PATH|URL GROUP USER`.
+pub fn group_add_member(db: impl Into<StoreLocation>, group: &str, user: &str) -> Result<()> {
     let store = open(db)?;
     let (g, u) = (group_id(group)?, user_id(user)?);
     store.add_member(&g, &u)?;
-    audit(&store, "AddMember", &format!("group:{g} user:{u}"))
+    audit(&*store, "AddMember", &format!("group:{g} user:{u}"))
 }
 
-/// `sealcall group remove-member --db PATH GROUP USER`.
-pub fn group_remove_member(db: &Path, group: &str, user: &str) -> Result<()> {
+/// `sealcall group remove-member --db PATH|URL GROUP USER`.
+pub fn group_remove_member(db: impl Into<StoreLocation>, group: &str, user: &str) -> Result<()> {
     let store = open(db)?;
     let (g, u) = (group_id(group)?, user_id(user)?);
     if !store.remove_member(&g, &u)? {
@@ -214,11 +221,11 @@ pub fn group_remove_member(db: &Path, group: &str, user: &str) -> Result<()> {
             reason: format!("'{u}' is not a member of '{g}'"),
         });
     }
-    audit(&store, "RemoveMember", &format!("group:{g} user:{u}"))
+    audit(&*store, "RemoveMember", &format!("group:{g} user:{u}"))
 }
 
-/// `sealcall group list --db PATH`: `group: member, member`.
-pub fn group_list(db: &Path, out: &mut dyn Write) -> Result<()> {
+/// `sealcall group list --db PATH|URL`: `group: member, member`.
+pub fn group_list(db: impl Into<StoreLocation>, out: &mut dyn Write) -> Result<()> {
     let store = open(db)?;
     for (group, members) in store.groups()? {
         let names: Vec<String> = members.iter().map(ToString::to_string).collect();
@@ -227,15 +234,15 @@ pub fn group_list(db: &Path, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// `sealcall role grant|revoke --db PATH USER ROLE`.
-pub fn role_set(db: &Path, user: &str, role: Role, granted: bool) -> Result<()> {
+/// `sealcall role grant|revoke --db PATH|URL USER ROLE`.
+pub fn role_set(db: impl Into<StoreLocation>, user: &str, role: Role, granted: bool) -> Result<()> {
     let store = open(db)?;
     let id = user_id(user)?;
     if !store.set_role(&id, role, granted)? {
         return Err(ServerError::UserNotFound(id.to_string()));
     }
     let action = if granted { "GrantRole" } else { "RevokeRole" };
-    audit(&store, action, &format!("user:{id} role:{role:?}"))
+    audit(&*store, action, &format!("user:{id} role:{role:?}"))
 }
 
 /// What `admin_run` did.

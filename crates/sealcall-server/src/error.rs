@@ -9,12 +9,27 @@ pub enum ServerError {
     /// The database failed (content-free description).
     #[error("storage failed: {0}")]
     Storage(String),
-    /// The database file was written by a newer server (schema version too high).
+    /// The database cannot be reached (PostgreSQL down, restarting or unreachable): the request
+    /// failed without changing anything and can be retried.
+    #[error("storage unavailable: {0}")]
+    StoreUnavailable(String),
+    /// The database was written by a newer server (schema version too high).
     #[error("database schema version {found} is newer than this server's {supported}")]
     SchemaTooNew {
-        /// Version in the file.
+        /// Version in the database.
         found: i64,
         /// Newest version this build knows.
+        supported: i64,
+    },
+    /// The PostgreSQL database has an older schema than this server's: a node never migrates
+    /// it by itself while others may still run on it.
+    #[error(
+        "database schema version {found} is older than this server's {supported}: run `sealcall server migrate --db …` first"
+    )]
+    SchemaTooOld {
+        /// Version in the database.
+        found: i64,
+        /// The version this build needs.
         supported: i64,
     },
     /// A policy operation failed (parse error, access denied, refused setting, …).

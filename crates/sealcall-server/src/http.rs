@@ -74,6 +74,9 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The `Retry-After` (seconds) of a 503 while the database is unavailable.
+const STORE_RETRY_AFTER_SECS: u64 = 5;
+
 impl From<ServerError> for ApiError {
     fn from(e: ServerError) -> Self {
         match e {
@@ -83,6 +86,17 @@ impl From<ServerError> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, e.to_string())
             }
             ServerError::Invalid { .. } => ApiError::new(StatusCode::BAD_REQUEST, e.to_string()),
+            ServerError::StoreUnavailable(_) => {
+                // The cause (which database, why) is for the operator only.
+                tracing::error!(error = %e, "request failed");
+                ApiError {
+                    retry_after: Some(STORE_RETRY_AFTER_SECS),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the server's database is unavailable: try again shortly",
+                    )
+                }
+            }
             _ => {
                 // The client hears only "internal server error"; the operator gets the cause.
                 tracing::error!(error = %e, "request failed");

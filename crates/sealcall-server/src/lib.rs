@@ -7,10 +7,11 @@
 //! forge, and the relay only moves encrypted packets.
 //!
 //! - [`Server::start`] binds nothing itself: it takes a bound [`tokio::net::TcpListener`],
-//!   opens the SQLite file ([`SqliteStore`], migrations applied), starts the relay if
+//!   opens the store ([`Config::db`]: a SQLite file, [`SqliteStore`], migrations applied; or a
+//!   PostgreSQL database, [`PostgresStore`], whose schema must be current), starts the relay if
 //!   configured, and returns a [`ServerHandle`] with the addresses; [`run`] serves until a
 //!   shutdown future completes.
-//! - Storage is the [`Storage`] trait; [`SqliteStore`] also implements
+//! - Storage is the [`Storage`] trait; [`SqliteStore`] and [`PostgresStore`] also implement
 //!   [`sealcall_policy::PolicyStore`] inside [`Storage::with_policy`].
 //! - [`cli`] holds the `sealcall server|user|group|role|admin` command implementations.
 //!
@@ -27,8 +28,10 @@ mod http;
 mod hub;
 mod listen;
 mod metrics;
+mod postgres;
 mod relay;
 mod routing;
+mod sql;
 mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
@@ -37,7 +40,6 @@ mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,11 +51,14 @@ pub use auth::{PasswordCost, ThrottleConfig, hash_password, verify_password};
 pub use client::{HttpClient, HttpResponse};
 pub use error::{Result, ServerError};
 pub use ipnet::IpNet;
+pub use postgres::{CHECKOUT_TIMEOUT, POOL_SIZE, PgUrl, PostgresStore, RETRIES};
 pub use relay::{Relay, TurnConfig, TurnSecret};
 pub use sealcall_tls::{Fingerprint, SelfSigned, ServerTls, Trust, check_server_url};
-pub use sqlite::{DENIED_AUDIT_WINDOW_SECS, DENIED_AUDITS_PER_WINDOW, SqliteStore};
+pub use sql::{DENIED_AUDIT_WINDOW_SECS, DENIED_AUDITS_PER_WINDOW};
+pub use sqlite::SqliteStore;
 pub use store::{
-    AuditEntry, DeviceRecord, PolicyOp, ServerAudit, SessionRecord, Storage, UserRecord, policy,
+    AuditEntry, DeviceRecord, PolicyOp, ServerAudit, SessionRecord, Storage, StoreLocation,
+    UserRecord, policy,
 };
 
 /// Seconds since the Unix epoch.
@@ -67,8 +72,8 @@ pub(crate) fn unix_now() -> u64 {
 /// Server configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The SQLite database file (created if missing).
-    pub db_path: PathBuf,
+    /// The store: a SQLite file (created if missing) or a PostgreSQL database.
+    pub db: StoreLocation,
     /// How long a session token works.
     pub session_ttl: Duration,
     /// How long an unanswered invite rings.
@@ -158,11 +163,11 @@ pub struct SignInStats {
 }
 
 impl Config {
-    /// Defaults for a database file: 12-hour sessions, 30-second invites, 5 failed sign-ins per
+    /// Defaults for a store (a SQLite path converts): 12-hour sessions, 30-second invites, 5 failed sign-ins per
     /// minute, argon2 defaults, relay on 127.0.0.1:3478.
-    pub fn new(db_path: impl Into<PathBuf>) -> Self {
+    pub fn new(db: impl Into<StoreLocation>) -> Self {
         Self {
-            db_path: db_path.into(),
+            db: db.into(),
             session_ttl: Duration::from_secs(12 * 3600),
             invite_timeout: Duration::from_secs(30),
             throttle: ThrottleConfig::default(),
@@ -253,12 +258,10 @@ impl Server {
     /// Opens the database, starts the relay (if configured) and serves HTTP and WebSocket on
     /// `listener` until [`ServerHandle::shutdown`].
     pub async fn start(config: Config, listener: TcpListener) -> Result<ServerHandle> {
-        let path = config.db_path.clone();
-        let store: Arc<dyn Storage> = Arc::new(
-            tokio::task::spawn_blocking(move || SqliteStore::open(&path))
-                .await
-                .map_err(|_| ServerError::Storage("open task failed".to_owned()))??,
-        );
+        let location = config.db.clone();
+        let store = tokio::task::spawn_blocking(move || location.open())
+            .await
+            .map_err(|_| ServerError::Storage("open task failed".to_owned()))??;
         Self::start_with_store(config, store, listener).await
     }
 
@@ -392,7 +395,7 @@ fn log_startup(
         tls = config.tls.is_some(),
         tls_fingerprint = config.tls.as_ref().map(|t| t.fingerprint().to_string()),
         allow_plain_http = config.allow_plain_http,
-        db = %config.db_path.display(),
+        db = %config.db,
         session_ttl_secs = config.session_ttl.as_secs(),
         invite_timeout_secs = config.invite_timeout.as_secs(),
         password_concurrency = config.password_concurrency,

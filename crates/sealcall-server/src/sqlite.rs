@@ -10,13 +10,19 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sealcall_policy::{
-    AuditRecord, Change, ClientRequirements, ClientVersion, ComplianceScope,
-    EnhancedEncryptionPolicy, GroupAssignment, GroupId, Platform, PolicyIdentity, PolicyName,
-    PolicyStore, PolicyUsage, Rank, Role, RoleSet, StoreError, UserId,
+    AuditRecord, Change, ClientRequirements, ComplianceScope, EnhancedEncryptionPolicy,
+    GroupAssignment, GroupId, PolicyIdentity, PolicyName, PolicyStore, PolicyUsage, Role, RoleSet,
+    StoreError, UserId,
 };
-use sealcall_signaling::{DeviceId, IdentityKey};
+use sealcall_signaling::DeviceId;
 
 use crate::error::{Result, ServerError};
+use crate::sql::{
+    Denial, Denials, DeviceRow, ROLES, as_u64, audit_name, bad_row, count, group_assignment,
+    group_ids, identity_key, json_err, like_pattern, log_audit, name_from, policy_body,
+    requirements_body, role_name, role_set, scope_key, seed_bodies, session_record, unix_at,
+    user_record,
+};
 use crate::store::{
     AuditEntry, DeviceRecord, PolicyOp, ServerAudit, SessionRecord, Storage, UserRecord,
 };
@@ -27,51 +33,17 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_session_device.sql"),
 ];
 
-const ROLES: [Role; 3] = [
-    Role::User,
-    Role::TeamsAdministrator,
-    Role::GlobalAdministrator,
-];
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::User => "User",
-        Role::TeamsAdministrator => "TeamsAdministrator",
-        Role::GlobalAdministrator => "GlobalAdministrator",
-    }
-}
-
-/// Denied attempts written per actor per window; the rest are counted in one row.
-pub const DENIED_AUDITS_PER_WINDOW: u32 = 10;
-
-/// The window for [`DENIED_AUDITS_PER_WINDOW`] (seconds).
-pub const DENIED_AUDIT_WINDOW_SECS: u64 = 60;
-
-/// One actor's denied attempts in the current window.
-#[derive(Debug, Clone, Copy)]
-struct Denials {
-    since: u64,
-    written: u32,
-    suppressed: u32,
-    /// The row counting the suppressed ones, once there is one.
-    summary: Option<i64>,
-}
-
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// Per actor: denied attempts in the current window (memory only).
-    denials: Mutex<std::collections::HashMap<String, Denials>>,
+    denials: Mutex<Denials>,
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SqliteStore")
     }
-}
-
-fn bad_row(what: &str) -> ServerError {
-    ServerError::Storage(format!("invalid {what} in the database"))
 }
 
 impl SqliteStore {
@@ -114,14 +86,11 @@ impl SqliteStore {
             tx.commit()?;
         }
         // Seed the Global policy and the client requirements once.
-        let global = serde_json::to_string(&EnhancedEncryptionPolicy::builtin_global())
-            .map_err(|e| ServerError::Storage(e.to_string()))?;
+        let (global, req) = seed_bodies()?;
         conn.execute(
             "INSERT OR IGNORE INTO policies (key, body) VALUES ('', ?1)",
             params![global],
         )?;
-        let req = serde_json::to_string(&ClientRequirements::default())
-            .map_err(|e| ServerError::Storage(e.to_string()))?;
         conn.execute(
             "INSERT OR IGNORE INTO client_requirements (id, body) VALUES (1, ?1)",
             params![req],
@@ -140,14 +109,10 @@ impl SqliteStore {
 
     fn roles_of(conn: &Connection, key: &str) -> Result<RoleSet> {
         let mut stmt = conn.prepare_cached("SELECT role FROM user_roles WHERE user_key = ?1")?;
-        let mut set = RoleSet::empty();
-        for role in stmt.query_map(params![key], |r| r.get::<_, String>(0))? {
-            let role = role?;
-            if let Some(r) = ROLES.iter().find(|r| role_name(**r) == role) {
-                set = set.with(*r);
-            }
-        }
-        Ok(set)
+        let names: Vec<String> = stmt
+            .query_map(params![key], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(role_set(names.iter().map(String::as_str)))
     }
 
     fn insert_user(conn: &Connection, user: &UserRecord, now: u64) -> Result<()> {
@@ -175,43 +140,19 @@ impl SqliteStore {
         display: String,
         hash: String,
     ) -> Result<UserRecord> {
-        let id = UserId::new(&id).map_err(|_| bad_row("user id"))?;
-        let roles = Self::roles_of(conn, &id.key())?;
-        Ok(UserRecord {
-            id,
-            display_name: display,
-            password_hash: hash,
-            roles,
-        })
-    }
-
-    fn row_to_device(
-        id: String,
-        user: String,
-        key: Vec<u8>,
-        platform: String,
-        version: String,
-    ) -> Result<DeviceRecord> {
-        Ok(DeviceRecord {
-            id: DeviceId::new(&id).map_err(|_| bad_row("device id"))?,
-            user: UserId::new(&user).map_err(|_| bad_row("user id"))?,
-            identity_key: IdentityKey(key.try_into().map_err(|_| bad_row("identity key"))?),
-            platform: platform
-                .parse::<Platform>()
-                .map_err(|_| bad_row("platform"))?,
-            client_version: version
-                .parse::<ClientVersion>()
-                .map_err(|_| bad_row("client version"))?,
-        })
+        let roles = Self::roles_of(conn, &id.to_ascii_lowercase())?;
+        user_record(&id, display, hash, roles)
     }
 }
 
-fn unix_at(at: u64) -> i64 {
-    i64::try_from(at).unwrap_or(i64::MAX)
-}
-
-fn as_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
+fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+    Ok(DeviceRow {
+        id: r.get(0)?,
+        user: r.get(1)?,
+        key: r.get(2)?,
+        platform: r.get(3)?,
+        version: r.get(4)?,
+    })
 }
 
 impl Storage for SqliteStore {
@@ -279,25 +220,16 @@ impl Storage for SqliteStore {
 
     fn users(&self, search: Option<&str>, limit: usize) -> Result<Vec<UserRecord>> {
         let conn = self.lock();
-        let pattern = format!(
-            "%{}%",
-            search
-                .unwrap_or("")
-                .to_ascii_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = like_pattern(search);
         let mut stmt = conn.prepare_cached(
             "SELECT id, display_name, password_hash FROM users
              WHERE key LIKE ?1 ESCAPE '\\' OR lower(display_name) LIKE ?1 ESCAPE '\\'
              ORDER BY key LIMIT ?2",
         )?;
         let rows: Vec<(String, String, String)> = stmt
-            .query_map(
-                params![pattern, i64::try_from(limit).unwrap_or(i64::MAX)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?
+            .query_map(params![pattern, count(limit)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         rows.into_iter()
             .map(|(id, d, h)| Self::row_to_user(&conn, id, d, h))
@@ -414,17 +346,8 @@ impl Storage for SqliteStore {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        row.map(|(hash, user, expires, device)| {
-            Ok(SessionRecord {
-                token_hash: hash.try_into().map_err(|_| bad_row("session"))?,
-                user: UserId::new(&user).map_err(|_| bad_row("user id"))?,
-                expires_at: as_u64(expires),
-                device: device
-                    .map(|d| DeviceId::new(&d).map_err(|_| bad_row("device id")))
-                    .transpose()?,
-            })
-        })
-        .transpose()
+        row.map(|(hash, user, expires, device)| session_record(hash, &user, expires, device))
+            .transpose()
     }
 
     fn delete_session(&self, token_hash: &[u8; 32]) -> Result<bool> {
@@ -488,11 +411,10 @@ impl Storage for SqliteStore {
                 "SELECT d.id, u.id, d.identity_key, d.platform, d.client_version
                  FROM devices d JOIN users u ON u.key = d.user_key WHERE d.id = ?1",
                 params![id.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                device_row,
             )
             .optional()?;
-        row.map(|(a, b, c, d, e)| Self::row_to_device(a, b, c, d, e))
-            .transpose()
+        row.map(DeviceRow::record).transpose()
     }
 
     fn devices_of(&self, user: &UserId) -> Result<Vec<DeviceRecord>> {
@@ -501,14 +423,10 @@ impl Storage for SqliteStore {
             "SELECT d.id, u.id, d.identity_key, d.platform, d.client_version
              FROM devices d JOIN users u ON u.key = d.user_key WHERE d.user_key = ?1 ORDER BY d.created_at, d.id",
         )?;
-        let rows: Vec<(String, String, Vec<u8>, String, String)> = stmt
-            .query_map(params![user.key()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
+        let rows: Vec<DeviceRow> = stmt
+            .query_map(params![user.key()], device_row)?
             .collect::<rusqlite::Result<_>>()?;
-        rows.into_iter()
-            .map(|(a, b, c, d, e)| Self::row_to_device(a, b, c, d, e))
-            .collect()
+        rows.into_iter().map(DeviceRow::record).collect()
     }
 
     fn remove_device(&self, user: &UserId, id: &DeviceId) -> Result<bool> {
@@ -541,7 +459,6 @@ impl Storage for SqliteStore {
             "SELECT actor, at, action, target, before, after, outcome FROM audit_log
              ORDER BY seq DESC LIMIT ?1 OFFSET ?2",
         )?;
-        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         let rows = stmt
             .query_map(params![count(limit), count(offset)], |r| {
                 Ok(AuditEntry {
@@ -578,7 +495,7 @@ impl Storage for SqliteStore {
 /// [`PolicyStore`] over an open transaction of the SQLite connection.
 struct SqlPolicy<'c> {
     conn: &'c Connection,
-    denials: &'c mut std::collections::HashMap<String, Denials>,
+    denials: &'c mut Denials,
 }
 
 impl SqlPolicy<'_> {
@@ -586,35 +503,12 @@ impl SqlPolicy<'_> {
     /// [`DENIED_AUDITS_PER_WINDOW`] in a window, it is counted in one summary row instead, so no
     /// one can fill the disk with refusals.
     fn count_denial(&mut self, actor: &str, at: u64) -> Result<bool, StoreError> {
-        if self.denials.len() > 10_000 {
-            self.denials
-                .retain(|_, d| at.saturating_sub(d.since) < DENIED_AUDIT_WINDOW_SECS);
-        }
-        let d = self.denials.entry(actor.to_owned()).or_insert(Denials {
-            since: at,
-            written: 0,
-            suppressed: 0,
-            summary: None,
-        });
-        if at.saturating_sub(d.since) >= DENIED_AUDIT_WINDOW_SECS {
-            *d = Denials {
-                since: at,
-                written: 0,
-                suppressed: 0,
-                summary: None,
-            };
-        }
-        if d.written < DENIED_AUDITS_PER_WINDOW {
-            d.written += 1;
-            return Ok(true);
-        }
-        d.suppressed += 1;
-        let target = format!(
-            "{} more denied attempts in the {DENIED_AUDIT_WINDOW_SECS} s from {} (counted, not written one by one)",
-            d.suppressed, d.since
-        );
-        match d.summary {
-            Some(seq) => {
+        match self.denials.note(actor, at) {
+            Denial::Write => return Ok(true),
+            Denial::Count {
+                row: Some(seq),
+                target,
+            } => {
                 self.conn
                     .execute(
                         "UPDATE audit_log SET target = ?2, at = ?3 WHERE seq = ?1",
@@ -622,7 +516,7 @@ impl SqlPolicy<'_> {
                     )
                     .map_err(se)?;
             }
-            None => {
+            Denial::Count { row: None, target } => {
                 self.conn
                     .execute(
                         "INSERT INTO audit_log (actor, at, action, target, outcome)
@@ -630,58 +524,16 @@ impl SqlPolicy<'_> {
                         params![actor, unix_at(at), target],
                     )
                     .map_err(se)?;
-                d.summary = Some(self.conn.last_insert_rowid());
+                self.denials
+                    .summary_written(actor, self.conn.last_insert_rowid());
             }
         }
         Ok(false)
     }
 }
 
-/// Logs one written audit row by its id (`seq`), so an operator can find it in the audit log;
-/// the before and after states stay in the audit log only.
-fn log_audit(audit_id: i64, actor: &str, action: &str, target: &str, outcome: &str) {
-    tracing::info!(audit_id, actor, action, target, outcome, "audit");
-}
-
 fn se(e: rusqlite::Error) -> StoreError {
     StoreError::new(e.to_string())
-}
-
-fn json_err(e: serde_json::Error) -> StoreError {
-    StoreError::new(format!("invalid stored value: {}", e.classify_str()))
-}
-
-trait ClassifyStr {
-    fn classify_str(&self) -> &'static str;
-}
-
-impl ClassifyStr for serde_json::Error {
-    fn classify_str(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "i/o",
-            serde_json::error::Category::Syntax => "syntax",
-            serde_json::error::Category::Data => "data",
-            serde_json::error::Category::Eof => "eof",
-        }
-    }
-}
-
-fn identity_key(identity: &PolicyIdentity) -> String {
-    match identity {
-        PolicyIdentity::Global => String::new(),
-        PolicyIdentity::Tag(name) => name.key(),
-    }
-}
-
-fn name_from(text: &str) -> Result<PolicyName, StoreError> {
-    PolicyName::new(text).map_err(|_| StoreError::new("invalid policy name in the database"))
-}
-
-fn audit_name<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "Unknown".to_owned())
 }
 
 /// Whether `sql` (a `SELECT 1 … WHERE … = ?1`) finds a row for `key`.
@@ -820,13 +672,6 @@ impl SqlPolicy<'_> {
     }
 }
 
-fn scope_key(scope: &ComplianceScope) -> String {
-    match scope {
-        ComplianceScope::Organization => "organization".to_owned(),
-        ComplianceScope::User(user) => format!("user:{}", user.key()),
-    }
-}
-
 impl PolicyStore for SqlPolicy<'_> {
     fn user_exists(&self, user: &UserId) -> Result<bool, StoreError> {
         self.exists("SELECT 1 FROM users WHERE key = ?1", &user.key())
@@ -848,11 +693,7 @@ impl PolicyStore for SqlPolicy<'_> {
             .map_err(se)?
             .collect::<rusqlite::Result<_>>()
             .map_err(se)?;
-        ids.iter()
-            .map(|g| {
-                GroupId::new(g).map_err(|_| StoreError::new("invalid group id in the database"))
-            })
-            .collect()
+        group_ids(&ids)
     }
 
     fn policy(
@@ -868,13 +709,7 @@ impl PolicyStore for SqlPolicy<'_> {
             )
             .optional()
             .map_err(se)?;
-        match body {
-            Some(b) => Ok(Some(serde_json::from_str(&b).map_err(json_err)?)),
-            None if *identity == PolicyIdentity::Global => {
-                Ok(Some(EnhancedEncryptionPolicy::builtin_global()))
-            }
-            None => Ok(None),
-        }
+        policy_body(identity, body)
     }
 
     fn policies(&self) -> Result<Vec<EnhancedEncryptionPolicy>, StoreError> {
@@ -916,18 +751,8 @@ impl PolicyStore for SqlPolicy<'_> {
             .map_err(se)?
             .collect::<rusqlite::Result<_>>()
             .map_err(se)?;
-        rows.into_iter()
-            .map(|(g, p, rank)| {
-                Ok(GroupAssignment {
-                    group: GroupId::new(&g)
-                        .map_err(|_| StoreError::new("invalid group id in the database"))?,
-                    policy: name_from(&p)?,
-                    rank: u32::try_from(rank)
-                        .ok()
-                        .and_then(Rank::new)
-                        .ok_or_else(|| StoreError::new("invalid rank in the database"))?,
-                })
-            })
+        rows.iter()
+            .map(|(g, p, rank)| group_assignment(g, p, *rank))
             .collect()
     }
 
@@ -989,10 +814,7 @@ impl PolicyStore for SqlPolicy<'_> {
             )
             .optional()
             .map_err(se)?;
-        match body {
-            Some(b) => serde_json::from_str(&b).map_err(json_err),
-            None => Ok(ClientRequirements::default()),
-        }
+        requirements_body(body)
     }
 
     fn commit(&mut self, changes: &[Change], audit: &AuditRecord) -> Result<(), StoreError> {

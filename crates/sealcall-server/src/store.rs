@@ -1,10 +1,113 @@
-//! The storage interface the server runs against, and what it stores. [`SqliteStore`]
-//! (crate::SqliteStore) implements it; a PostgreSQL backend would implement the same trait.
+//! The storage interface the server runs against, and what it stores.
+//! [`SqliteStore`](crate::SqliteStore) (one node, one file) and
+//! [`PostgresStore`](crate::PostgresStore) (any number of nodes on one database) implement it;
+//! [`StoreLocation`] says which one a `--db` value means.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sealcall_policy::{ClientVersion, GroupId, Platform, PolicyStore, Role, RoleSet, UserId};
 use sealcall_signaling::{DeviceId, IdentityKey};
 
-use crate::error::Result;
+use crate::error::{Result, ServerError};
+use crate::postgres::{PgUrl, PostgresStore};
+use crate::sqlite::SqliteStore;
+
+/// Where the server's data lives: what `--db` (or a configuration file's `db`) names.
+#[derive(Debug, Clone)]
+pub enum StoreLocation {
+    /// A SQLite file (created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (its schema made by `sealcall server init` or
+    /// `sealcall server migrate`).
+    Postgres(PgUrl),
+}
+
+impl StoreLocation {
+    /// `postgres://…` or `postgresql://…` is a PostgreSQL URL; anything else is a SQLite file
+    /// path. Fails on an empty value or a URL that does not parse (the message never carries
+    /// the password).
+    pub fn parse(text: &str) -> Result<Self> {
+        if text.trim().is_empty() {
+            return Err(ServerError::Invalid {
+                what: "database",
+                reason: "is empty: give a SQLite file or a postgres:// URL".to_owned(),
+            });
+        }
+        if PgUrl::is_pg_url(text) {
+            Ok(Self::Postgres(PgUrl::parse(text)?))
+        } else {
+            Ok(Self::Sqlite(PathBuf::from(text)))
+        }
+    }
+
+    /// Opens the store for serving: SQLite applies pending migrations; PostgreSQL only checks
+    /// that the schema is this server's (see [`PostgresStore::open`]).
+    pub fn open(&self) -> Result<Arc<dyn Storage>> {
+        Ok(match self {
+            Self::Sqlite(path) => Arc::new(SqliteStore::open(path)?),
+            Self::Postgres(url) => Arc::new(PostgresStore::open(url)?),
+        })
+    }
+
+    /// Opens the store after applying pending migrations (creating the schema if there is
+    /// none), for `sealcall server init` and `sealcall server migrate`.
+    pub fn migrate(&self) -> Result<Arc<dyn Storage>> {
+        Ok(match self {
+            Self::Sqlite(path) => Arc::new(SqliteStore::open(path)?),
+            Self::Postgres(url) => Arc::new(PostgresStore::migrate(url)?),
+        })
+    }
+
+    /// A file that belongs with the data (the default TLS certificate and key): next to the
+    /// SQLite file, or in the current directory for PostgreSQL.
+    pub fn sibling(&self, name: &str) -> PathBuf {
+        match self {
+            Self::Sqlite(path) => path.with_file_name(name),
+            Self::Postgres(_) => PathBuf::from(name),
+        }
+    }
+}
+
+/// The SQLite file's path, or the PostgreSQL URL without its password.
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => url.fmt(f),
+        }
+    }
+}
+
+impl From<PathBuf> for StoreLocation {
+    fn from(path: PathBuf) -> Self {
+        Self::Sqlite(path)
+    }
+}
+
+impl From<&PathBuf> for StoreLocation {
+    fn from(path: &PathBuf) -> Self {
+        Self::Sqlite(path.clone())
+    }
+}
+
+impl From<&Path> for StoreLocation {
+    fn from(path: &Path) -> Self {
+        Self::Sqlite(path.to_owned())
+    }
+}
+
+impl From<&StoreLocation> for StoreLocation {
+    fn from(location: &StoreLocation) -> Self {
+        location.clone()
+    }
+}
+
+impl From<PgUrl> for StoreLocation {
+    fn from(url: PgUrl) -> Self {
+        Self::Postgres(url)
+    }
+}
 
 /// A user as the directory holds it.
 #[derive(Clone)]

@@ -24,7 +24,7 @@ async fn tls_server() -> (TestServer, SelfSigned) {
 #[tokio::test]
 async fn plain_http_is_refused_off_loopback_unless_allowed() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("sealcall.db");
+    let db = sealcall_server::StoreLocation::Sqlite(dir.path().join("sealcall.db"));
     seed(&db);
     let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
     let err = Server::start(config(&db), listener).await.unwrap_err();

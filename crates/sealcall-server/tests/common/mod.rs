@@ -1,13 +1,18 @@
-//! A real server on 127.0.0.1:0 with a real SQLite file, and real HTTP and WebSocket clients.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! A real server on 127.0.0.1:0 with a real SQLite file or a real PostgreSQL database, and real
+//! HTTP and WebSocket clients.
+//!
+//! [`both_stores!`] runs each test body twice, as `NAME::sqlite` and `NAME::postgres`: every
+//! [`TestServer`] the body starts uses that store.
+#![allow(dead_code, unused_macros, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use sealcall_policy::Role;
+pub use sealcall_server::testing::TestStore;
+use sealcall_server::testing::postgres;
 use sealcall_server::{
-    Config, HttpClient, PasswordCost, Server, ServerHandle, ThrottleConfig, cli,
+    Config, HttpClient, PasswordCost, Server, ServerHandle, StoreLocation, ThrottleConfig, cli,
 };
 use sealcall_signaling::{ClientMessage, ServerMessage, encode_client, parse_server_message};
 use serde_json::{Value, json};
@@ -22,15 +27,83 @@ pub const KEN: &str = "kenmeyer@contoso.onmicrosoft.com";
 pub const ANA: &str = "ana@contoso.onmicrosoft.com";
 pub const BO: &str = "bo@contoso.onmicrosoft.com";
 
+tokio::task_local! {
+    static STORE: TestStore;
+}
+
+/// Runs `body` with every [`TestServer`] it starts on `store`; on PostgreSQL without a test
+/// cluster it prints why and returns (outside CI; in CI it fails).
+pub async fn with_store(store: TestStore, body: impl std::future::Future<Output = ()>) {
+    if store == TestStore::Postgres && postgres::cluster().is_err() {
+        // Prints why, or panics in CI.
+        assert!(postgres::database().is_none());
+        return;
+    }
+    STORE.scope(store, body).await;
+}
+
+/// The store of the running test ([`with_store`]); SQLite outside [`both_stores!`].
+pub fn current_store() -> TestStore {
+    STORE.try_with(|s| *s).unwrap_or(TestStore::Sqlite)
+}
+
+/// A fresh store of the running test's kind: a file in `dir`, or a new PostgreSQL database.
+pub fn fresh_store(dir: &std::path::Path) -> StoreLocation {
+    match current_store() {
+        TestStore::Sqlite => StoreLocation::Sqlite(dir.join("sealcall.db")),
+        TestStore::Postgres => postgres::store().expect("test PostgreSQL"),
+    }
+}
+
+/// `both_stores! { #[tokio::test] async fn name() { … } … }`: each test as `name::sqlite` and
+/// `name::postgres`, from the same body.
+macro_rules! both_stores {
+    ($( $(#[$attr:meta])* async fn $name:ident() $body:block )*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$attr])*
+            async fn sqlite() {
+                crate::common::with_store(crate::common::TestStore::Sqlite, async $body).await
+            }
+
+            $(#[$attr])*
+            async fn postgres() {
+                crate::common::with_store(crate::common::TestStore::Postgres, async $body).await
+            }
+        }
+    )*};
+}
+
+/// Everything the store holds, as bytes: the SQLite file and its write-ahead log, or a
+/// `pg_dump` of the PostgreSQL database.
+pub fn stored_bytes(db: &StoreLocation) -> Vec<Vec<u8>> {
+    match db {
+        StoreLocation::Sqlite(path) => vec![
+            std::fs::read(path).unwrap(),
+            std::fs::read(path.with_extension("db-wal")).unwrap_or_default(),
+        ],
+        StoreLocation::Postgres(url) => {
+            vec![postgres::cluster().unwrap().dump(url.database()).unwrap()]
+        }
+    }
+}
+
+/// Runs a blocking directory command (`cli::…`) off the async runtime.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
 pub struct TestServer {
     pub dir: tempfile::TempDir,
-    pub db: PathBuf,
+    pub db: StoreLocation,
     pub handle: Option<ServerHandle>,
     pub http: HttpClient,
     pub url: String,
 }
 
-pub fn config(db: &std::path::Path) -> Config {
+pub fn config(db: &StoreLocation) -> Config {
     let mut c = Config::new(db);
     c.password_cost = PasswordCost::insecure_for_tests();
     c.invite_timeout = Duration::from_secs(20);
@@ -45,8 +118,8 @@ pub fn config(db: &std::path::Path) -> Config {
     c
 }
 
-/// Creates the tenant (admin + Ken, Ana, Bo) in a fresh file.
-pub fn seed(db: &std::path::Path) {
+/// Creates the tenant (admin + Ken, Ana, Bo) in a fresh store (blocking).
+pub fn seed(db: &StoreLocation) {
     let cost = PasswordCost::insecure_for_tests();
     cli::server_init(db, "Contoso", ADMIN, "Admin", PASSWORD, cost).unwrap();
     cli::user_add(db, KEN, "Ken Meyer", PASSWORD, &[], cost).unwrap();
@@ -69,8 +142,9 @@ impl TestServer {
 
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("sealcall.db");
-        seed(&db);
+        let db = fresh_store(dir.path());
+        let seeded = db.clone();
+        blocking(move || seed(&seeded)).await;
         let mut c = config(&db);
         adjust(&mut c);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -2,14 +2,27 @@
 //! temporary folder, a tenant with an administrator and the given users, cheap password hashing,
 //! an embedded TURN relay on 127.0.0.1:0, and an administrator session for cmdlets; over plain
 //! HTTP on loopback ([`LocalServer::start`]) or HTTPS with a fresh self-signed certificate
-//! ([`LocalServer::start_tls`]). Behind the `testing` cargo feature; not for production use.
+//! ([`LocalServer::start_tls`]); or on a fresh database of a test PostgreSQL
+//! ([`LocalServer::start_on`], [`postgres`]). Behind the `testing` cargo feature; not for
+//! production use.
+
+pub mod postgres;
 
 use serde_json::json;
 
 use crate::{
-    Config, HttpClient, PasswordCost, Result, SelfSigned, Server, ServerError, ServerHandle, Trust,
-    TurnConfig, cli,
+    Config, HttpClient, PasswordCost, Result, SelfSigned, Server, ServerError, ServerHandle,
+    StoreLocation, Trust, TurnConfig, cli,
 };
+
+/// Which store a [`LocalServer`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestStore {
+    /// A SQLite file in the server's temporary folder.
+    Sqlite,
+    /// A fresh database on the process's test PostgreSQL ([`postgres::cluster`]).
+    Postgres,
+}
 
 /// The password of every user of a [`LocalServer`].
 pub const PASSWORD: &str = "correct horse battery";
@@ -22,6 +35,8 @@ pub struct LocalServer {
     pub handle: Option<ServerHandle>,
     /// Its base URL, `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`.
     pub url: String,
+    /// Its store.
+    pub store: StoreLocation,
     /// What a client needs to trust it: nothing for plain HTTP, the certificate's pin for TLS.
     pub trust: Trust,
     admin_token: String,
@@ -49,13 +64,33 @@ impl LocalServer {
         tls: bool,
         adjust: impl FnOnce(&mut Config),
     ) -> Result<Self> {
+        Self::start_on(TestStore::Sqlite, admin, users, tls, adjust).await
+    }
+
+    /// Like [`start_with`](LocalServer::start_with), on the given store. On
+    /// [`TestStore::Postgres`] without a test PostgreSQL it fails (see [`postgres::database`]).
+    pub async fn start_on(
+        store: TestStore,
+        admin: &str,
+        users: &[(&str, &str)],
+        tls: bool,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Result<Self> {
         let dir = tempfile::tempdir()?;
-        let db = dir.path().join("sealcall.db");
+        let db = match store {
+            TestStore::Sqlite => StoreLocation::Sqlite(dir.path().join("sealcall.db")),
+            TestStore::Postgres => postgres::store().ok_or_else(|| {
+                ServerError::Storage("no test PostgreSQL on this machine".to_owned())
+            })?,
+        };
         let cost = PasswordCost::insecure_for_tests();
-        cli::server_init(&db, "Contoso", admin, "Admin", PASSWORD, cost)?;
-        for (user, name) in users {
-            cli::user_add(&db, user, name, PASSWORD, &[], cost)?;
-        }
+        postgres::blocking(|| -> Result<()> {
+            cli::server_init(&db, "Contoso", admin, "Admin", PASSWORD, cost)?;
+            for (user, name) in users {
+                cli::user_add(&db, user, name, PASSWORD, &[], cost)?;
+            }
+            Ok(())
+        })?;
         let mut config = Config::new(&db);
         config.password_cost = cost;
         config.turn = Some(TurnConfig {
@@ -93,6 +128,7 @@ impl LocalServer {
             dir,
             handle: Some(handle),
             url,
+            store: db,
             trust,
             admin_token,
         })
@@ -150,7 +186,7 @@ impl LocalServer {
         }
     }
 
-    /// The database file.
+    /// The SQLite database file (of a server on [`TestStore::Sqlite`]).
     pub fn db(&self) -> std::path::PathBuf {
         self.dir.path().join("sealcall.db")
     }
