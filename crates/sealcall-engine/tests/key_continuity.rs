@@ -130,8 +130,14 @@ async fn a_damaged_contact_store_stops_the_engine_with_a_clear_error() {
     let dir = server.dir().join("ken");
     let mut c = server.config(KEN, "silence", &server.wav("out.wav"));
     c.identity = IdentityStore::in_dir(&dir, &c.server, KEN);
-    // A first sign-in creates the identity; then the contact store is damaged.
-    let (ken, _events) = engine(c.clone()).await;
+    // A first sign-in creates the identity; then the contact store is damaged. The engine
+    // caches the server's Welcome setting in the contact store: wait until it has (the Setting
+    // event follows the write), or that write can land after the damage and repair it.
+    let (ken, mut events) = engine(c.clone()).await;
+    wait_for(&mut events, 10, |e| {
+        matches!(e, EngineEvent::Setting(_)).then_some(())
+    })
+    .await;
     drop(ken);
     let store = c.identity.contacts().unwrap();
     let path = store.path().unwrap().to_owned();
