@@ -127,15 +127,8 @@ fn run(args: &[String]) -> Result<(), String> {
          end-to-end encrypted test call). For real calls use `sealcall call` / `sealcall answer`\n\
          (see README, \"Using the command line\")."
     );
-    cmd.args([
-        "run",
-        "--quiet",
-        "--release",
-        "-p",
-        "sealcall",
-        "--",
-        "demo",
-    ]);
+    // No `--quiet`: the first release build takes minutes, and cargo's progress shows it.
+    cmd.args(["run", "--release", "-p", "sealcall", "--", "demo"]);
     step(
         "Sealcall demo: embedded server, echo bot, end-to-end encrypted test call",
         cmd,
