@@ -8,10 +8,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use sealcall_engine::call::{CallEvent, Ended, MediaMode};
 use sealcall_engine::identity::IdentityStore;
-use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
+use sealcall_engine::media::analysis::analyse_wav;
 use sealcall_engine::media::video::y4m::{Y4mWriter, read_y4m};
 use sealcall_engine::media::video::{TestPattern, psnr_y};
-use sealcall_engine::media::{AudioSource, FRAME_SAMPLES, SAMPLE_RATE, WavSource};
 use sealcall_engine::transport::TransportConfig;
 use sealcall_engine::{
     AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents, PostQuantum,
@@ -618,19 +617,8 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
 }
 
 fn analyse(path: &Path) -> Result<(f64, f64)> {
-    let mut src = WavSource::open(path).context("reading the recording")?;
-    let mut samples = Vec::new();
-    let mut frame = [0i16; FRAME_SAMPLES];
-    while src.read_frame(&mut frame)? {
-        samples.extend_from_slice(&frame);
-    }
-    let start = samples
-        .iter()
-        .position(|s| s.unsigned_abs() > 1000)
-        .unwrap_or(0);
-    let window = &samples[start..(start + SAMPLE_RATE as usize).min(samples.len())];
-    let (freq, _) = dominant_frequency(window, SAMPLE_RATE, 100.0, 4000.0);
-    Ok((freq, tone_snr_db(window, SAMPLE_RATE, freq)))
+    let tone = analyse_wav(path, None).context("reading the recording")?;
+    Ok((tone.frequency_hz, tone.snr_db))
 }
 
 /// Frames of the test pattern in a received `.y4m`, and their mean PSNR-Y against what was sent.

@@ -468,6 +468,8 @@ turn-secret-file = "/etc/sealcall/turn-secret"
 trusted-proxy = ["10.1.1.1"]
 metrics-listen = "127.0.0.1:9100"
 shutdown-grace = 12
+redis = "redis://:hunter2pw@10.0.0.5:6379/2"
+ring-timeout = 45
 "#,
         )
         .unwrap();
@@ -499,6 +501,10 @@ shutdown-grace = 12
             "127.0.0.1:9100",
             "--shutdown-grace",
             "12",
+            "--redis",
+            "redis://:hunter2pw@10.0.0.5:6379/2",
+            "--ring-timeout",
+            "45",
         ])
         .settings()
         .unwrap();
@@ -515,6 +521,13 @@ shutdown-grace = 12
         assert_ne!(from_file.trusted_proxies, defaults.trusted_proxies);
         assert_ne!(from_file.metrics_listen, defaults.metrics_listen);
         assert_ne!(from_file.shutdown_grace, defaults.shutdown_grace);
+        assert!(from_file.redis.is_some() && defaults.redis.is_none());
+        assert_ne!(from_file.ring_timeout, defaults.ring_timeout);
+        // The Redis password is never shown.
+        assert!(
+            !format!("{from_file:?}").contains("hunter2pw"),
+            "{from_file:?}"
+        );
 
         // Flags win over the file.
         let mixed = server_args(&[

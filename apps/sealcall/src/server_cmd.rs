@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use sealcall_server::{
-    Config, Fingerprint, IpNet, PasswordCost, SelfSigned, ServerTls, StoreLocation, Trust,
-    TurnConfig, TurnSecret, cli,
+    Config, Fingerprint, IpNet, PasswordCost, RedisUrl, SelfSigned, ServerTls, StoreLocation,
+    Trust, TurnConfig, TurnSecret, cli,
 };
 
 /// Reads a password from `SEALCALL_PASSWORD` or, on a terminal, a prompt without echo.
@@ -113,6 +113,19 @@ pub struct ServerArgs {
     /// to reconnect) before the server closes their connections [default: 5].
     #[arg(long, value_name = "SECS")]
     shutdown_grace: Option<u64>,
+    /// Redis shared by several server nodes on one PostgreSQL database
+    /// (redis://[user:password@]host[:port][/db]): presence, routing between nodes, call
+    /// state; default: this node is the only one.
+    #[arg(long, value_name = "URL", value_parser = parse_redis)]
+    redis: Option<RedisUrl>,
+    /// How many seconds an unanswered call rings before it ends [default: 30].
+    #[arg(long, value_name = "SECS")]
+    ring_timeout: Option<u64>,
+}
+
+/// `--redis`: a Redis URL (its password is never shown).
+pub(crate) fn parse_redis(text: &str) -> std::result::Result<RedisUrl, String> {
+    RedisUrl::parse(text).map_err(|e| e.to_string())
 }
 
 /// An address (`10.0.0.1`, `::1`) or a range (`10.0.0.0/8`).
@@ -143,9 +156,13 @@ pub(crate) struct ServerSettings {
     pub trusted_proxies: Vec<IpNet>,
     pub metrics_listen: Option<SocketAddr>,
     pub shutdown_grace: Duration,
+    pub redis: Option<RedisUrl>,
+    pub ring_timeout: Duration,
 }
 
 const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 5;
+const DEFAULT_RING_TIMEOUT_SECS: u64 = 30;
+const MAX_RING_TIMEOUT_SECS: u64 = 600;
 /// A service manager stops waiting long before this (systemd's default is 90 s).
 const MAX_SHUTDOWN_GRACE_SECS: u64 = 600;
 const DEFAULT_DB: &str = "sealcall.db";
@@ -199,6 +216,16 @@ impl ServerArgs {
             turn_secret_file: self.turn_secret_file.clone().or(file.turn_secret_file),
             trusted_proxies: or_file(&self.trusted_proxies, file.trusted_proxy),
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
+            redis: self.redis.clone().or(file.redis),
+            ring_timeout: Duration::from_secs(match self.ring_timeout.or(file.ring_timeout) {
+                Some(secs) if !(1..=MAX_RING_TIMEOUT_SECS).contains(&secs) => {
+                    bail!(
+                        "ring-timeout: {secs} seconds is not between 1 and {MAX_RING_TIMEOUT_SECS}"
+                    )
+                }
+                Some(secs) => secs,
+                None => DEFAULT_RING_TIMEOUT_SECS,
+            }),
             shutdown_grace: Duration::from_secs(
                 match self.shutdown_grace.or(file.shutdown_grace) {
                     Some(secs) if secs > MAX_SHUTDOWN_GRACE_SECS => bail!(
@@ -262,6 +289,8 @@ impl ServerSettings {
         config.trusted_proxies = self.trusted_proxies.clone();
         config.metrics_listen = self.metrics_listen;
         config.shutdown_grace = self.shutdown_grace;
+        config.redis = self.redis.clone();
+        config.invite_timeout = self.ring_timeout;
         Ok((config, cert_used))
     }
 }
@@ -377,6 +406,9 @@ pub async fn server(args: ServerArgs) -> Result<()> {
                 server.addr(),
                 settings.db
             );
+            if let (Some(node), Some(redis)) = (server.node_id(), &settings.redis) {
+                println!("cluster node {node} on Redis {redis}");
+            }
             if let Some(at) = server.metrics_addr() {
                 println!("metrics on http://{at}/metrics");
             }

@@ -14,7 +14,7 @@ use sealcall_server::IpNet;
 use serde::Deserialize;
 
 /// Keys whose values are never quoted in an error.
-const SECRET_KEYS: &[&str] = &["db"];
+const SECRET_KEYS: &[&str] = &["db", "redis"];
 
 /// The file, as written: every key optional.
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +42,10 @@ pub struct FileConfig {
     pub metrics_listen: Option<String>,
     /// `--shutdown-grace` (seconds).
     pub shutdown_grace: Option<u64>,
+    /// `--redis`.
+    pub redis: Option<String>,
+    /// `--ring-timeout` (seconds).
+    pub ring_timeout: Option<u64>,
 }
 
 /// The file's values, checked: addresses and ranges parsed.
@@ -69,6 +73,10 @@ pub struct FileValues {
     pub metrics_listen: Option<SocketAddr>,
     /// `shutdown-grace` (seconds).
     pub shutdown_grace: Option<u64>,
+    /// `redis`.
+    pub redis: Option<sealcall_server::RedisUrl>,
+    /// `ring-timeout` (seconds).
+    pub ring_timeout: Option<u64>,
 }
 
 /// Reads and checks a configuration file.
@@ -171,6 +179,14 @@ fn check(file: FileConfig) -> Result<FileValues> {
             .map(|v| socket_addr("metrics-listen", &v))
             .transpose()?,
         shutdown_grace: file.shutdown_grace,
+        redis: file
+            .redis
+            .map(|v| {
+                // Never quoted: a Redis URL may hold a password.
+                sealcall_server::RedisUrl::parse(&v).map_err(|e| anyhow!("redis: {e}"))
+            })
+            .transpose()?,
+        ring_timeout: file.ring_timeout,
     })
 }
 
@@ -248,12 +264,14 @@ mod tests {
             trusted_proxy,
             metrics_listen,
             shutdown_grace,
+            redis,
+            ring_timeout,
         } = all;
         assert!(db.is_some() && listen.is_some() && turn.is_some());
         assert!(tls_cert.is_some() && tls_key.is_some() && insecure_http.is_some());
         assert!(relay_allow.is_some() && turn_secret_file.is_some());
         assert!(trusted_proxy.is_some() && metrics_listen.is_some());
-        assert!(shutdown_grace.is_some());
+        assert!(shutdown_grace.is_some() && redis.is_some() && ring_timeout.is_some());
     }
 
     #[test]

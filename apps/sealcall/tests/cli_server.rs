@@ -5,10 +5,7 @@
 //! address and database), and a second signal that stops at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use sealcall_engine::call::{CallEvent, Ended};
@@ -21,76 +18,7 @@ use sealcall_server::{HttpClient, PasswordCost, SelfSigned, Trust, cli};
 
 mod common;
 
-use common::{ADMIN, PASSWORD, sealcall};
-
-/// A running `sealcall server`: its standard output, line by line.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Self {
-        let mut child = sealcall()
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// The rest of the first line that starts with `prefix` (within 60 s).
-    fn after(&self, prefix: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("no line starting with {prefix:?}"));
-            if let Some(rest) = line.strip_prefix(prefix) {
-                return rest.to_owned();
-            }
-        }
-    }
-}
-
-impl Running {
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args(["-s", name, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -s {name} failed");
-    }
-
-    /// Waits up to `within` for the process to exit.
-    fn exited_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{ADMIN, PASSWORD, Running, sealcall};
 
 /// A plain HTTP/1.1 GET: the whole response as text.
 async fn http_get(addr: &str, path: &str) -> String {
@@ -256,18 +184,11 @@ async fn engine(url: &str, user: &str) -> (Engine, EngineEvents) {
 async fn wait_for<T>(
     events: &mut EngineEvents,
     secs: u64,
-    mut pick: impl FnMut(&EngineEvent) -> Option<T>,
+    pick: impl FnMut(&EngineEvent) -> Option<T>,
 ) -> T {
-    tokio::time::timeout(Duration::from_secs(secs), async {
-        loop {
-            let e = events.recv().await.expect("engine stopped");
-            if let Some(t) = pick(&e) {
-                return t;
-            }
-        }
-    })
-    .await
-    .expect("event in time")
+    sealcall_engine::next_event(events, Duration::from_secs(secs), pick)
+        .await
+        .expect("event in time (the engine still running)")
 }
 
 /// The base URL a `sealcall server` printed.

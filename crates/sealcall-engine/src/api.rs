@@ -42,6 +42,19 @@ pub struct DeviceRecord {
     pub identity_key: String,
 }
 
+/// The server addresses an [`ApiClient`] knows, and the one in use.
+struct Servers {
+    all: Vec<String>,
+    current: std::sync::atomic::AtomicUsize,
+}
+
+impl Servers {
+    fn current(&self) -> &str {
+        let i = self.current.load(std::sync::atomic::Ordering::Relaxed);
+        self.all.get(i).map_or("", String::as_str)
+    }
+}
+
 /// One person in the directory.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct DirectoryEntry {
@@ -53,10 +66,12 @@ pub struct DirectoryEntry {
     pub online: bool,
 }
 
-/// An HTTP client for one server, using one session token. Its `Debug` hides the token.
+/// An HTTP client for one server (or for one of several nodes of one deployment, moving to the
+/// next when the current cannot be reached: [`ApiClient::fail_over`]), using one session token.
+/// Clones share the current address. Its `Debug` hides the token.
 #[derive(Clone)]
 pub struct ApiClient {
-    base: String,
+    servers: std::sync::Arc<Servers>,
     http: reqwest::Client,
     tls: ClientTls,
     token: Option<zeroize::Zeroizing<String>>,
@@ -65,7 +80,7 @@ pub struct ApiClient {
 impl std::fmt::Debug for ApiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiClient")
-            .field("base", &self.base)
+            .field("base", &self.base())
             .field("signed_in", &self.token.is_some())
             .finish_non_exhaustive()
     }
@@ -111,7 +126,7 @@ impl ApiClient {
             if let Some(refused) = self.tls.rejection() {
                 EngineError::Tls(refused)
             } else if e.is_connect() || e.is_timeout() {
-                EngineError::Unreachable(self.base.clone())
+                EngineError::Unreachable(self.base())
             } else {
                 EngineError::Server(e.to_string())
             }
@@ -133,26 +148,61 @@ impl ApiClient {
 
     /// A client for `base` that trusts the server's certificate as `trust` says.
     pub fn with_trust(base: &str, trust: &Trust) -> Result<Self> {
-        let checked = sealcall_tls::check_server_url(base)?;
+        Self::with_servers(base, &[], trust)
+    }
+
+    /// A client for `base` and, when it cannot be reached, `others` in turn (the other nodes of
+    /// the same deployment, trusted the same way).
+    pub fn with_servers(base: &str, others: &[String], trust: &Trust) -> Result<Self> {
+        let mut all = vec![sealcall_tls::check_server_url(base)?.base];
+        for other in others {
+            all.push(sealcall_tls::check_server_url(other)?.base);
+        }
         let tls = ClientTls::new(trust)?;
         let http = sealcall_tls::http_client(&tls, std::time::Duration::from_secs(10))?;
         Ok(Self {
-            base: checked.base,
+            servers: std::sync::Arc::new(Servers {
+                all,
+                current: std::sync::atomic::AtomicUsize::new(0),
+            }),
             http,
             tls,
             token: None,
         })
     }
 
-    /// The server's base URL.
-    pub fn base(&self) -> &str {
-        &self.base
+    /// The current server's base URL.
+    pub fn base(&self) -> String {
+        self.servers.current().to_owned()
+    }
+
+    /// Moves to the next server address (wrapping round) and returns it; `None` when there is
+    /// only one. Every clone of this client moves with it.
+    pub fn fail_over(&self) -> Option<String> {
+        if self.servers.all.len() < 2 {
+            return None;
+        }
+        let next = (self
+            .servers
+            .current
+            .load(std::sync::atomic::Ordering::Relaxed)
+            + 1)
+            % self.servers.all.len();
+        self.servers
+            .current
+            .store(next, std::sync::atomic::Ordering::Relaxed);
+        Some(self.base())
+    }
+
+    /// How many server addresses this client knows.
+    pub fn server_count(&self) -> usize {
+        self.servers.all.len()
     }
 
     /// The WebSocket URL for a device.
     pub fn ws_url(&self, device_id: &str) -> String {
         let ws = self
-            .base
+            .base()
             .replacen("https://", "wss://", 1)
             .replacen("http://", "ws://", 1);
         format!("{ws}/ws?device_id={device_id}")
@@ -191,7 +241,7 @@ impl ApiClient {
         }
         let resp = self
             .http
-            .post(format!("{}/sign-in", self.base))
+            .post(format!("{}/sign-in", self.base()))
             .json(&body)
             .send()
             .await
@@ -207,7 +257,7 @@ impl ApiClient {
 
     /// Revokes the token.
     pub async fn sign_out(&mut self) -> Result<()> {
-        let req = self.auth(self.http.post(format!("{}/sign-out", self.base)));
+        let req = self.auth(self.http.post(format!("{}/sign-out", self.base())));
         check(req.send().await.map_err(self.unreachable())?).await?;
         self.token = None;
         Ok(())
@@ -215,7 +265,7 @@ impl ApiClient {
 
     /// The caller's registered devices.
     pub async fn devices(&self) -> Result<Vec<DeviceRecord>> {
-        let req = self.auth(self.http.get(format!("{}/devices", self.base)));
+        let req = self.auth(self.http.get(format!("{}/devices", self.base())));
         check(req.send().await.map_err(self.unreachable())?)
             .await?
             .json()
@@ -231,7 +281,7 @@ impl ApiClient {
         version: &str,
     ) -> Result<DeviceRecord> {
         let req = self
-            .auth(self.http.post(format!("{}/devices", self.base)))
+            .auth(self.http.post(format!("{}/devices", self.base())))
             .json(&serde_json::json!({
                 "identity_key": hex::encode(identity_key),
                 "platform": platform,
@@ -247,7 +297,7 @@ impl ApiClient {
     /// Searches the directory.
     pub async fn directory(&self, search: &str) -> Result<Vec<DirectoryEntry>> {
         let req = self
-            .auth(self.http.get(format!("{}/directory", self.base)))
+            .auth(self.http.get(format!("{}/directory", self.base())))
             .query(&[("search", search)]);
         check(req.send().await.map_err(self.unreachable())?)
             .await?
@@ -258,7 +308,7 @@ impl ApiClient {
 
     /// The user's "End-to-end encrypted calls" setting.
     pub async fn setting(&self) -> Result<SettingView> {
-        let req = self.auth(self.http.get(format!("{}/settings/e2ee", self.base)));
+        let req = self.auth(self.http.get(format!("{}/settings/e2ee", self.base())));
         check(req.send().await.map_err(self.unreachable())?)
             .await?
             .json()
@@ -269,7 +319,7 @@ impl ApiClient {
     /// Changes the setting; refused (with the policy's reason) when the policy does not allow it.
     pub async fn set_setting(&self, enabled: bool) -> Result<SettingView> {
         let req = self
-            .auth(self.http.put(format!("{}/settings/e2ee", self.base)))
+            .auth(self.http.put(format!("{}/settings/e2ee", self.base())))
             .json(&serde_json::json!({ "enabled": enabled }));
         check(req.send().await.map_err(self.unreachable())?)
             .await?

@@ -67,6 +67,10 @@ pub enum AudioRoute {
 pub struct EngineConfig {
     /// Server base URL: `https://host:port`, or `http://host:port` on loopback.
     pub server: String,
+    /// The other nodes of the same deployment (empty by default; not needed behind a load
+    /// balancer): when the current node cannot be reached, at sign-in or while reconnecting,
+    /// the next is tried, in turn. A call in progress keeps its media meanwhile.
+    pub other_servers: Vec<String>,
     /// Which server certificates to trust (the system's roots by default; a CA file or a pinned
     /// fingerprint for a private server).
     pub trust: Trust,
@@ -111,6 +115,7 @@ impl fmt::Debug for EngineConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EngineConfig")
             .field("server", &self.server)
+            .field("other_servers", &self.other_servers)
             .field("trust", &self.trust)
             .field("user", &self.user)
             .field("password", &"<redacted>")
@@ -131,6 +136,7 @@ impl EngineConfig {
     pub fn new(server: &str, user: &str, password: &str) -> Self {
         Self {
             server: server.to_owned(),
+            other_servers: Vec::new(),
             trust: Trust::default(),
             user: user.to_owned(),
             password: password.to_owned(),
@@ -308,19 +314,63 @@ pub struct Engine {
 /// The engine's event stream.
 pub type EngineEvents = mpsc::UnboundedReceiver<EngineEvent>;
 
+/// Waits up to `within` for the first event that `pick` returns `Some` for, and returns that;
+/// the events before it are consumed. `None` when the time ran out or the engine stopped.
+///
+/// ```no_run
+/// # async fn example(events: &mut sealcall_engine::EngineEvents) {
+/// use sealcall_engine::{EngineEvent, next_event};
+/// let code = next_event(events, std::time::Duration::from_secs(10), |e| match e {
+///     EngineEvent::SecurityCode { code, .. } => Some(code.clone()),
+///     _ => None,
+/// })
+/// .await;
+/// # }
+/// ```
+pub async fn next_event<T>(
+    events: &mut EngineEvents,
+    within: Duration,
+    mut pick: impl FnMut(&EngineEvent) -> Option<T>,
+) -> Option<T> {
+    tokio::time::timeout(within, async {
+        while let Some(e) = events.recv().await {
+            if let Some(t) = pick(&e) {
+                return Some(t);
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 impl Engine {
     /// Signs in, loads or creates the device identity, registers the device, connects the
     /// signaling WebSocket and starts the engine.
     pub async fn connect(mut config: EngineConfig) -> Result<(Engine, EngineEvents)> {
-        let mut api = ApiClient::with_trust(&config.server, &config.trust)?;
+        let mut api =
+            ApiClient::with_servers(&config.server, &config.other_servers, &config.trust)?;
         let loaded = config.identity.load_or_create()?;
         // A damaged contact store fails here, before any call could trust a changed key.
         let contacts = Arc::new(Mutex::new(config.identity.contacts()?));
         let key = loaded.identity.public().to_bytes();
         let known = loaded.device_id.as_deref().map(|id| (id, &key));
-        let signed_in = api
+        let mut signed_in = api
             .sign_in_device(&config.user, &config.password, known)
             .await;
+        // Unreachable: the other nodes, in turn.
+        for _ in 1..api.server_count() {
+            if !matches!(signed_in, Err(EngineError::Unreachable(_))) {
+                break;
+            }
+            if let Some(next) = api.fail_over() {
+                tracing::info!(server = %next, "server unreachable: trying the next node");
+            }
+            signed_in = api
+                .sign_in_device(&config.user, &config.password, known)
+                .await;
+        }
         // The token signs in from now on (reconnects included): erase the password.
         zeroize::Zeroize::zeroize(&mut config.password);
         let session = signed_in.inspect_err(|e| {
@@ -1058,7 +1108,18 @@ impl Core {
                             Err(e) => {
                                 tracing::debug!(attempt, error = %e, "reconnect failed");
                                 attempt = attempt.saturating_add(1);
-                                retry_at = tokio::time::Instant::now() + backoff(attempt);
+                                let next = match e {
+                                    EngineError::Unreachable(_) => self.api.fail_over(),
+                                    _ => None,
+                                };
+                                if let Some(next) = &next {
+                                    tracing::info!(server = %next, "server unreachable: reconnecting to the next node");
+                                }
+                                // The next node at once; after each round of them, the backoff.
+                                let nodes = u32::try_from(self.api.server_count()).unwrap_or(1).max(1);
+                                let round_over = next.is_none() || attempt.is_multiple_of(nodes);
+                                retry_at = tokio::time::Instant::now()
+                                    + if round_over { backoff(attempt.div_ceil(nodes)) } else { Duration::ZERO };
                                 self.emit(EngineEvent::Connection(ConnectionState::Reconnecting(attempt)));
                             }
                         }

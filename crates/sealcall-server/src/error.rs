@@ -13,6 +13,10 @@ pub enum ServerError {
     /// failed without changing anything and can be retried.
     #[error("storage unavailable: {0}")]
     StoreUnavailable(String),
+    /// Redis, which several nodes share (`--redis`), cannot be reached or refused the request:
+    /// the request failed and can be retried.
+    #[error("cluster unavailable: {0}")]
+    ClusterUnavailable(String),
     /// The database was written by a newer server (schema version too high).
     #[error("database schema version {found} is newer than this server's {supported}")]
     SchemaTooNew {

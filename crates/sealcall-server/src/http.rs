@@ -97,6 +97,16 @@ impl From<ServerError> for ApiError {
                     )
                 }
             }
+            ServerError::ClusterUnavailable(_) => {
+                tracing::error!(error = %e, "request failed");
+                ApiError {
+                    retry_after: Some(STORE_RETRY_AFTER_SECS),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the server's cluster bus is unavailable: try again shortly",
+                    )
+                }
+            }
             _ => {
                 // The client hears only "internal server error"; the operator gets the cause.
                 tracing::error!(error = %e, "request failed");
@@ -485,6 +495,14 @@ async fn sign_out(State(state): State<Arc<AppState>>, auth: Authed) -> ApiResult
         crate::hub::CLOSE_SESSION_ENDED,
         "signed out",
     );
+    if let Some(cluster) = state.hub.cluster() {
+        // The other nodes close it now too (else at their next session check).
+        let _ = cluster
+            .broadcast(&crate::cluster::Event::EvictSession {
+                session: hex::encode(hash),
+            })
+            .await;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -577,15 +595,18 @@ async fn register_device(
     );
     // No device joins silently: the account's online devices hear of it now (the new one is
     // not connected yet).
-    state.hub.send_user(
-        &record.user,
-        &ServerMessage::DeviceAdded {
-            device_id: record.id.clone(),
-            identity_key: record.identity_key,
-            platform: record.platform,
-            added_at: crate::unix_now(),
-        },
-    );
+    state
+        .hub
+        .send_user(
+            &record.user,
+            &ServerMessage::DeviceAdded {
+                device_id: record.id.clone(),
+                identity_key: record.identity_key,
+                platform: record.platform,
+                added_at: crate::unix_now(),
+            },
+        )
+        .await;
     Ok((StatusCode::CREATED, axum::Json(device_view(record))).into_response())
 }
 
@@ -617,6 +638,13 @@ async fn remove_device_of(state: &AppState, user: UserId, id: &str) -> ApiResult
             crate::hub::CLOSE_SESSION_ENDED,
             "device removed",
         );
+        if let Some(cluster) = state.hub.cluster() {
+            let _ = cluster
+                .broadcast(&crate::cluster::Event::EvictDevice {
+                    device: id.as_str().to_owned(),
+                })
+                .await;
+        }
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError::new(StatusCode::NOT_FOUND, "no such device"))
@@ -677,13 +705,12 @@ async fn directory(
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
     let search = q.search.map(|s| s.chars().take(256).collect::<String>());
     let users = state.db(move |s| s.users(search.as_deref(), limit)).await?;
-    Ok(ok(users
-        .into_iter()
-        .map(|u| {
-            let online = !state.hub.online_devices(&u.id).is_empty();
-            json!({ "user": u.id, "display_name": u.display_name, "online": online })
-        })
-        .collect::<Vec<_>>()))
+    let mut listed = Vec::with_capacity(users.len());
+    for u in users {
+        let online = !state.hub.online_devices(&u.id).await.is_empty();
+        listed.push(json!({ "user": u.id, "display_name": u.display_name, "online": online }));
+    }
+    Ok(ok(listed))
 }
 
 async fn user_devices(
@@ -746,12 +773,15 @@ pub(crate) async fn change_setting(
         })
         .await?
         .map_err(policy_error)?;
-    state.hub.send_user(
-        &target,
-        &ServerMessage::SettingChanged {
-            setting: view.clone(),
-        },
-    );
+    state
+        .hub
+        .send_user(
+            &target,
+            &ServerMessage::SettingChanged {
+                setting: view.clone(),
+            },
+        )
+        .await;
     Ok(view)
 }
 
@@ -812,8 +842,22 @@ async fn admin_cmdlet(
 }
 
 /// Sends every online user their current setting (after an administrative change); returns
-/// how many devices it was sent to.
+/// how many devices of this node it was sent to. With several nodes, every other node is told
+/// to do the same for its devices.
 pub(crate) async fn push_settings(state: &AppState) -> usize {
+    if let Some(cluster) = state.hub.cluster() {
+        let event = crate::cluster::Event::Policy {
+            from: cluster.node.clone(),
+        };
+        if let Err(e) = cluster.broadcast(&event).await {
+            tracing::warn!(error = %e, "could not tell the other nodes of a policy change");
+        }
+    }
+    push_local_settings(state).await
+}
+
+/// [`push_settings`] for this node's devices only.
+pub(crate) async fn push_local_settings(state: &AppState) -> usize {
     let users = state.hub.online_users();
     let Ok(views) = state
         .db(move |s| {
@@ -830,10 +874,11 @@ pub(crate) async fn push_settings(state: &AppState) -> usize {
     };
     let mut devices = 0;
     for (user, setting) in views {
-        devices += state.hub.online_devices(&user).len();
-        state
-            .hub
-            .send_user(&user, &ServerMessage::SettingChanged { setting });
+        devices += state.hub.local_devices_of(&user).len();
+        let msg = ServerMessage::SettingChanged { setting };
+        for device in state.hub.local_devices_of(&user) {
+            state.hub.send(&device, &msg);
+        }
     }
     devices
 }

@@ -1,6 +1,8 @@
 //! Connected devices and calls: who is online, who rings, who is in which call, and where a
-//! call's messages go. All state is in memory behind one mutex held only for map updates (never
-//! across an await or a database call).
+//! call's messages go. This node's connections are in memory behind one mutex held only for
+//! map updates (never across an await or a database call). The calls are in that memory too on
+//! a single node; with several nodes ([`Cluster`]) they are in Redis, and a message for a
+//! device on another node goes through it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,6 +12,8 @@ use sealcall_policy::UserId;
 use sealcall_signaling::{CallId, DeviceId, EndReason, ServerMessage, encode_server};
 use tokio::sync::mpsc;
 
+use crate::Result;
+use crate::cluster::{Change, Cluster, LeaveKind};
 use crate::metrics::{CallOutcome, Metrics};
 
 /// What a connection's writer task sends.
@@ -91,15 +95,23 @@ struct State {
 /// The hub.
 pub(crate) struct Hub {
     state: Mutex<State>,
+    /// The other nodes and the shared call state, with `--redis`.
+    cluster: Option<Arc<Cluster>>,
 }
+
+/// How long an answered call waits for a party whose connection closed to come back (on any
+/// node) before it ends, with several nodes: a node that shuts down sends its devices to
+/// another, and their calls go on.
+pub(crate) const REJOIN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Result of a state change: messages to send after the lock is released.
 pub(crate) type Sends = Vec<(DeviceId, ServerMessage)>;
 
 impl Hub {
-    /// An empty hub that counts calls in `metrics`.
-    pub fn new(metrics: Arc<Metrics>) -> Self {
+    /// An empty hub that counts calls in `metrics`; with `cluster`, calls live in Redis.
+    pub fn new(metrics: Arc<Metrics>, cluster: Option<Arc<Cluster>>) -> Self {
         Self {
+            cluster,
             state: Mutex::new(State {
                 next_conn: 0,
                 devices: HashMap::new(),
@@ -115,14 +127,24 @@ impl Hub {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a connection; an older connection of the same device is told to close.
-    pub fn connect(
+    /// The cluster, with several nodes.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
+    }
+
+    /// Registers a connection; an older connection of the same device is told to close. With
+    /// several nodes, the device's presence is recorded in Redis (a lease), which fails when
+    /// Redis is unavailable.
+    pub async fn connect(
         &self,
         device: DeviceId,
         user: UserId,
         session: [u8; 32],
         tx: mpsc::Sender<Outbound>,
-    ) -> u64 {
+    ) -> Result<u64> {
+        if let Some(cluster) = &self.cluster {
+            cluster.register(&device, &user).await?;
+        }
         tracing::info!(user = %user, device = %device, "device connected");
         let mut s = self.lock();
         s.next_conn += 1;
@@ -143,31 +165,107 @@ impl Hub {
                 .tx
                 .try_send(Outbound::Close(4000, "replaced by a newer connection"));
         }
-        id
+        Ok(id)
     }
 
     /// Unregisters a connection (if it is still the device's current one) and ends or updates
     /// its call.
-    pub fn disconnect(&self, device: &DeviceId, conn_id: u64) {
-        let sends = {
+    pub async fn disconnect(&self, device: &DeviceId, conn_id: u64) {
+        let (sends, user) = {
             let mut s = self.lock();
             match s.devices.get(device) {
                 Some(c) if c.id == conn_id => {}
                 _ => return,
             }
             let mut sends = Vec::new();
-            remove_conn(&mut s, device, &mut sends);
-            sends
+            let conn = remove_conn(&mut s, device, &mut sends);
+            (sends, conn.map(|c| c.user))
         };
         tracing::info!(device = %device, "device disconnected");
         self.send_all(sends);
+        if let (Some(cluster), Some(user)) = (self.cluster.clone(), user) {
+            self.leave_cluster(&cluster, device, &user).await;
+        }
+    }
+
+    /// With several nodes: `device` left this node: its lease goes, and its call is updated.
+    /// A ringing device stops ringing; a caller or answering device gets [`REJOIN_GRACE`] to
+    /// come back (on any node) before its call ends.
+    async fn leave_cluster(&self, cluster: &Arc<Cluster>, device: &DeviceId, user: &UserId) {
+        if let Err(e) = cluster.release(device, user).await {
+            tracing::warn!(device = %device, error = %e, "could not release the device's presence (its lease expires)");
+        }
+        let call_id = match cluster.call_of(device).await {
+            Ok(Some(call_id)) => call_id,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(device = %device, error = %e, "could not update the device's call");
+                return;
+            }
+        };
+        let answered = matches!(cluster.call(&call_id).await, Ok(Some(c)) if c.answered.is_some());
+        if !answered {
+            if let Err(e) = self
+                .leave_shared(cluster, &call_id, device, LeaveKind::Disconnect)
+                .await
+            {
+                tracing::warn!(device = %device, error = %e, "could not update the device's call");
+            }
+            return;
+        }
+        let cluster = Arc::clone(cluster);
+        let device = device.clone();
+        let metrics = Arc::clone(&self.lock().metrics);
+        tokio::spawn(async move {
+            tokio::time::sleep(REJOIN_GRACE).await;
+            if matches!(cluster.is_online(&device).await, Ok(true)) {
+                return;
+            }
+            disconnected(&cluster, &metrics, &call_id, &device).await;
+        });
+    }
+
+    /// A shared call change; the ends it causes are logged and sent.
+    async fn leave_shared(
+        &self,
+        cluster: &Arc<Cluster>,
+        call_id: &CallId,
+        device: &DeviceId,
+        kind: LeaveKind,
+    ) -> Result<Change> {
+        let change = cluster.leave(call_id, device, kind).await?;
+        if let Change::Ended(call) = &change {
+            let (reason, from) = match kind {
+                LeaveKind::Busy => (EndReason::Busy, Some(device)),
+                LeaveKind::Disconnect => (EndReason::PeerDisconnected, Some(device)),
+                LeaveKind::Timeout => (EndReason::Timeout, None),
+            };
+            log_end(call_id, call, reason, &self.lock().metrics);
+            self.end_sends(call_id, call, from, reason);
+        }
+        Ok(change)
+    }
+
+    /// Sends `CallEnded` to every participant of `call` but `from`.
+    fn end_sends(&self, call_id: &CallId, call: &Call, from: Option<&DeviceId>, reason: EndReason) {
+        for d in participants(call) {
+            if Some(&d) != from {
+                self.send(
+                    &d,
+                    &ServerMessage::CallEnded {
+                        call_id: call_id.clone(),
+                        reason,
+                    },
+                );
+            }
+        }
     }
 
     /// Closes (with `code` and `reason`) and unregisters at once every connection `which`
     /// picks: a removed device stops ringing and leaves its call now, whatever its client does.
     /// Returns how many.
     pub fn evict(&self, which: impl Fn(&Conn) -> bool, code: u16, reason: &'static str) -> usize {
-        let sends = {
+        let (picked, sends) = {
             let mut s = self.lock();
             let picked: Vec<DeviceId> = s
                 .devices
@@ -176,16 +274,30 @@ impl Hub {
                 .map(|c| c.device.clone())
                 .collect();
             let mut sends = Vec::new();
+            let mut gone = Vec::new();
             for device in &picked {
                 tracing::info!(device = %device, code, reason, "device disconnected by the server");
                 if let Some(conn) = remove_conn(&mut s, device, &mut sends) {
                     let _ = conn.tx.try_send(Outbound::Close(code, reason));
+                    gone.push((conn.device, conn.user));
                 }
             }
-            (picked.len(), sends)
+            (gone, sends)
         };
-        let (count, sends) = sends;
+        let count = picked.len();
         self.send_all(sends);
+        if let Some(cluster) = &self.cluster {
+            for (device, user) in picked {
+                let cluster = Arc::clone(cluster);
+                let metrics = Arc::clone(&self.lock().metrics);
+                tokio::spawn(async move {
+                    let _ = cluster.release(&device, &user).await;
+                    if let Ok(Some(call_id)) = cluster.call_of(&device).await {
+                        disconnected(&cluster, &metrics, &call_id, &device).await;
+                    }
+                });
+            }
+        }
         count
     }
 
@@ -197,19 +309,52 @@ impl Hub {
         all
     }
 
-    /// Sends one message to one device (dropped if it is offline).
+    /// This node's devices and their users.
+    pub fn local_devices(&self) -> Vec<(DeviceId, UserId)> {
+        self.lock()
+            .devices
+            .values()
+            .map(|c| (c.device.clone(), c.user.clone()))
+            .collect()
+    }
+
+    /// Sends one message to one device: on this node, or through Redis to the node that holds
+    /// it (dropped if it is offline).
     pub fn send(&self, device: &DeviceId, msg: &ServerMessage) {
+        self.send_ringing(device, msg, None);
+    }
+
+    /// [`send`](Hub::send); `ring` (an invite's call and ring time) lets the node that holds
+    /// the device end the call when it rings too long, if this node is gone by then.
+    pub fn send_ringing(
+        &self,
+        device: &DeviceId,
+        msg: &ServerMessage,
+        ring: Option<(&CallId, std::time::Duration)>,
+    ) {
         let Ok(text) = encode_server(msg) else {
             return;
         };
-        let tx = self.lock().devices.get(device).map(|c| c.tx.clone());
-        if let Some(tx) = tx
-            && tx.try_send(Outbound::Text(text.into())).is_err()
+        let text: Arc<str> = text.into();
+        if !self.deliver(device, Arc::clone(&text))
+            && let Some(cluster) = &self.cluster
         {
+            cluster.send(device, text, ring);
+        }
+    }
+
+    /// Queues encoded `text` for a device of this node; false if it is not here.
+    pub fn deliver(&self, device: &DeviceId, text: Arc<str>) -> bool {
+        let tx = self.lock().devices.get(device).map(|c| c.tx.clone());
+        let Some(tx) = tx else {
+            return false;
+        };
+        if tx.try_send(Outbound::Text(text)).is_err() {
             // The device is not reading: disconnect it rather than queue without bound.
             tracing::warn!(device = %device, "device too slow: disconnecting");
             let _ = tx.try_send(Outbound::Close(1008, "too slow"));
         }
+        true
     }
 
     /// Sends a batch.
@@ -219,15 +364,15 @@ impl Hub {
         }
     }
 
-    /// Sends to every connected device of a user.
-    pub fn send_user(&self, user: &UserId, msg: &ServerMessage) {
-        for device in self.online_devices(user) {
+    /// Sends to every connected device of a user (on any node).
+    pub async fn send_user(&self, user: &UserId, msg: &ServerMessage) {
+        for device in self.online_devices(user).await {
             self.send(&device, msg);
         }
     }
 
-    /// The user's connected devices.
-    pub fn online_devices(&self, user: &UserId) -> Vec<DeviceId> {
+    /// The user's devices connected to this node.
+    pub fn local_devices_of(&self, user: &UserId) -> Vec<DeviceId> {
         self.lock()
             .by_user
             .get(&user.key())
@@ -235,7 +380,20 @@ impl Hub {
             .unwrap_or_default()
     }
 
-    /// Every user with a connected device.
+    /// The user's connected devices (on any node; this node's alone when Redis is unavailable).
+    pub async fn online_devices(&self, user: &UserId) -> Vec<DeviceId> {
+        if let Some(cluster) = &self.cluster {
+            match cluster.devices(user).await {
+                Ok((online, _)) => return online,
+                Err(e) => {
+                    tracing::warn!(error = %e, "presence unavailable: this node's devices only")
+                }
+            }
+        }
+        self.local_devices_of(user)
+    }
+
+    /// Every user with a device connected to this node.
     pub fn online_users(&self) -> Vec<UserId> {
         let s = self.lock();
         let mut users: Vec<UserId> = s.devices.values().map(|c| c.user.clone()).collect();
@@ -245,12 +403,19 @@ impl Hub {
     }
 
     /// Whether the device is in (or placing, or ringing for) a call.
-    pub fn in_call(&self, device: &DeviceId) -> bool {
-        self.lock().device_call.contains_key(device)
+    pub async fn in_call(&self, device: &DeviceId) -> Result<bool> {
+        match &self.cluster {
+            Some(cluster) => cluster.in_call(device).await,
+            None => Ok(self.lock().device_call.contains_key(device)),
+        }
     }
 
-    /// The callee's connected devices that are free.
-    pub fn free_devices(&self, user: &UserId) -> (usize, Vec<DeviceId>) {
+    /// The callee's connected devices, counted, and those that are free.
+    pub async fn free_devices(&self, user: &UserId) -> Result<(usize, Vec<DeviceId>)> {
+        if let Some(cluster) = &self.cluster {
+            let (online, free) = cluster.devices(user).await?;
+            return Ok((online.len(), free));
+        }
         let s = self.lock();
         let online: Vec<DeviceId> = s
             .by_user
@@ -262,17 +427,25 @@ impl Hub {
             .filter(|d| !s.device_call.contains_key(*d))
             .cloned()
             .collect();
-        (online.len(), free)
+        Ok((online.len(), free))
     }
 
     /// Registers a ringing call if the caller and at least one of `ring` are still free.
     /// Returns the devices that ring.
-    pub fn start_call(&self, call_id: &CallId, call: Call) -> Option<Vec<DeviceId>> {
+    pub async fn start_call(
+        &self,
+        call_id: &CallId,
+        call: Call,
+        ring_time: std::time::Duration,
+    ) -> Result<Option<Vec<DeviceId>>> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.start_call(call_id, &call, ring_time).await;
+        }
         let mut s = self.lock();
         if s.device_call.contains_key(&call.caller_device)
             || !s.devices.contains_key(&call.caller_device)
         {
-            return None;
+            return Ok(None);
         }
         let ringing: BTreeSet<DeviceId> = call
             .ringing
@@ -281,7 +454,7 @@ impl Hub {
             .cloned()
             .collect();
         if ringing.is_empty() {
-            return None;
+            return Ok(None);
         }
         s.device_call
             .insert(call.caller_device.clone(), call_id.clone());
@@ -290,12 +463,15 @@ impl Hub {
         }
         let out = ringing.iter().cloned().collect();
         s.calls.insert(call_id.clone(), Call { ringing, ..call });
-        Some(out)
+        Ok(Some(out))
     }
 
     /// Whether `device` is the caller's or the answering device of the answered call `call_id`
     /// (the relay's check of its credentials).
     pub fn answered_party(&self, call_id: &str, device: &str) -> bool {
+        if let Some(cluster) = &self.cluster {
+            return cluster.answered_party(call_id, device);
+        }
         let Ok(id) = CallId::new(call_id) else {
             return false;
         };
@@ -307,108 +483,127 @@ impl Hub {
     }
 
     /// A copy of the call.
-    pub fn call(&self, call_id: &CallId) -> Option<Call> {
-        self.lock().calls.get(call_id).cloned()
+    pub async fn call(&self, call_id: &CallId) -> Result<Option<Call>> {
+        match &self.cluster {
+            Some(cluster) => cluster.call(call_id).await,
+            None => Ok(self.lock().calls.get(call_id).cloned()),
+        }
     }
 
     /// The first accept wins: marks `device` as the answering device if it is ringing. Returns
     /// the call (after the change), or `None` if the device can't accept.
-    pub fn accept(&self, call_id: &CallId, device: &DeviceId) -> Option<Call> {
-        let sends;
-        let call = {
-            let mut s = self.lock();
-            let call = s.calls.get_mut(call_id)?;
-            if call.answered.is_some() || !call.ringing.contains(device) {
-                return None;
+    pub async fn accept(&self, call_id: &CallId, device: &DeviceId) -> Result<Option<Call>> {
+        let (call, others) = match &self.cluster {
+            Some(cluster) => match cluster.accept(call_id, device).await? {
+                Some(found) => found,
+                None => return Ok(None),
+            },
+            None => {
+                let mut s = self.lock();
+                let Some(call) = s.calls.get_mut(call_id) else {
+                    return Ok(None);
+                };
+                if call.answered.is_some() || !call.ringing.contains(device) {
+                    return Ok(None);
+                }
+                call.answered = Some(device.clone());
+                call.answered_at = Some(Instant::now());
+                let others: Vec<DeviceId> = call
+                    .ringing
+                    .iter()
+                    .filter(|d| *d != device)
+                    .cloned()
+                    .collect();
+                call.ringing.clear();
+                let call = call.clone();
+                for d in &others {
+                    s.device_call.remove(d);
+                }
+                (call, others)
             }
-            call.answered = Some(device.clone());
-            call.answered_at = Some(Instant::now());
-            let others: Vec<DeviceId> = call
-                .ringing
-                .iter()
-                .filter(|d| *d != device)
-                .cloned()
-                .collect();
-            call.ringing.clear();
-            let call = call.clone();
-            for d in &others {
-                s.device_call.remove(d);
-            }
-            sends = others
-                .into_iter()
-                .map(|d| {
-                    (
-                        d,
-                        ServerMessage::CallEnded {
-                            call_id: call_id.clone(),
-                            reason: EndReason::AnsweredElsewhere,
-                        },
-                    )
-                })
-                .collect::<Vec<_>>();
-            call
         };
-        self.send_all(sends);
-        Some(call)
+        for d in others {
+            self.send(
+                &d,
+                &ServerMessage::CallEnded {
+                    call_id: call_id.clone(),
+                    reason: EndReason::AnsweredElsewhere,
+                },
+            );
+        }
+        Ok(Some(call))
     }
 
     /// Ends the call for everyone: each other participant (caller, ringing devices, answering
     /// device) except `from` gets `CallEnded { reason }`. Returns false if there is no such call.
-    pub fn end(&self, call_id: &CallId, from: Option<&DeviceId>, reason: EndReason) -> bool {
-        let sends = {
-            let mut s = self.lock();
-            let Some(call) = s.calls.remove(call_id) else {
-                return false;
-            };
-            log_end(call_id, &call, reason, &s.metrics);
-            let mut sends = Vec::new();
-            let everyone = std::iter::once(call.caller_device.clone())
-                .chain(call.ringing.iter().cloned())
-                .chain(call.answered.iter().cloned());
-            for d in everyone {
-                s.device_call.remove(&d);
-                if Some(&d) != from {
-                    sends.push((
-                        d,
-                        ServerMessage::CallEnded {
-                            call_id: call_id.clone(),
-                            reason,
-                        },
-                    ));
+    pub async fn end(
+        &self,
+        call_id: &CallId,
+        from: Option<&DeviceId>,
+        reason: EndReason,
+    ) -> Result<bool> {
+        let call = match &self.cluster {
+            Some(cluster) => cluster.end(call_id).await?,
+            None => {
+                let mut s = self.lock();
+                let call = s.calls.remove(call_id);
+                if let Some(call) = &call {
+                    for d in participants(call) {
+                        s.device_call.remove(&d);
+                    }
                 }
+                call
             }
-            sends
         };
-        self.send_all(sends);
-        true
+        let Some(call) = call else {
+            return Ok(false);
+        };
+        log_end(call_id, &call, reason, &self.lock().metrics);
+        self.end_sends(call_id, &call, from, reason);
+        Ok(true)
     }
 
     /// A ringing device leaves the call (busy); the call ends with `Busy` if none rings any
     /// more. Returns false if the device was not ringing for it.
-    pub fn busy(&self, call_id: &CallId, device: &DeviceId) -> bool {
+    pub async fn busy(&self, call_id: &CallId, device: &DeviceId) -> Result<bool> {
+        if let Some(cluster) = &self.cluster {
+            let change = self
+                .leave_shared(cluster, call_id, device, LeaveKind::Busy)
+                .await?;
+            return Ok(!matches!(change, Change::None));
+        }
         let sends = {
             let mut s = self.lock();
             match s.calls.get(call_id) {
                 Some(c) if c.ringing.contains(device) && c.answered.is_none() => {}
-                _ => return false,
+                _ => return Ok(false),
             }
             let mut sends = Vec::new();
             leave_call(&mut s, call_id, device, EndReason::Busy, &mut sends);
             sends
         };
         self.send_all(sends);
-        true
+        Ok(true)
     }
 
     /// Ends a call that is still unanswered (the invite timer).
-    pub fn timeout(&self, call_id: &CallId) {
+    pub async fn timeout(&self, call_id: &CallId) {
+        if let Some(cluster) = &self.cluster {
+            // Any device id: the timeout does not depend on who asks.
+            if let Ok(nobody) = DeviceId::new("ring-timer") {
+                let _ = self
+                    .leave_shared(cluster, call_id, &nobody, LeaveKind::Timeout)
+                    .await;
+            }
+            return;
+        }
         let unanswered = matches!(self.lock().calls.get(call_id), Some(c) if c.answered.is_none());
         if unanswered {
-            self.end(call_id, None, EndReason::Timeout);
+            let _ = self.end(call_id, None, EndReason::Timeout).await;
         }
     }
 
-    /// Sends one message to every connected device.
+    /// Sends one message to every device connected to this node.
     pub fn send_everyone(&self, msg: &ServerMessage) {
         let devices: Vec<DeviceId> = self.lock().devices.keys().cloned().collect();
         for device in devices {
@@ -424,9 +619,55 @@ impl Hub {
         }
     }
 
-    /// Number of connected devices.
+    /// Number of devices connected to this node.
     pub fn connected(&self) -> usize {
         self.lock().devices.len()
+    }
+}
+
+/// Everyone in a call: the caller, the ringing devices, the answering device.
+fn participants(call: &Call) -> Vec<DeviceId> {
+    std::iter::once(call.caller_device.clone())
+        .chain(call.ringing.iter().cloned())
+        .chain(call.answered.iter().cloned())
+        .collect()
+}
+
+/// With several nodes: `device` left `call_id` for good (its connection closed); the others
+/// hear of the end it causes (for tasks that outlive a borrow of the hub).
+async fn disconnected(cluster: &Cluster, metrics: &Metrics, call_id: &CallId, device: &DeviceId) {
+    if let Ok(Change::Ended(call)) = cluster.leave(call_id, device, LeaveKind::Disconnect).await {
+        log_end(call_id, &call, EndReason::PeerDisconnected, metrics);
+        notify_end(
+            cluster,
+            call_id,
+            &call,
+            Some(device),
+            EndReason::PeerDisconnected,
+        );
+    }
+}
+
+/// `CallEnded` to every participant but `from`, through the cluster (for tasks that outlive a
+/// borrow of the hub).
+fn notify_end(
+    cluster: &Cluster,
+    call_id: &CallId,
+    call: &Call,
+    from: Option<&DeviceId>,
+    reason: EndReason,
+) {
+    let Ok(text) = encode_server(&ServerMessage::CallEnded {
+        call_id: call_id.clone(),
+        reason,
+    }) else {
+        return;
+    };
+    let text: Arc<str> = text.into();
+    for d in participants(call) {
+        if Some(&d) != from {
+            cluster.send(&d, Arc::clone(&text), None);
+        }
     }
 }
 

@@ -23,6 +23,7 @@ mod admin;
 mod auth;
 pub mod cli;
 mod client;
+mod cluster;
 mod error;
 mod http;
 mod hub;
@@ -49,6 +50,7 @@ use tokio::task::JoinHandle;
 
 pub use auth::{PasswordCost, ThrottleConfig, hash_password, verify_password};
 pub use client::{HttpClient, HttpResponse};
+pub use cluster::{CALL_TTL, LEASE, RENEW_EVERY, RedisUrl};
 pub use error::{Result, ServerError};
 pub use ipnet::IpNet;
 pub use postgres::{CHECKOUT_TIMEOUT, POOL_SIZE, PgUrl, PostgresStore, RETRIES};
@@ -111,6 +113,9 @@ pub struct Config {
     /// series are content-free) is served, apart from the main listener; `None`: nowhere.
     /// Port 0 picks one ([`ServerHandle::metrics_addr`]).
     pub metrics_listen: Option<SocketAddr>,
+    /// Redis shared with the other nodes of a deployment (presence, routing between nodes,
+    /// call state, events); `None`: this node is the only one.
+    pub redis: Option<RedisUrl>,
     /// How long [`ServerHandle::shutdown`] lets connected devices go (after telling them to
     /// reconnect) before it closes the connections still open.
     pub shutdown_grace: Duration,
@@ -181,6 +186,7 @@ impl Config {
             http_idle_timeout: Duration::from_secs(90),
             trusted_proxies: Vec::new(),
             metrics_listen: None,
+            redis: None,
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -283,6 +289,13 @@ impl Server {
             });
         }
         let metrics = metrics::Metrics::new()?;
+        let (stop, stopped) = watch::channel(false);
+        let (drain, draining) = watch::channel(false);
+        let (inbound_tx, inbound) = tokio::sync::mpsc::unbounded_channel();
+        let cluster = match &config.redis {
+            Some(url) => Some(cluster::Cluster::connect(url, inbound_tx, stopped.clone()).await?),
+            None => None,
+        };
         let metrics_listener = match config.metrics_listen {
             Some(at) => Some(TcpListener::bind(at).await?),
             None => None,
@@ -308,8 +321,6 @@ impl Server {
             None => None,
         };
         let turn_addr = relay.as_ref().map(Relay::addr);
-        let (stop, stopped) = watch::channel(false);
-        let (drain, draining) = watch::channel(false);
         let cost = config.password_cost;
         let dummy_hash = tokio::task::spawn_blocking(move || auth::dummy_hash(cost))
             .await
@@ -317,7 +328,7 @@ impl Server {
         let state = Arc::new_cyclic(|weak| AppState {
             self_weak: weak.clone(),
             store,
-            hub: hub::Hub::new(Arc::clone(&metrics)),
+            hub: hub::Hub::new(Arc::clone(&metrics), cluster),
             metrics,
             throttle: auth::Throttle::new(config.throttle),
             hashing: Arc::new(tokio::sync::Semaphore::new(
@@ -333,6 +344,10 @@ impl Server {
         });
         let _ = gate.set(Arc::downgrade(&state));
         tokio::spawn(check_sessions(Arc::downgrade(&state), stopped.clone()));
+        if state.hub.cluster().is_some() {
+            tokio::spawn(cluster_inbound(Arc::downgrade(&state), inbound));
+            tokio::spawn(renew_presence(Arc::downgrade(&state), stopped.clone()));
+        }
         let tls = state.config.tls.as_ref().map(ServerTls::config);
         let idle = state
             .config
@@ -396,6 +411,7 @@ fn log_startup(
         tls_fingerprint = config.tls.as_ref().map(|t| t.fingerprint().to_string()),
         allow_plain_http = config.allow_plain_http,
         db = %config.db,
+        redis = config.redis.as_ref().map(ToString::to_string),
         session_ttl_secs = config.session_ttl.as_secs(),
         invite_timeout_secs = config.invite_timeout.as_secs(),
         password_concurrency = config.password_concurrency,
@@ -436,6 +452,11 @@ impl ServerHandle {
     /// The TURN relay's UDP address, if it runs.
     pub fn turn_addr(&self) -> Option<SocketAddr> {
         self.turn_addr
+    }
+
+    /// This node's id in a cluster ([`Config::redis`]), random per start.
+    pub fn node_id(&self) -> Option<&str> {
+        self.state.hub.cluster().map(|c| c.node.as_str())
     }
 
     /// Where `GET /metrics` is served, if anywhere ([`Config::metrics_listen`]).
@@ -559,6 +580,103 @@ async fn check_sessions(state: std::sync::Weak<AppState>, mut stop: watch::Recei
             hub::CLOSE_SESSION_ENDED,
             "session ended",
         );
+    }
+}
+
+/// With several nodes: handles what the other nodes send this one (messages for its devices,
+/// events for every node).
+async fn cluster_inbound(
+    state: std::sync::Weak<AppState>,
+    mut inbound: tokio::sync::mpsc::UnboundedReceiver<cluster::Inbound>,
+) {
+    use cluster::{Event, Inbound};
+    while let Some(item) = inbound.recv().await {
+        let Some(state) = state.upgrade() else { return };
+        let Some(cluster) = state.hub.cluster().cloned() else {
+            return;
+        };
+        match item {
+            Inbound::Deliver { device, text, ring } => {
+                if state.hub.deliver(&device, text)
+                    && let Some((call, after)) = ring
+                {
+                    // The caller's node may be gone when the ring time is over.
+                    let weak = Arc::downgrade(&state);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(after).await;
+                        if let Some(state) = weak.upgrade() {
+                            state.hub.timeout(&call).await;
+                        }
+                    });
+                }
+            }
+            Inbound::Event(event) => {
+                cluster.note(&event);
+                match event {
+                    Event::Policy { from } if from != cluster.node => {
+                        let state = Arc::clone(&state);
+                        tokio::spawn(async move {
+                            http::push_local_settings(&state).await;
+                        });
+                    }
+                    Event::EvictSession { session } => {
+                        if let Ok(hash) = hex::decode(&session)
+                            && let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice())
+                        {
+                            state.hub.evict(
+                                |c| c.session == hash,
+                                hub::CLOSE_SESSION_ENDED,
+                                "signed out",
+                            );
+                        }
+                    }
+                    Event::EvictDevice { device } => {
+                        state.hub.evict(
+                            |c| c.device.as_str() == device,
+                            hub::CLOSE_SESSION_ENDED,
+                            "device removed",
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            Inbound::Resubscribed => {
+                // Redis may have restarted empty: this node's devices are back at once.
+                if let Err(e) = cluster.renew(&state.hub.local_devices()).await {
+                    tracing::warn!(error = %e, "could not renew presence");
+                }
+            }
+        }
+    }
+}
+
+/// With several nodes: renews the presence of this node's devices every
+/// [`RENEW_EVERY`], until shutdown.
+async fn renew_presence(state: std::sync::Weak<AppState>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(RENEW_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let Some(state) = state.upgrade() else { return };
+        let Some(cluster) = state.hub.cluster().cloned() else {
+            return;
+        };
+        match cluster.renew(&state.hub.local_devices()).await {
+            Ok(()) if failing => {
+                failing = false;
+                tracing::info!("presence renewed again: Redis is back");
+            }
+            Ok(()) => {}
+            Err(e) if !failing => {
+                failing = true;
+                tracing::error!(error = %e, "could not renew presence: other nodes cannot reach this node's devices until Redis is back");
+            }
+            Err(_) => {}
+        }
     }
 }
 

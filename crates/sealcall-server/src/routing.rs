@@ -85,8 +85,9 @@ pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessa
             }
         }
         ClientMessage::Invite { callee } => invite(state, session, callee).await,
-        ClientMessage::Ringing { call_id } => match state.hub.call(&call_id) {
-            Some(call) if call.ringing.contains(me) => state.hub.send(
+        ClientMessage::Ringing { call_id } => match state.hub.call(&call_id).await {
+            Err(e) => unavailable(state, me, &e),
+            Ok(Some(call)) if call.ringing.contains(me) => state.hub.send(
                 &call.caller_device,
                 &ServerMessage::Ringing {
                     call_id,
@@ -96,38 +97,41 @@ pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessa
             _ => reply(unknown_call(&call_id)),
         },
         ClientMessage::Accept { call_id } => accept(state, session, call_id).await,
-        ClientMessage::Decline { call_id } => match state.hub.call(&call_id) {
-            Some(call) if call.ringing.contains(me) && call.answered.is_none() => {
-                state.hub.end(&call_id, Some(me), EndReason::Declined);
+        ClientMessage::Decline { call_id } => match state.hub.call(&call_id).await {
+            Err(e) => unavailable(state, me, &e),
+            Ok(Some(call)) if call.ringing.contains(me) && call.answered.is_none() => {
+                end(state, me, &call_id, EndReason::Declined).await;
             }
-            _ => reply(unknown_call(&call_id)),
+            Ok(_) => reply(unknown_call(&call_id)),
         },
-        ClientMessage::Busy { call_id } => {
-            if !state.hub.busy(&call_id, me) {
-                reply(unknown_call(&call_id));
+        ClientMessage::Busy { call_id } => match state.hub.busy(&call_id, me).await {
+            Err(e) => unavailable(state, me, &e),
+            Ok(true) => {}
+            Ok(false) => reply(unknown_call(&call_id)),
+        },
+        ClientMessage::Cancel { call_id } => match state.hub.call(&call_id).await {
+            Err(e) => unavailable(state, me, &e),
+            Ok(Some(call)) if call.caller_device == *me && call.answered.is_none() => {
+                end(state, me, &call_id, EndReason::Cancelled).await;
             }
-        }
-        ClientMessage::Cancel { call_id } => match state.hub.call(&call_id) {
-            Some(call) if call.caller_device == *me && call.answered.is_none() => {
-                state.hub.end(&call_id, Some(me), EndReason::Cancelled);
-            }
-            Some(call) if call.caller_device == *me => reply(err(
+            Ok(Some(call)) if call.caller_device == *me => reply(err(
                 ErrorCode::WrongState,
                 "the call was answered: use hangup",
             )),
-            _ => reply(unknown_call(&call_id)),
+            Ok(_) => reply(unknown_call(&call_id)),
         },
-        ClientMessage::Hangup { call_id } => match state.hub.call(&call_id) {
-            Some(call) if call.caller_device == *me && call.answered.is_none() => {
-                state.hub.end(&call_id, Some(me), EndReason::Cancelled);
+        ClientMessage::Hangup { call_id } => match state.hub.call(&call_id).await {
+            Err(e) => unavailable(state, me, &e),
+            Ok(Some(call)) if call.caller_device == *me && call.answered.is_none() => {
+                end(state, me, &call_id, EndReason::Cancelled).await;
             }
-            Some(call) if call.ringing.contains(me) => {
-                state.hub.end(&call_id, Some(me), EndReason::Declined);
+            Ok(Some(call)) if call.ringing.contains(me) => {
+                end(state, me, &call_id, EndReason::Declined).await;
             }
-            Some(call) if call.caller_device == *me || call.answered.as_ref() == Some(me) => {
-                state.hub.end(&call_id, Some(me), EndReason::HungUp);
+            Ok(Some(call)) if call.caller_device == *me || call.answered.as_ref() == Some(me) => {
+                end(state, me, &call_id, EndReason::HungUp).await;
             }
-            _ => reply(unknown_call(&call_id)),
+            Ok(_) => reply(unknown_call(&call_id)),
         },
         ClientMessage::Sdp { call_id, kind, sdp } => {
             forward(
@@ -140,7 +144,8 @@ pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessa
                     sdp,
                 },
                 received,
-            );
+            )
+            .await;
         }
         ClientMessage::Ice { call_id, candidate } => {
             forward(
@@ -152,7 +157,8 @@ pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessa
                     candidate,
                 },
                 received,
-            );
+            )
+            .await;
         }
         ClientMessage::Handshake { call_id, data } => {
             forward(
@@ -164,7 +170,8 @@ pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessa
                     data,
                 },
                 received,
-            );
+            )
+            .await;
         } // `ClientMessage` is exhaustive today; a future variant must be handled explicitly.
     }
 }
@@ -174,6 +181,26 @@ fn internal(state: &AppState, me: &DeviceId, what: &'static str, error: &str) {
     tracing::error!(caller_device = %me, error, "{what} at invite");
     state.metrics.call(mode_label(None), CallOutcome::Failed);
     state.hub.send(me, &err(ErrorCode::Internal, what));
+}
+
+/// The shared call state (Redis) failed: the device hears that the call service is
+/// unavailable; the cause is logged.
+fn unavailable(state: &AppState, me: &DeviceId, e: &crate::ServerError) {
+    tracing::error!(device = %me, error = %e, "call state unavailable");
+    state.hub.send(
+        me,
+        &err(
+            ErrorCode::Internal,
+            "the call service is unavailable: try again shortly",
+        ),
+    );
+}
+
+/// Ends a call on `me`'s request.
+async fn end(state: &AppState, me: &DeviceId, call_id: &CallId, reason: EndReason) {
+    if let Err(e) = state.hub.end(call_id, Some(me), reason).await {
+        unavailable(state, me, &e);
+    }
 }
 
 /// A store result around a policy result, as one result with the error's text.
@@ -188,7 +215,7 @@ fn api_message(e: crate::http::ApiError) -> String {
 
 /// Routes an answered call's message to the other device, and only to it; the time from
 /// `received` to the peer's queue is recorded.
-fn forward(
+async fn forward(
     state: &AppState,
     me: &DeviceId,
     call_id: &CallId,
@@ -199,8 +226,9 @@ fn forward(
         state.hub.send(peer, &msg);
         state.metrics.forwarded(received.elapsed());
     };
-    match state.hub.call(call_id) {
-        Some(call) => match &call.answered {
+    match state.hub.call(call_id).await {
+        Err(e) => unavailable(state, me, &e),
+        Ok(Some(call)) => match &call.answered {
             Some(callee) if callee == me => to_peer(&call.caller_device),
             Some(callee) if call.caller_device == *me => to_peer(callee),
             None if call.caller_device == *me || call.ringing.contains(me) => state.hub.send(
@@ -212,7 +240,7 @@ fn forward(
             ),
             _ => state.hub.send(me, &unknown_call(call_id)),
         },
-        None => state.hub.send(me, &unknown_call(call_id)),
+        Ok(None) => state.hub.send(me, &unknown_call(call_id)),
     }
 }
 
@@ -251,8 +279,10 @@ async fn invite(state: &AppState, session: &Session, callee: UserId) {
     if callee == caller {
         return fail(state, me, callee, FailReason::SelfCall, None);
     }
-    if state.hub.in_call(me) {
-        return fail(state, me, callee, FailReason::AlreadyInCall, None);
+    match state.hub.in_call(me).await {
+        Err(e) => return unavailable(state, me, &e),
+        Ok(true) => return fail(state, me, callee, FailReason::AlreadyInCall, None),
+        Ok(false) => {}
     }
     let who = callee.clone();
     let record = match state.db(move |s| s.user(&who)).await {
@@ -263,7 +293,10 @@ async fn invite(state: &AppState, session: &Session, callee: UserId) {
         return fail(state, me, callee, FailReason::UnknownCallee, None);
     };
     let callee = callee_record.id.clone();
-    let (online, free) = state.hub.free_devices(&callee);
+    let (online, free) = match state.hub.free_devices(&callee).await {
+        Ok(found) => found,
+        Err(e) => return unavailable(state, me, &e),
+    };
     if online == 0 {
         return fail(state, me, callee, FailReason::CalleeOffline, None);
     }
@@ -316,8 +349,11 @@ async fn invite(state: &AppState, session: &Session, callee: UserId) {
         // Provisional: the first ringing device's decision.
         mode: mode_label(ring.first().map(|(_, d)| d.outcome)),
     };
-    let Some(ringing) = state.hub.start_call(&call_id, call) else {
-        return fail(state, me, callee, FailReason::CalleeBusy, None);
+    let timeout = state.config.invite_timeout;
+    let ringing = match state.hub.start_call(&call_id, call, timeout).await {
+        Ok(Some(ringing)) => ringing,
+        Ok(None) => return fail(state, me, callee, FailReason::CalleeBusy, None),
+        Err(e) => return unavailable(state, me, &e),
     };
     tracing::info!(
         call_id = %call_id,
@@ -337,7 +373,7 @@ async fn invite(state: &AppState, session: &Session, callee: UserId) {
         },
     );
     for (device, decision) in ring.into_iter().filter(|(d, _)| ringing.contains(&d.id)) {
-        state.hub.send(
+        state.hub.send_ringing(
             &device.id,
             &ServerMessage::IncomingCall {
                 call_id: call_id.clone(),
@@ -348,16 +384,16 @@ async fn invite(state: &AppState, session: &Session, callee: UserId) {
                 decision,
                 turn: no_turn(),
             },
+            Some((&call_id, timeout)),
         );
     }
-    let timeout = state.config.invite_timeout;
     let hub_call = call_id.clone();
     // The timer holds only a weak reference to nothing: it re-checks the call's state.
     let state_ptr = StatePtr::of(state);
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
         if let Some(state) = state_ptr.upgrade() {
-            state.hub.timeout(&hub_call);
+            state.hub.timeout(&hub_call).await;
         }
     });
 }
@@ -376,9 +412,13 @@ impl StatePtr {
 
 async fn accept(state: &AppState, session: &Session, call_id: CallId) {
     let me = &session.device.id;
-    let Some(call) = state.hub.accept(&call_id, me) else {
-        let msg = match state.hub.call(&call_id) {
-            Some(c) if c.answered.is_some() && (c.caller_device != *me) => err(
+    let accepted = match state.hub.accept(&call_id, me).await {
+        Ok(accepted) => accepted,
+        Err(e) => return unavailable(state, me, &e),
+    };
+    let Some(call) = accepted else {
+        let msg = match state.hub.call(&call_id).await {
+            Ok(Some(c)) if c.answered.is_some() && (c.caller_device != *me) => err(
                 ErrorCode::WrongState,
                 "the call was already answered on another device",
             ),
@@ -402,7 +442,10 @@ async fn accept(state: &AppState, session: &Session, call_id: CallId) {
         Err(e) => {
             tracing::error!(call_id = %call_id, error = %e, "policy decision failed at accept");
             state.metrics.call(mode_label(None), CallOutcome::Failed);
-            state.hub.end(&call_id, None, EndReason::PeerDisconnected);
+            let _ = state
+                .hub
+                .end(&call_id, None, EndReason::PeerDisconnected)
+                .await;
             return;
         }
     };
@@ -427,7 +470,7 @@ async fn accept(state: &AppState, session: &Session, call_id: CallId) {
                 decision: Some(decision.clone()),
             },
         );
-        state.hub.end(&call_id, None, EndReason::Declined);
+        let _ = state.hub.end(&call_id, None, EndReason::Declined).await;
         return;
     }
     state

@@ -171,6 +171,7 @@ pub(crate) async fn upgrade(
     let others = state
         .hub
         .online_devices(&auth.user.id)
+        .await
         .into_iter()
         .filter(|d| *d != device.id)
         .count();
@@ -231,12 +232,29 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket, s
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let device = session.device.id.clone();
-    let conn_id = state.hub.connect(
-        device.clone(),
-        session.auth.user.id.clone(),
-        session.auth.token_hash,
-        tx.clone(),
-    );
+    let conn_id = match state
+        .hub
+        .connect(
+            device.clone(),
+            session.auth.user.id.clone(),
+            session.auth.token_hash,
+            tx.clone(),
+        )
+        .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            // With several nodes, a device nobody can reach must not look connected.
+            tracing::error!(device = %device, error = %e, "could not record the device's presence");
+            let _ = sink
+                .send(Message::Close(Some(CloseFrame {
+                    code: 1013,
+                    reason: "the server's cluster bus is unavailable: try again".into(),
+                })))
+                .await;
+            return;
+        }
+    };
 
     let writer = tokio::spawn(async move {
         while let Some(out) = rx.recv().await {
@@ -370,7 +388,7 @@ async fn connection(state: Arc<AppState>, session: Session, socket: WebSocket, s
             }
         }
     }
-    state.hub.disconnect(&device, conn_id);
+    state.hub.disconnect(&device, conn_id).await;
     // Nothing below needs the server's state (nor counts against the address): let a
     // shutdown close the store meanwhile.
     drop(slot);

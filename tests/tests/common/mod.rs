@@ -78,18 +78,11 @@ fn engine_config(server: &LocalServer, user: &str, tone: u32) -> EngineConfig {
 pub async fn wait_for<T>(
     events: &mut EngineEvents,
     secs: u64,
-    mut pick: impl FnMut(&EngineEvent) -> Option<T>,
+    pick: impl FnMut(&EngineEvent) -> Option<T>,
 ) -> T {
-    tokio::time::timeout(Duration::from_secs(secs), async {
-        loop {
-            let e = events.recv().await.expect("engine stopped");
-            if let Some(t) = pick(&e) {
-                return t;
-            }
-        }
-    })
-    .await
-    .expect("event in time")
+    sealcall_engine::next_event(events, Duration::from_secs(secs), pick)
+        .await
+        .expect("event in time (the engine still running)")
 }
 
 /// The newest audit row (the JSON API).

@@ -261,20 +261,10 @@ pub fn sign_in(harness: &mut Harness<'static, SealcallApp>) {
 pub fn wait_event<T>(
     rt: &Runtime,
     events: &mut EngineEvents,
-    mut pick: impl FnMut(&EngineEvent) -> Option<T>,
+    pick: impl FnMut(&EngineEvent) -> Option<T>,
 ) -> T {
-    rt.block_on(async {
-        tokio::time::timeout(WAIT, async {
-            loop {
-                let e = events.recv().await.expect("engine stopped");
-                if let Some(t) = pick(&e) {
-                    return t;
-                }
-            }
-        })
-        .await
-        .expect("engine event in time")
-    })
+    rt.block_on(sealcall_engine::next_event(events, WAIT, pick))
+        .expect("engine event in time (the engine still running)")
 }
 
 /// Whether the widget with this label is disabled.

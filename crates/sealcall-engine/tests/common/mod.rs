@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sealcall_engine::call::{CallEvent, Ended};
-use sealcall_engine::media::analysis::{dominant_frequency, tone_snr_db};
-use sealcall_engine::media::{AudioSource, FRAME_SAMPLES, SAMPLE_RATE, WavSource};
+use sealcall_engine::media::analysis::analyse_wav;
 use sealcall_engine::transport::TransportConfig;
 use sealcall_engine::{AudioRoute, Engine, EngineConfig, EngineEvent, EngineEvents};
 use sealcall_server::testing::LocalServer;
@@ -114,18 +113,11 @@ impl TestServer {
 pub async fn wait_for<T>(
     events: &mut EngineEvents,
     secs: u64,
-    mut pick: impl FnMut(&EngineEvent) -> Option<T>,
+    pick: impl FnMut(&EngineEvent) -> Option<T>,
 ) -> T {
-    tokio::time::timeout(Duration::from_secs(secs), async {
-        loop {
-            let e = events.recv().await.expect("engine stopped");
-            if let Some(t) = pick(&e) {
-                return t;
-            }
-        }
-    })
-    .await
-    .expect("event in time")
+    sealcall_engine::next_event(events, Duration::from_secs(secs), pick)
+        .await
+        .expect("event in time (the engine still running)")
 }
 
 pub async fn connected(events: &mut EngineEvents) -> bool {
@@ -149,26 +141,11 @@ pub async fn engine(config: EngineConfig) -> (Engine, EngineEvents) {
     Engine::connect(config).await.unwrap()
 }
 
-/// Reads a WAV the engine wrote and returns its dominant frequency and the SNR at `expect_hz`.
+/// Reads a WAV the engine wrote and returns its dominant frequency, the SNR at `expect_hz` and
+/// its length in samples.
 pub fn analyse(path: &Path, expect_hz: f64) -> (f64, f64, usize) {
-    let mut src = WavSource::open(path).unwrap();
-    let mut samples = Vec::new();
-    let mut frame = [0i16; FRAME_SAMPLES];
-    while src.read_frame(&mut frame).unwrap() {
-        samples.extend_from_slice(&frame);
-    }
-    // Skip the silence before playout started: analyse the loudest second.
-    let start = samples
-        .iter()
-        .position(|s| s.unsigned_abs() > 1000)
-        .unwrap_or(0);
-    let window = &samples[start..(start + SAMPLE_RATE as usize).min(samples.len())];
-    let (freq, _) = dominant_frequency(window, SAMPLE_RATE, 100.0, 4000.0);
-    (
-        freq,
-        tone_snr_db(window, SAMPLE_RATE, expect_hz),
-        samples.len(),
-    )
+    let tone = analyse_wav(path, Some(expect_hz)).unwrap();
+    (tone.frequency_hz, tone.snr_db, tone.samples)
 }
 
 /// The cmdlet that lets users turn on end-to-end encrypted calls tenant-wide.

@@ -7,6 +7,7 @@
 //! production use.
 
 pub mod postgres;
+pub mod redis;
 
 use serde_json::json;
 

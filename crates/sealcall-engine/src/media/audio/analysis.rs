@@ -284,3 +284,40 @@ mod tests {
         assert!((rms(&[i16::MIN; 10]) - 1.0).abs() < 1e-9);
     }
 }
+
+/// The tone in a recording: what [`analyse_wav`] measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordedTone {
+    /// The dominant frequency (100–4000 Hz) of the loudest second, in Hz.
+    pub frequency_hz: f64,
+    /// The SNR of the tone at the frequency asked for (or, without one, at the dominant
+    /// frequency), in dB ([`tone_snr_db`]).
+    pub snr_db: f64,
+    /// How many samples the recording holds.
+    pub samples: usize,
+}
+
+/// Reads a mono 48 kHz WAV (as the engine writes a call's received audio) and measures its tone
+/// over the first second after the silence before playout started (the first sample above
+/// 1000). `expect_hz`: the frequency whose SNR is measured; `None`: the dominant one.
+pub fn analyse_wav(path: &std::path::Path, expect_hz: Option<f64>) -> crate::Result<RecordedTone> {
+    use super::source::{AudioSource, WavSource};
+    use super::{FRAME_SAMPLES, SAMPLE_RATE};
+    let mut src = WavSource::open(path)?;
+    let mut samples = Vec::new();
+    let mut frame = [0i16; FRAME_SAMPLES];
+    while src.read_frame(&mut frame)? {
+        samples.extend_from_slice(&frame);
+    }
+    let start = samples
+        .iter()
+        .position(|s| s.unsigned_abs() > 1000)
+        .unwrap_or(0);
+    let window = &samples[start..(start + SAMPLE_RATE as usize).min(samples.len())];
+    let (frequency_hz, _) = dominant_frequency(window, SAMPLE_RATE, 100.0, 4000.0);
+    Ok(RecordedTone {
+        frequency_hz,
+        snr_db: tone_snr_db(window, SAMPLE_RATE, expect_hz.unwrap_or(frequency_hz)),
+        samples: samples.len(),
+    })
+}
