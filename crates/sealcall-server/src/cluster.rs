@@ -198,6 +198,8 @@ pub(crate) struct Cluster {
     outbox: mpsc::UnboundedSender<Outgoing>,
     /// Answered calls anywhere (call → caller device, callee device), for the relay's gate.
     answered: Mutex<HashMap<String, (String, String)>>,
+    /// This node's relay addresses (TURN URLs), published for the other nodes.
+    relay_urls: std::sync::OnceLock<Vec<String>>,
     scripts: Scripts,
 }
 
@@ -493,6 +495,7 @@ impl Cluster {
             client,
             outbox,
             answered: Mutex::default(),
+            relay_urls: std::sync::OnceLock::new(),
             scripts: Scripts::new(),
         });
         tokio::spawn(subscriber(
@@ -536,14 +539,47 @@ impl Cluster {
         self.renew(&[(device.clone(), user.clone())]).await
     }
 
-    /// Renews the lease of these local devices (and the answered calls they are in).
+    /// Publishes this node's relay addresses: a device held by this node is given them, by
+    /// whichever node hands out its call's relay credentials.
+    pub async fn publish_relay(&self, urls: Vec<String>) -> Result<()> {
+        let _ = self.relay_urls.set(urls);
+        self.renew(&[]).await
+    }
+
+    /// The relay addresses of the node that holds `device`, if it runs a relay.
+    pub async fn relay_urls_of(&self, device: &DeviceId) -> Result<Option<Vec<String>>> {
+        let mut conn = self.conn();
+        let node: Option<String> = conn
+            .get(dev_key(device.as_str()))
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let Some(node) = node else {
+            return Ok(None);
+        };
+        let urls: Option<String> = conn
+            .get(format!("{P}relay:{node}"))
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(urls.and_then(|u| serde_json::from_str(&u).ok()))
+    }
+
+    /// Renews the lease of these local devices (and the answered calls they are in), and of
+    /// this node's relay addresses.
     pub async fn renew(&self, devices: &[(DeviceId, UserId)]) -> Result<()> {
-        if devices.is_empty() {
-            return Ok(());
-        }
         let now = unix_ms();
         let lease = ms(LEASE);
         let mut conn = self.conn();
+        if let Some(urls) = self.relay_urls.get()
+            && let Ok(text) = serde_json::to_string(urls)
+        {
+            let _: () = conn
+                .pset_ex(format!("{P}relay:{}", self.node), text, lease)
+                .await
+                .map_err(|e| unavailable(&e))?;
+        }
+        if devices.is_empty() {
+            return Ok(());
+        }
         // Loaded each round (cheap): Redis may have restarted empty since the last.
         let script = &self.scripts.renew;
         script

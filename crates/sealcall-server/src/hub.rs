@@ -97,21 +97,24 @@ pub(crate) struct Hub {
     state: Mutex<State>,
     /// The other nodes and the shared call state, with `--redis`.
     cluster: Option<Arc<Cluster>>,
+    /// [`crate::Config::rejoin_grace`].
+    rejoin_grace: std::time::Duration,
 }
-
-/// How long an answered call waits for a party whose connection closed to come back (on any
-/// node) before it ends, with several nodes: a node that shuts down sends its devices to
-/// another, and their calls go on.
-pub(crate) const REJOIN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Result of a state change: messages to send after the lock is released.
 pub(crate) type Sends = Vec<(DeviceId, ServerMessage)>;
 
 impl Hub {
-    /// An empty hub that counts calls in `metrics`; with `cluster`, calls live in Redis.
-    pub fn new(metrics: Arc<Metrics>, cluster: Option<Arc<Cluster>>) -> Self {
+    /// An empty hub that counts calls in `metrics`; with `cluster`, calls live in Redis, and
+    /// an answered call waits `rejoin_grace` for a party whose connection closed.
+    pub fn new(
+        metrics: Arc<Metrics>,
+        cluster: Option<Arc<Cluster>>,
+        rejoin_grace: std::time::Duration,
+    ) -> Self {
         Self {
             cluster,
+            rejoin_grace,
             state: Mutex::new(State {
                 next_conn: 0,
                 devices: HashMap::new(),
@@ -189,7 +192,7 @@ impl Hub {
     }
 
     /// With several nodes: `device` left this node: its lease goes, and its call is updated.
-    /// A ringing device stops ringing; a caller or answering device gets [`REJOIN_GRACE`] to
+    /// A ringing device stops ringing; a caller or answering device gets the rejoin grace to
     /// come back (on any node) before its call ends.
     async fn leave_cluster(&self, cluster: &Arc<Cluster>, device: &DeviceId, user: &UserId) {
         if let Err(e) = cluster.release(device, user).await {
@@ -216,8 +219,9 @@ impl Hub {
         let cluster = Arc::clone(cluster);
         let device = device.clone();
         let metrics = Arc::clone(&self.lock().metrics);
+        let grace = self.rejoin_grace;
         tokio::spawn(async move {
-            tokio::time::sleep(REJOIN_GRACE).await;
+            tokio::time::sleep(grace).await;
             if matches!(cluster.is_online(&device).await, Ok(true)) {
                 return;
             }

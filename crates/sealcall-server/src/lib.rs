@@ -116,6 +116,10 @@ pub struct Config {
     /// Redis shared with the other nodes of a deployment (presence, routing between nodes,
     /// call state, events); `None`: this node is the only one.
     pub redis: Option<RedisUrl>,
+    /// With several nodes: how long an answered call waits for a party whose signaling
+    /// connection closed (its node shut down, its network changed) to come back, on any node,
+    /// before the call ends. Its media goes on meanwhile.
+    pub rejoin_grace: Duration,
     /// How long [`ServerHandle::shutdown`] lets connected devices go (after telling them to
     /// reconnect) before it closes the connections still open.
     pub shutdown_grace: Duration,
@@ -187,6 +191,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             metrics_listen: None,
             redis: None,
+            rejoin_grace: Duration::from_secs(20),
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -292,6 +297,15 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         let (drain, draining) = watch::channel(false);
         let (inbound_tx, inbound) = tokio::sync::mpsc::unbounded_channel();
+        if config.redis.is_some() && config.turn.as_ref().is_some_and(|t| t.secret.is_none()) {
+            return Err(ServerError::Invalid {
+                what: "relay secret",
+                reason: "with several nodes (redis), every node's relay must accept the \
+                         credentials the others hand out: give the same --turn-secret-file \
+                         to each"
+                    .to_owned(),
+            });
+        }
         let cluster = match &config.redis {
             Some(url) => Some(cluster::Cluster::connect(url, inbound_tx, stopped.clone()).await?),
             None => None,
@@ -328,7 +342,7 @@ impl Server {
         let state = Arc::new_cyclic(|weak| AppState {
             self_weak: weak.clone(),
             store,
-            hub: hub::Hub::new(Arc::clone(&metrics), cluster),
+            hub: hub::Hub::new(Arc::clone(&metrics), cluster, config.rejoin_grace),
             metrics,
             throttle: auth::Throttle::new(config.throttle),
             hashing: Arc::new(tokio::sync::Semaphore::new(
@@ -343,6 +357,9 @@ impl Server {
             draining,
         });
         let _ = gate.set(Arc::downgrade(&state));
+        if let (Some(cluster), Some(relay)) = (state.hub.cluster(), &state.relay) {
+            cluster.publish_relay(relay.urls()).await?;
+        }
         tokio::spawn(check_sessions(Arc::downgrade(&state), stopped.clone()));
         if state.hub.cluster().is_some() {
             tokio::spawn(cluster_inbound(Arc::downgrade(&state), inbound));

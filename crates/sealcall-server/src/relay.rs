@@ -411,11 +411,16 @@ impl Relay {
     ) -> TurnCredentials {
         let username = format!("{expires_at}:{call}:{party}");
         TurnCredentials {
-            urls: vec![format!("turn:{}?transport=udp", self.addr)],
+            urls: self.urls(),
             credential: password(&self.secret.0, &username),
             username,
             expires_at,
         }
+    }
+
+    /// The relay's TURN URLs (what clients are given).
+    pub fn urls(&self) -> Vec<String> {
+        vec![format!("turn:{}?transport=udp", self.addr)]
     }
 
     /// Stops the relay.

@@ -39,12 +39,24 @@ fn no_turn() -> TurnCredentials {
     }
 }
 
-/// Relay credentials for one device of an answered call (none when the relay is off).
-fn turn_for(state: &AppState, call: &CallId, device: &DeviceId) -> Option<TurnCredentials> {
-    state
+/// Relay credentials for one device of an answered call (none when the relay is off). With
+/// several nodes, they point at the relay of the node that holds the device (every relay
+/// shares the secret), so that its media does not depend on this node.
+async fn turn_for(state: &AppState, call: &CallId, device: &DeviceId) -> Option<TurnCredentials> {
+    let mut creds = state
         .relay
         .as_ref()
-        .map(|r| r.credentials(call, device.as_str()))
+        .map(|r| r.credentials(call, device.as_str()))?;
+    if let Some(cluster) = state.hub.cluster() {
+        match cluster.relay_urls_of(device).await {
+            Ok(Some(urls)) => creds.urls = urls,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "relay of the device's node unknown: this node's relay")
+            }
+        }
+    }
+    Some(creds)
 }
 
 /// Decision for caller device × callee device, from the store.
@@ -490,10 +502,10 @@ async fn accept(state: &AppState, session: &Session, call_id: CallId) {
             peer_device: me.clone(),
             peer_identity: session.device.identity_key,
             decision: decision.clone(),
-            turn: turn_for(state, &call_id, &call.caller_device),
+            turn: turn_for(state, &call_id, &call.caller_device).await,
         },
     );
-    let turn = turn_for(state, &call_id, me);
+    let turn = turn_for(state, &call_id, me).await;
     state.hub.send(
         me,
         &ServerMessage::CallAccepted {

@@ -9,30 +9,47 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ADMIN, ANA, BO, Device, KEN, TestServer, blocking, config, seed};
+use common::{ADMIN, ANA, BO, Device, KEN, TestServer, allocate, blocking, config, seed};
 use sealcall_policy::{Side, UserId};
 use sealcall_server::testing::postgres;
 use sealcall_server::testing::redis::TestRedis;
-use sealcall_server::{Server, ServerError, StoreLocation};
+use sealcall_server::{Config, Server, ServerError, StoreLocation, TurnConfig, TurnSecret};
 use sealcall_signaling::{ClientMessage, EndReason, ServerMessage};
 
 /// `n` nodes on one fresh PostgreSQL database (seeded) and one Redis; `None` (skip, outside
 /// CI) without PostgreSQL or redis-server.
 async fn nodes(n: usize, redis: &TestRedis) -> Option<Vec<TestServer>> {
+    nodes_with(n, redis, |_| {}).await
+}
+
+/// [`nodes`], each configuration changed by `adjust`.
+async fn nodes_with(
+    n: usize,
+    redis: &TestRedis,
+    adjust: impl Fn(&mut Config),
+) -> Option<Vec<TestServer>> {
     let db = postgres::store()?;
     let seeded = db.clone();
     blocking(move || seed(&seeded)).await;
     let mut out = Vec::new();
     for _ in 0..n {
-        out.push(node(&db, redis).await);
+        out.push(node(&db, redis, &adjust).await);
     }
     Some(out)
 }
 
-async fn node(db: &StoreLocation, redis: &TestRedis) -> TestServer {
+/// Two nodes on a fresh Redis ([`nodes`]).
+async fn two_nodes() -> Option<(TestRedis, Vec<TestServer>)> {
+    let redis = TestRedis::start()?;
+    let n = nodes(2, &redis).await?;
+    Some((redis, n))
+}
+
+async fn node(db: &StoreLocation, redis: &TestRedis, adjust: &impl Fn(&mut Config)) -> TestServer {
     let mut c = config(db);
     c.redis = Some(redis.url());
     c.invite_timeout = Duration::from_secs(3);
+    adjust(&mut c);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let handle = Server::start(c, listener).await.unwrap();
     let url = format!("http://{}", handle.addr());
@@ -58,10 +75,7 @@ async fn ended(d: &mut Device, reason: EndReason) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_between_devices_on_two_nodes() {
-    let Some(redis) = TestRedis::start() else {
-        return;
-    };
-    let Some(n) = nodes(2, &redis).await else {
+    let Some((_redis, n)) = two_nodes().await else {
         return;
     };
     let mut ken = n[0].device(KEN, 1).await;
@@ -108,10 +122,7 @@ async fn a_call_between_devices_on_two_nodes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_devices_on_two_nodes_ring_and_the_first_accept_wins() {
-    let Some(redis) = TestRedis::start() else {
-        return;
-    };
-    let Some(n) = nodes(2, &redis).await else {
+    let Some((_redis, n)) = two_nodes().await else {
         return;
     };
     let mut ken = n[0].device(KEN, 1).await;
@@ -167,10 +178,7 @@ async fn two_devices_on_two_nodes_ring_and_the_first_accept_wins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_and_policy_reach_every_node() {
-    let Some(redis) = TestRedis::start() else {
-        return;
-    };
-    let Some(n) = nodes(2, &redis).await else {
+    let Some((_redis, n)) = two_nodes().await else {
         return;
     };
     let admin = n[1].sign_in(ADMIN).await;
@@ -246,10 +254,7 @@ async fn settings_and_policy_reach_every_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_on_one_node_closes_the_socket_on_another_and_rings_time_out() {
-    let Some(redis) = TestRedis::start() else {
-        return;
-    };
-    let Some(n) = nodes(2, &redis).await else {
+    let Some((_redis, n)) = two_nodes().await else {
         return;
     };
     let mut ken = n[0].device(KEN, 1).await;
@@ -271,10 +276,7 @@ async fn sign_out_on_one_node_closes_the_socket_on_another_and_rings_time_out() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_loses_messages_in_flight_and_the_nodes_recover() {
-    let Some(mut redis) = TestRedis::start() else {
-        return;
-    };
-    let Some(n) = nodes(2, &redis).await else {
+    let Some((mut redis, n)) = two_nodes().await else {
         return;
     };
     let mut ken = n[0].device(KEN, 1).await;
@@ -367,5 +369,127 @@ async fn bad_redis_configuration_fails_at_start_up() {
     assert_eq!(
         redis.url().to_string(),
         format!("redis://***@127.0.0.1:{}/0", redis.port)
+    );
+}
+
+/// The relay address in a set of credentials.
+fn relay_addr(turn: &sealcall_signaling::TurnCredentials) -> std::net::SocketAddr {
+    turn.urls[0]
+        .trim_start_matches("turn:")
+        .trim_end_matches("?transport=udp")
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_relays_for_the_devices_it_holds_with_one_shared_secret() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let secret =
+        TurnSecret::new(b"the secret every node of the deployment shares".to_vec()).unwrap();
+    let relay = TurnConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        relay_ip: "127.0.0.1".parse().unwrap(),
+        secret: Some(secret),
+        ..TurnConfig::default()
+    };
+    let Some(n) = nodes_with(2, &redis, |c| c.turn = Some(relay.clone())).await else {
+        return;
+    };
+    let relays: Vec<std::net::SocketAddr> = n
+        .iter()
+        .map(|s| s.handle.as_ref().unwrap().turn_addr().unwrap())
+        .collect();
+    let mut ken = n[0].device(KEN, 1).await;
+    let mut ana = n[1].device(ANA, 2).await;
+    // Node 2 (Ana's) handles the accept and hands out both devices' credentials: each for the
+    // relay of the node that holds the device.
+    let (call_id, accepted) = TestServer::answered(&mut ken, &mut ana, ANA).await;
+    let turn: Vec<_> = accepted
+        .into_iter()
+        .map(|m| match m {
+            ServerMessage::CallAccepted { turn: Some(t), .. } => t,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(relay_addr(&turn[0]), relays[0], "Ken's own node's relay");
+    assert_eq!(relay_addr(&turn[1]), relays[1], "Ana's own node's relay");
+    for (creds, at) in [
+        (&turn[0], relays[0]),
+        (&turn[1], relays[1]),
+        (&turn[1], relays[0]),
+    ] {
+        let allocated = allocate(at, &creds.username, &creds.credential, &[]).await;
+        assert!(
+            allocated.is_ok(),
+            "{} on {at}: {allocated:?}",
+            creds.username
+        );
+    }
+    // Once the call has ended (on node 2), no relay takes its credentials.
+    ana.send(ClientMessage::Hangup { call_id }).await;
+    ended(&mut ken, EndReason::HungUp).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let refused = allocate(relays[0], &turn[0].username, &turn[0].credential, &[]).await;
+    assert!(refused.is_err(), "{refused:?}");
+
+    // Without a shared secret, a node of a deployment does not start.
+    let db = n[0].db.clone();
+    let mut c = config(&db);
+    c.redis = Some(redis.url());
+    c.turn = Some(TurnConfig {
+        secret: None,
+        ..relay.clone()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let e = Server::start(c, listener).await.unwrap_err().to_string();
+    assert!(e.contains("--turn-secret-file"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_shuts_down_hands_its_devices_to_another_and_their_calls_go_on() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let Some(mut n) = nodes_with(2, &redis, |c| c.rejoin_grace = Duration::from_secs(2)).await
+    else {
+        return;
+    };
+    let mut ken = n[0].device(KEN, 1).await;
+    let mut ana = n[1].device(ANA, 2).await;
+    let (call_id, _) = TestServer::answered(&mut ken, &mut ana, ANA).await;
+    let (token, id) = (ana.token.clone(), ana.id.clone());
+    // Node 2 shuts down: it tells Ana's device to reconnect, and closes it.
+    let mut stopping = n.pop().unwrap();
+    let stopped = tokio::spawn(async move { stopping.stop().await });
+    assert!(matches!(ana.recv().await, ServerMessage::Reconnect {}));
+    drop(ana);
+    stopped.await.unwrap();
+    // The call goes on: Ana's device comes back on node 1, and Ken's hang-up reaches it.
+    let mut ana = Device::connect(n[0].addr(), &token, &id).await.unwrap();
+    ana.token = token;
+    assert!(matches!(ana.recv().await, ServerMessage::Welcome { .. }));
+    ken.send(ClientMessage::Handshake {
+        call_id: call_id.clone(),
+        data: sealcall_signaling::HandshakeBytes::new(vec![1; 32]).unwrap(),
+    })
+    .await;
+    assert!(matches!(
+        ana.recv_call().await,
+        ServerMessage::Handshake { .. }
+    ));
+    ken.send(ClientMessage::Hangup { call_id }).await;
+    ended(&mut ana, EndReason::HungUp).await;
+
+    // A party that does not come back: the call ends after the rejoin grace (2 s here).
+    let (_, _) = TestServer::answered(&mut ken, &mut ana, ANA).await;
+    let left = std::time::Instant::now();
+    drop(ana);
+    ended(&mut ken, EndReason::PeerDisconnected).await;
+    let waited = left.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1800) && waited < Duration::from_secs(8),
+        "{waited:?}"
     );
 }

@@ -451,3 +451,52 @@ pub fn series_value(text: &str, series: &str) -> f64 {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .map_or(0.0, |v| v.trim().parse().unwrap())
 }
+
+/// Allocates on the relay with these credentials and asks for a permission to each of `peers`
+/// (by sending to it); the outcome of the allocation, then of each permission.
+pub async fn allocate(
+    server: std::net::SocketAddr,
+    username: &str,
+    password: &str,
+    peers: &[std::net::SocketAddr],
+) -> Result<Vec<Result<(), String>>, String> {
+    let bind = if server.is_ipv6() {
+        "[::1]:0"
+    } else {
+        "127.0.0.1:0"
+    };
+    let conn = tokio::net::UdpSocket::bind(bind).await.unwrap();
+    let client = turn::client::Client::new(turn::client::ClientConfig {
+        stun_serv_addr: server.to_string(),
+        turn_serv_addr: server.to_string(),
+        username: username.to_owned(),
+        password: password.to_owned(),
+        realm: "sealcall".to_owned(),
+        software: String::new(),
+        rto_in_ms: 0,
+        conn: std::sync::Arc::new(conn),
+        vnet: None,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    use webrtc_util::Conn;
+    client.listen().await.map_err(|e| e.to_string())?;
+    let result = async {
+        let relay = tokio::time::timeout(Duration::from_secs(10), client.allocate())
+            .await
+            .map_err(|_| "timed out".to_owned())?
+            .map_err(|e| e.to_string())?;
+        let mut permissions = Vec::new();
+        for peer in peers {
+            let sent = tokio::time::timeout(Duration::from_secs(10), relay.send_to(b"hi", *peer))
+                .await
+                .map_err(|_| "timed out".to_owned())
+                .and_then(|r| r.map(|_| ()).map_err(|e| e.to_string()));
+            permissions.push(sent);
+        }
+        Ok(permissions)
+    }
+    .await;
+    let _ = client.close().await;
+    result
+}
