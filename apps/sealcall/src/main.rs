@@ -24,6 +24,7 @@ use sealcall_e2ee::{AeadBackend, CipherSuite};
 
 mod call_cmd;
 mod contacts_cmd;
+mod load_cmd;
 mod server_cmd;
 mod server_config;
 
@@ -108,6 +109,10 @@ enum Command {
     /// AEAD call, the sframe crate and SRTP, and the handshake with and without ML-KEM-768; print
     /// a table and write JSON.
     Bench(BenchArgs),
+    /// Signaling load over real server processes (one, or several on PostgreSQL and Redis):
+    /// forwarding latency p50/p99, messages per second, CPU and memory per node, memory per
+    /// idle device; print a table and write JSON.
+    BenchSignaling(load_cmd::LoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +213,7 @@ fn main() -> Result<()> {
     };
     match cli.command {
         Command::Bench(args) => bench(args),
+        Command::BenchSignaling(args) => runtime()?.block_on(load_cmd::run(args)),
         Command::Demo(args) => runtime()?.block_on(call_cmd::demo(args)),
         Command::Server(args) => runtime()?.block_on(server_cmd::server(args)),
         Command::User(args) => server_cmd::user(args),

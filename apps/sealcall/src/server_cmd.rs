@@ -75,7 +75,7 @@ pub struct ServerArgs {
     check_config: bool,
     /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db)
     /// [default: sealcall.db].
-    #[arg(long, global = true, value_parser = parse_db)]
+    #[arg(long, global = true, value_parser = DB)]
     db: Option<StoreLocation>,
     /// HTTPS/WSS and HTTP listen address [default: 127.0.0.1:7878].
     #[arg(long)]
@@ -116,16 +116,11 @@ pub struct ServerArgs {
     /// Redis shared by several server nodes on one PostgreSQL database
     /// (redis://[user:password@]host[:port][/db]): presence, routing between nodes, call
     /// state; default: this node is the only one.
-    #[arg(long, value_name = "URL", value_parser = parse_redis)]
+    #[arg(long, value_name = "URL", value_parser = REDIS)]
     redis: Option<RedisUrl>,
     /// How many seconds an unanswered call rings before it ends [default: 30].
     #[arg(long, value_name = "SECS")]
     ring_timeout: Option<u64>,
-}
-
-/// `--redis`: a Redis URL (its password is never shown).
-pub(crate) fn parse_redis(text: &str) -> std::result::Result<RedisUrl, String> {
-    RedisUrl::parse(text).map_err(|e| e.to_string())
 }
 
 /// An address (`10.0.0.1`, `::1`) or a range (`10.0.0.0/8`).
@@ -135,10 +130,40 @@ pub(crate) fn parse_cidr(text: &str) -> std::result::Result<IpNet, String> {
         .map_err(|_| format!("{text:?} is not an address or CIDR range (e.g. 10.0.0.0/8)"))
 }
 
-/// `--db`: a PostgreSQL URL or a SQLite file (`StoreLocation::parse`).
-pub(crate) fn parse_db(text: &str) -> std::result::Result<StoreLocation, String> {
-    StoreLocation::parse(text).map_err(|e| e.to_string())
+/// A value parser for flags that may hold a password (`--db`, `--redis`): its error says what
+/// is wrong without quoting the value (clap's own errors quote it).
+#[derive(Clone, Copy)]
+pub(crate) struct SecretParser<T: Clone + Send + Sync + 'static>(
+    fn(&str) -> sealcall_server::Result<T>,
+);
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for SecretParser<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<T, clap::Error> {
+        let flag = arg.map_or_else(|| "the value".to_owned(), |a| format!("--{}", a.get_id()));
+        let fail = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid {flag} (the value is not shown: it may hold a password): {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value.to_str().ok_or_else(|| fail("not UTF-8".to_owned()))?;
+        (self.0)(text).map_err(|e| fail(e.to_string()))
+    }
 }
+
+/// `--db`: a PostgreSQL URL or a SQLite file (`StoreLocation::parse`).
+pub(crate) const DB: SecretParser<StoreLocation> = SecretParser(StoreLocation::parse);
+
+/// `--redis`: a Redis URL.
+pub(crate) const REDIS: SecretParser<RedisUrl> = SecretParser(RedisUrl::parse);
 
 /// What `sealcall server` runs with: the flags over the configuration file over the defaults.
 /// (No `PartialEq`: a PostgreSQL URL holds a password; tests compare the redacted `Debug`.)
@@ -381,6 +406,7 @@ pub async fn server(args: ServerArgs) -> Result<()> {
         None => {
             let settings = args.settings()?;
             let (config, cert) = settings.config()?;
+            config.check()?;
             if args.check_config {
                 println!("configuration OK");
                 return Ok(());
@@ -470,7 +496,7 @@ pub struct UserArgs {
     #[command(subcommand)]
     command: UserCommand,
     /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db).
-    #[arg(long, default_value = "sealcall.db", global = true, value_parser = parse_db)]
+    #[arg(long, default_value = "sealcall.db", global = true, value_parser = DB)]
     db: StoreLocation,
 }
 
@@ -534,7 +560,7 @@ pub struct GroupArgs {
     #[command(subcommand)]
     command: GroupCommand,
     /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db).
-    #[arg(long, default_value = "sealcall.db", global = true, value_parser = parse_db)]
+    #[arg(long, default_value = "sealcall.db", global = true, value_parser = DB)]
     db: StoreLocation,
 }
 
@@ -588,7 +614,7 @@ pub struct RoleArgs {
     #[command(subcommand)]
     command: RoleCommand,
     /// The store: a SQLite file, or a PostgreSQL URL (postgres://user:password@host/db).
-    #[arg(long, default_value = "sealcall.db", global = true, value_parser = parse_db)]
+    #[arg(long, default_value = "sealcall.db", global = true, value_parser = DB)]
     db: StoreLocation,
 }
 

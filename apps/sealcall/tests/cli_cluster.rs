@@ -289,3 +289,77 @@ async fn a_node_killed_during_a_call_the_media_goes_on_and_the_device_moves() {
     );
     drop(n1);
 }
+
+/// `sealcall bench-signaling` at a small scale (the figures come from benches/signaling.sh on a
+/// release build): one node on SQLite with idle devices, then two nodes on PostgreSQL and
+/// Redis; each run writes its JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signaling_bench_runs_on_one_and_two_nodes() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let Some(StoreLocation::Postgres(pg)) = postgres::store() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = postgres::cluster().unwrap();
+    let db = cluster.url(pg.database());
+    let redis_url = redis.url_text(redis.password());
+    let runs: [(&str, Vec<&str>); 2] = [
+        ("one.json", vec!["--nodes", "1", "--idle", "6"]),
+        (
+            "two.json",
+            vec!["--nodes", "2", "--db", &db, "--redis", &redis_url],
+        ),
+    ];
+    for (name, extra) in runs {
+        let json = dir.path().join(name);
+        let out = common::sealcall()
+            .args([
+                "bench-signaling",
+                "--clients",
+                "8",
+                "--rate",
+                "40",
+                "--seconds",
+                "1",
+            ])
+            .args(&extra)
+            .arg("--json")
+            .arg(&json)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(said.contains("| forwarded | p50 | p99 |"), "{said}");
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let (sent, received, lost) = (
+            report["sent"].as_u64().unwrap(),
+            report["received"].as_u64().unwrap(),
+            report["lost"].as_u64().unwrap(),
+        );
+        assert!(received > 0 && sent == received + lost, "{report}");
+        assert!(
+            report["latency_ms"]["p99"].as_f64().unwrap() > 0.0,
+            "{report}"
+        );
+        let nodes = report["per_node"].as_array().unwrap();
+        assert_eq!(nodes.len(), report["nodes"].as_u64().unwrap() as usize);
+        assert!(nodes.iter().all(|n| n["rss_bytes"].as_u64().unwrap() > 0));
+        if name == "one.json" {
+            assert_eq!(report["idle"]["devices"], 6, "{report}");
+        }
+    }
+    // Several nodes without PostgreSQL and Redis: a clear error, at once.
+    let out = common::sealcall()
+        .args(["bench-signaling", "--nodes", "2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PostgreSQL"));
+}

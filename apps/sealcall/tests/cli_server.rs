@@ -325,3 +325,69 @@ async fn a_second_signal_stops_at_once() {
         "a forced stop exits non-zero: {status:?}"
     );
 }
+
+#[test]
+fn bad_database_and_redis_urls_are_refused_without_showing_their_passwords() {
+    for args in [
+        vec![
+            "server",
+            "--check-config",
+            "--db",
+            "postgres://sealcall:hunter2pw@[db/x",
+        ],
+        vec![
+            "user",
+            "list",
+            "--db",
+            "postgres://sealcall:hunter2pw@db:notaport/x",
+        ],
+        vec![
+            "server",
+            "--check-config",
+            "--redis",
+            "redis://:hunter2pw@[::1",
+        ],
+        vec![
+            "server",
+            "--check-config",
+            "--redis",
+            "rediss://:hunter2pw@10.0.0.5/0",
+        ],
+    ] {
+        let out = sealcall().args(&args).output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{args:?}: {said}");
+        assert!(said.contains("invalid --"), "{args:?}: {said}");
+        assert!(!said.contains("hunter2pw"), "{args:?}: {said}");
+    }
+    // Several nodes need PostgreSQL, and relays that share a secret: --check-config says so.
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("x.db");
+    let sqlite = sqlite.to_str().unwrap();
+    for (extra, expect) in [
+        (vec!["--db", sqlite, "--turn", "off"], "PostgreSQL"),
+        (
+            vec!["--db", "postgres://u:hunter2pw@127.0.0.1:1/x"],
+            "--turn-secret-file",
+        ),
+    ] {
+        let out = sealcall()
+            .args([
+                "server",
+                "--check-config",
+                "--redis",
+                "redis://127.0.0.1:1/0",
+            ])
+            .args(&extra)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{said}");
+        assert!(said.contains(expect), "{said}");
+        assert!(!said.contains("hunter2pw"), "{said}");
+    }
+}

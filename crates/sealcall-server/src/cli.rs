@@ -131,15 +131,45 @@ pub fn user_add(
     if store.tenant()?.is_none() {
         return Err(ServerError::NotInitialised);
     }
-    let id = user_id(user)?;
-    let record = UserRecord {
-        id: id.clone(),
+    let record = user_record(user, display_name, password, roles, cost)?;
+    store.add_user(&record, crate::unix_now())?;
+    audit(&*store, "AddUser", &format!("user:{}", record.id))
+}
+
+/// A new user's record (its password hashed with `cost`).
+fn user_record(
+    user: &str,
+    display_name: &str,
+    password: &str,
+    roles: &[Role],
+    cost: PasswordCost,
+) -> Result<UserRecord> {
+    Ok(UserRecord {
+        id: user_id(user)?,
         display_name: display_name.to_owned(),
         password_hash: hash_password(password, cost)?,
         roles: RoleSet::of(roles).with(Role::User),
-    };
-    store.add_user(&record, crate::unix_now())?;
-    audit(&*store, "AddUser", &format!("user:{id}"))
+    })
+}
+
+/// Adds many users with one password at once (one open of the store; a benchmark's or an
+/// import's tenant): `users` as (sign-in name, display name). Stops at the first that fails.
+pub fn users_add(
+    db: impl Into<StoreLocation>,
+    users: &[(String, String)],
+    password: &str,
+    cost: PasswordCost,
+) -> Result<()> {
+    check_password(password)?;
+    let store = open(db)?;
+    if store.tenant()?.is_none() {
+        return Err(ServerError::NotInitialised);
+    }
+    for (user, display_name) in users {
+        let record = user_record(user, display_name, password, &[], cost)?;
+        store.add_user(&record, crate::unix_now())?;
+    }
+    audit(&*store, "AddUser", &format!("users:{}", users.len()))
 }
 
 /// `sealcall user remove --db PATH|URL USER`: the user, their devices, sessions, memberships,

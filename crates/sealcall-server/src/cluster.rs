@@ -12,6 +12,8 @@
 //! | `call:{id}` | hash: caller, caller_device, callee, mode, invited_ms, answered, answered_ms | the ring time while ringing, then [`CALL_TTL`] renewed while a party is connected |
 //! | `call:{id}:ring` | set: the devices still ringing | as the call while ringing |
 //! | `devcall:{device}` | the call the device takes part in | as its call |
+//! | `gone:{device}` | present while a party whose connection closed may come back to its answered call | the rejoin grace |
+//! | `relay:{node}` | the node's relay addresses (JSON list of TURN URLs) | a lease, renewed with the devices' |
 //! | channel `node:{node}` | a message for a device held by that node | |
 //! | channel `all` | an event for every node | |
 //!
@@ -22,8 +24,13 @@
 //! in progress (their media goes on; their hang-up no longer reaches the other side, whose
 //! device ends the call when the media stops) and the messages in flight.
 //!
-//! These scripts touch keys they compute, so the store is a standalone Redis (or one behind
-//! Sentinel), not a Redis Cluster.
+//! These scripts touch keys they compute, so the store is one standalone Redis, not a Redis
+//! Cluster (and the client does not ask Sentinel for the primary).
+//!
+//! An answered call whose party left (its connection closed; its node died and the lease
+//! ran out) ends once that party has neither a presence nor a `gone` marker: every node checks
+//! the peers of its own devices' calls each time it renews their presence, so the end does not
+//! depend on the node the party left.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -60,13 +67,20 @@ pub struct RedisUrl {
 }
 
 impl RedisUrl {
-    /// Checks a `redis://` (or `rediss://`) URL; the error never quotes a password.
+    /// Checks a `redis://` URL; the error never quotes a password.
     pub fn parse(url: &str) -> Result<Self> {
         let invalid = |reason: String| ServerError::Invalid {
             what: "redis URL",
             reason,
         };
-        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        if url.starts_with("rediss://") {
+            return Err(invalid(
+                "TLS to Redis (rediss://) is not supported yet: reach Redis over a private \
+                 network or a tunnel, with redis://"
+                    .to_owned(),
+            ));
+        }
+        if !url.starts_with("redis://") {
             return Err(invalid(
                 "expected redis://[user:password@]host[:port][/db]".to_owned(),
             ));
@@ -74,12 +88,7 @@ impl RedisUrl {
         let info = redis::IntoConnectionInfo::into_connection_info(url)
             .map_err(|e| invalid(format!("cannot read it ({})", e.category())))?;
         let shown = format!(
-            "{}://{}{}/{}",
-            if url.starts_with("rediss://") {
-                "rediss"
-            } else {
-                "redis"
-            },
+            "redis://{}{}/{}",
             if info.redis_settings().password().is_some() {
                 "***@"
             } else {
@@ -346,12 +355,19 @@ redis.call('PEXPIRE', KEYS[2], ARGV[2])
 local call = redis.call('GET', KEYS[3])
 if call then
   local key = 'sealcall:call:'..call
-  if redis.call('HEXISTS', key, 'answered') == 1 then
+  local answered = redis.call('HGET', key, 'answered')
+  if answered then
     redis.call('PEXPIRE', KEYS[3], ARGV[5])
     redis.call('PEXPIRE', key, ARGV[5])
+    local peer = redis.call('HGET', key, 'caller_device')
+    if peer == ARGV[4] then peer = answered end
+    if redis.call('EXISTS', 'sealcall:dev:'..peer) == 0
+      and redis.call('EXISTS', 'sealcall:gone:'..peer) == 0 then
+      return {call, peer}
+    end
   end
 end
-return 1
+return 0
 ",
             ),
             // KEYS: user. ARGV: now ms. Returns {online devices…} and {free devices…}.
@@ -536,14 +552,26 @@ impl Cluster {
 
     /// Records that this node holds `device` now (a fresh lease).
     pub async fn register(&self, device: &DeviceId, user: &UserId) -> Result<()> {
-        self.renew(&[(device.clone(), user.clone())]).await
+        self.renew(&[(device.clone(), user.clone())])
+            .await
+            .map(|_| ())
+    }
+
+    /// `device` left its answered call's node and may come back within `grace`.
+    pub async fn mark_gone(&self, device: &DeviceId, grace: Duration) -> Result<()> {
+        let _: () = self
+            .conn()
+            .pset_ex(format!("{P}gone:{}", device.as_str()), 1, ms(grace).max(1))
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(())
     }
 
     /// Publishes this node's relay addresses: a device held by this node is given them, by
     /// whichever node hands out its call's relay credentials.
     pub async fn publish_relay(&self, urls: Vec<String>) -> Result<()> {
         let _ = self.relay_urls.set(urls);
-        self.renew(&[]).await
+        self.renew(&[]).await.map(|_| ())
     }
 
     /// The relay addresses of the node that holds `device`, if it runs a relay.
@@ -564,8 +592,9 @@ impl Cluster {
     }
 
     /// Renews the lease of these local devices (and the answered calls they are in), and of
-    /// this node's relay addresses.
-    pub async fn renew(&self, devices: &[(DeviceId, UserId)]) -> Result<()> {
+    /// this node's relay addresses. Returns the calls of these devices whose other party is
+    /// gone for good (no presence on any node, no rejoin grace left), with that party.
+    pub async fn renew(&self, devices: &[(DeviceId, UserId)]) -> Result<Vec<(CallId, DeviceId)>> {
         let now = unix_ms();
         let lease = ms(LEASE);
         let mut conn = self.conn();
@@ -578,7 +607,7 @@ impl Cluster {
                 .map_err(|e| unavailable(&e))?;
         }
         if devices.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         // Loaded each round (cheap): Redis may have restarted empty since the last.
         let script = &self.scripts.renew;
@@ -599,12 +628,19 @@ impl Cluster {
                 .arg(lease)
                 .arg(now + lease)
                 .arg(device.as_str())
-                .arg(ms(CALL_TTL))
-                .ignore();
+                .arg(ms(CALL_TTL));
         }
-        pipe.query_async::<()>(&mut conn)
+        let replies: Vec<redis::Value> = pipe
+            .query_async(&mut conn)
             .await
-            .map_err(|e| unavailable(&e))
+            .map_err(|e| unavailable(&e))?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|v| redis::FromRedisValue::from_redis_value(v).ok())
+            .filter_map(|(call, peer): (String, String)| {
+                Some((CallId::new(&call).ok()?, DeviceId::new(&peer).ok()?))
+            })
+            .collect())
     }
 
     /// The device left this node (its lease goes, unless another node holds it now).
@@ -619,14 +655,6 @@ impl Cluster {
             .await
             .map_err(|e| unavailable(&e))?;
         Ok(())
-    }
-
-    /// Whether any node holds `device`.
-    pub async fn is_online(&self, device: &DeviceId) -> Result<bool> {
-        self.conn()
-            .exists(dev_key(device.as_str()))
-            .await
-            .map_err(|e| unavailable(&e))
     }
 
     /// The user's devices connected to any node, and those of them in no call.

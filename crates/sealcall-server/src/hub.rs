@@ -216,17 +216,23 @@ impl Hub {
             }
             return;
         }
-        let cluster = Arc::clone(cluster);
-        let device = device.clone();
-        let metrics = Arc::clone(&self.lock().metrics);
-        let grace = self.rejoin_grace;
-        tokio::spawn(async move {
-            tokio::time::sleep(grace).await;
-            if matches!(cluster.is_online(&device).await, Ok(true)) {
-                return;
-            }
-            disconnected(&cluster, &metrics, &call_id, &device).await;
-        });
+        // The nodes of the call's other parties end it once the grace is over (their presence
+        // renewal checks), so the end does not depend on this node staying up.
+        if let Err(e) = cluster.mark_gone(device, self.rejoin_grace).await {
+            tracing::warn!(device = %device, error = %e, "could not record the rejoin grace: the call ends when its other party's node next checks");
+        }
+    }
+
+    /// With several nodes: the other party of `call_id` (here) is gone for good: the call ends
+    /// for everyone else.
+    pub async fn abandoned(&self, call_id: &CallId, party: &DeviceId) {
+        if let Some(cluster) = self.cluster.clone()
+            && let Err(e) = self
+                .leave_shared(&cluster, call_id, party, LeaveKind::Disconnect)
+                .await
+        {
+            tracing::warn!(call_id = %call_id, error = %e, "could not end an abandoned call");
+        }
     }
 
     /// A shared call change; the ends it causes are logged and sent.

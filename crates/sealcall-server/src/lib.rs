@@ -197,6 +197,35 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The rules between settings that [`Server::start`] enforces (and `--check-config`
+    /// reports): several nodes (a [`redis`](Config::redis)) need one PostgreSQL database, and
+    /// relays that share one secret.
+    pub fn check(&self) -> Result<()> {
+        if self.redis.is_none() {
+            return Ok(());
+        }
+        if matches!(self.db, StoreLocation::Sqlite(_)) {
+            return Err(ServerError::Invalid {
+                what: "store",
+                reason: "several nodes (redis) need one PostgreSQL database (--db \
+                         postgres://…): nodes cannot share a SQLite file"
+                    .to_owned(),
+            });
+        }
+        if self.turn.as_ref().is_some_and(|t| t.secret.is_none()) {
+            return Err(ServerError::Invalid {
+                what: "relay secret",
+                reason: "with several nodes (redis), every node's relay must accept the \
+                         credentials the others hand out: give the same --turn-secret-file \
+                         to each"
+                    .to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Shared state of a running server.
 pub(crate) struct AppState {
     pub store: Arc<dyn Storage>,
@@ -297,15 +326,7 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         let (drain, draining) = watch::channel(false);
         let (inbound_tx, inbound) = tokio::sync::mpsc::unbounded_channel();
-        if config.redis.is_some() && config.turn.as_ref().is_some_and(|t| t.secret.is_none()) {
-            return Err(ServerError::Invalid {
-                what: "relay secret",
-                reason: "with several nodes (redis), every node's relay must accept the \
-                         credentials the others hand out: give the same --turn-secret-file \
-                         to each"
-                    .to_owned(),
-            });
-        }
+        config.check()?;
         let cluster = match &config.redis {
             Some(url) => Some(cluster::Cluster::connect(url, inbound_tx, stopped.clone()).await?),
             None => None,
@@ -659,7 +680,7 @@ async fn cluster_inbound(
             }
             Inbound::Resubscribed => {
                 // Redis may have restarted empty: this node's devices are back at once.
-                if let Err(e) = cluster.renew(&state.hub.local_devices()).await {
+                if let Err(e) = cluster.renew(&state.hub.local_devices()).await.map(|_| ()) {
                     tracing::warn!(error = %e, "could not renew presence");
                 }
             }
@@ -683,11 +704,16 @@ async fn renew_presence(state: std::sync::Weak<AppState>, mut stop: watch::Recei
             return;
         };
         match cluster.renew(&state.hub.local_devices()).await {
-            Ok(()) if failing => {
-                failing = false;
-                tracing::info!("presence renewed again: Redis is back");
+            Ok(abandoned) => {
+                if failing {
+                    failing = false;
+                    tracing::info!("presence renewed again: Redis is back");
+                }
+                for (call_id, party) in abandoned {
+                    tracing::info!(call_id = %call_id, device = %party, "the other party left for good");
+                    state.hub.abandoned(&call_id, &party).await;
+                }
             }
-            Ok(()) => {}
             Err(e) if !failing => {
                 failing = true;
                 tracing::error!(error = %e, "could not renew presence: other nodes cannot reach this node's devices until Redis is back");

@@ -29,6 +29,9 @@ use crate::store::{DeviceRecord, policy};
 /// messages between [`sealcall_signaling::MAX_MESSAGE_BYTES`] and this get an error and a close with a reason.
 const MAX_FRAME_BYTES: usize = 1024 * 1024;
 
+/// Each socket's read buffer.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WsQuery {
@@ -198,6 +201,12 @@ pub(crate) async fn upgrade(
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        // Signaling is small and sparse; tens of thousands of sockets are idle. The default
+        // 128 KiB read buffer, allocated per socket, was most of an idle device's memory
+        // (`sealcall bench-signaling --idle`): a larger message still arrives, in several reads.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Each message is written at once (the writer flushes every message anyway).
+        .write_buffer_size(0)
         .on_upgrade(move |socket| connection(state, session, socket, slot))
         .into_response())
 }

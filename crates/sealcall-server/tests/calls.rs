@@ -49,7 +49,7 @@ async fn ended(d: &mut Device, reason: EndReason) {
     }
 }
 
-both_stores! {
+all_modes! {
     #[tokio::test]
     async fn both_devices_ring_first_accept_wins_and_the_call_is_routed_between_two_devices() {
         let s = TestServer::start().await;
@@ -166,7 +166,7 @@ both_stores! {
     }
 }
 
-both_stores! {
+all_modes! {
     #[tokio::test]
     async fn decline_cancel_busy_and_timeout() {
         let s =
@@ -222,7 +222,7 @@ both_stores! {
     }
 }
 
-both_stores! {
+all_modes! {
     #[tokio::test]
     async fn unknown_offline_self_and_second_invite_fail_clearly() {
         let s = TestServer::start().await;
@@ -267,7 +267,7 @@ both_stores! {
     }
 }
 
-both_stores! {
+all_modes! {
     #[tokio::test]
     async fn policy_decisions_travel_with_invite_and_accept_and_required_refuses() {
         let s = TestServer::start().await;
@@ -326,7 +326,7 @@ both_stores! {
     }
 }
 
-both_stores! {
+all_modes! {
     #[tokio::test]
     async fn bad_websocket_input_gets_an_error_and_the_connection_stays_usable() {
         let s = TestServer::start().await;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use sealcall_signaling::*;
 
-both_stores! {
+all_modes! {
     #[tokio::test]
     async fn a_change_on_one_device_reaches_the_other_within_a_second() {
         let s = TestServer::start().await;
@@ -55,7 +55,7 @@ both_stores! {
     }
 }
 
-both_stores! {
+all_modes! {
     #[tokio::test]
     async fn under_disabled_the_change_is_refused_and_nothing_is_pushed() {
         let s = TestServer::start().await;

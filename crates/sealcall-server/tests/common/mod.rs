@@ -29,6 +29,24 @@ pub const BO: &str = "bo@contoso.onmicrosoft.com";
 
 tokio::task_local! {
     static STORE: TestStore;
+    static REDIS: sealcall_server::RedisUrl;
+}
+
+/// Runs `body` with every [`TestServer`] it starts on a fresh PostgreSQL database and one
+/// Redis (a cluster of the nodes it starts; a connection that closes leaves its call at the
+/// other party's next presence renewal, no rejoin grace); skipped like [`with_store`].
+pub async fn with_redis(body: impl std::future::Future<Output = ()>) {
+    let Some(redis) = sealcall_server::testing::redis::TestRedis::start() else {
+        return;
+    };
+    if postgres::cluster().is_err() {
+        assert!(postgres::database().is_none());
+        return;
+    }
+    REDIS
+        .scope(redis.url(), STORE.scope(TestStore::Postgres, body))
+        .await;
+    drop(redis);
 }
 
 /// Runs `body` with every [`TestServer`] it starts on `store`; on PostgreSQL without a test
@@ -55,25 +73,53 @@ pub fn fresh_store(dir: &std::path::Path) -> StoreLocation {
     }
 }
 
-/// `both_stores! { #[tokio::test] async fn name() { … } … }`: each test as `name::sqlite` and
-/// `name::postgres`, from the same body.
-macro_rules! both_stores {
-    ($( $(#[$attr:meta])* async fn $name:ident() $body:block )*) => {$(
+/// Runs `body` in the mode a [`test_modes!`] variant names: `sqlite`, `postgres` or
+/// `postgres_redis` ([`with_store`], [`with_redis`]).
+pub async fn run_mode(mode: &str, body: impl std::future::Future<Output = ()>) {
+    match mode {
+        "sqlite" => with_store(TestStore::Sqlite, body).await,
+        "postgres" => with_store(TestStore::Postgres, body).await,
+        "postgres_redis" => with_redis(body).await,
+        other => panic!("no test mode {other}"),
+    }
+}
+
+/// `test_modes!([sqlite, postgres] #[tokio::test] async fn name() { … } …)`: each test once per
+/// mode, as `name::MODE`, from the same body ([`run_mode`]).
+macro_rules! test_modes {
+    ($modes:tt $( $(#[$attr:meta])* async fn $name:ident() $body:block )*) => {$(
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            $(#[$attr])*
-            async fn sqlite() {
-                crate::common::with_store(crate::common::TestStore::Sqlite, async $body).await
-            }
-
-            $(#[$attr])*
-            async fn postgres() {
-                crate::common::with_store(crate::common::TestStore::Postgres, async $body).await
-            }
+            test_modes!(@each $modes [$(#[$attr])*] $body);
         }
     )*};
+    (@each [$($mode:ident),*] $attrs:tt $body:block) => {$(
+        test_modes!(@one $mode $attrs $body);
+    )*};
+    (@one $mode:ident [$(#[$attr:meta])*] $body:block) => {
+        $(#[$attr])*
+        async fn $mode() {
+            crate::common::run_mode(stringify!($mode), async $body).await
+        }
+    };
+}
+
+/// `both_stores! { #[tokio::test] async fn name() { … } … }`: each test as `name::sqlite` and
+/// `name::postgres`, from the same body.
+macro_rules! both_stores {
+    ($($tests:tt)*) => {
+        test_modes!([sqlite, postgres] $($tests)*);
+    };
+}
+
+/// [`both_stores!`] and a third run, `NAME::postgres_redis`, on PostgreSQL with Redis
+/// ([`with_redis`]): the call state in Redis, from the same test bodies.
+macro_rules! all_modes {
+    ($($tests:tt)*) => {
+        test_modes!([sqlite, postgres, postgres_redis] $($tests)*);
+    };
 }
 
 /// Everything the store holds, as bytes: the SQLite file and its write-ahead log, or a
@@ -115,6 +161,10 @@ pub fn config(db: &StoreLocation) -> Config {
     c.turn = None;
     // The test devices do not reconnect when told to: do not wait long for them to leave.
     c.shutdown_grace = Duration::from_millis(200);
+    if let Ok(url) = REDIS.try_with(Clone::clone) {
+        c.redis = Some(url);
+        c.rejoin_grace = Duration::ZERO;
+    }
     c
 }
 
