@@ -339,8 +339,57 @@ async fn no_secret_reaches_any_log_line_at_trace() {
         );
         // As an operator's log would have it.
         tracing::error!(error = %err, "server start-up failed");
+
+        // A node of a deployment: its Redis URL holds a password too, and a start-up refused
+        // for a wrong one is logged.
+        if let Some(redis) = sealcall_server::testing::redis::TestRedis::start() {
+            secrets.push(Secret::new("Redis password", redis.password()));
+            let db = sealcall_server::StoreLocation::Postgres(postgres::database().unwrap());
+            let seeded = db.clone();
+            tokio::task::spawn_blocking(move || {
+                sealcall_server::cli::server_init(
+                    &seeded,
+                    "Contoso",
+                    ADMIN,
+                    "Admin",
+                    PASS,
+                    sealcall_server::PasswordCost::insecure_for_tests(),
+                )
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            let node = |redis_url: sealcall_server::RedisUrl| {
+                let mut config = sealcall_server::Config::new(db.clone());
+                config.turn = None;
+                config.redis = Some(redis_url);
+                config
+            };
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let config = node(redis.url());
+            let started = sealcall_server::Server::start(config, listener)
+                .await
+                .unwrap();
+            started.shutdown().await.unwrap();
+            let wrong = "Wr0ng-Redis-passw0rd";
+            secrets.push(Secret::new("wrong Redis password", wrong));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let err =
+                sealcall_server::Server::start(node(redis.url_with_password(wrong)), listener)
+                    .await
+                    .unwrap_err();
+            assert!(err.to_string().contains("authentication failed"), "{err}");
+            tracing::error!(error = %err, "server start-up failed");
+        }
     }
 
+    // The engines' own sessions (they signed in with the password, and reconnect with it).
+    for (who, engine) in [("Ken", &ken), ("Ana", &ana)] {
+        secrets.push(Secret::new(
+            format!("{who}'s engine session token"),
+            engine.api().token().unwrap(),
+        ));
+    }
     ken.shutdown().await.unwrap();
     ana.shutdown().await.unwrap();
     let mut server = server;
@@ -352,6 +401,12 @@ async fn no_secret_reaches_any_log_line_at_trace() {
             text.contains("postgres://postgres:***@127.0.0.1:"),
             "the PostgreSQL server's start-up and its refused start are logged, redacted"
         );
+        if which_redis() {
+            assert!(
+                text.contains("redis://***@127.0.0.1:"),
+                "the cluster node's start-up is logged, its Redis URL redacted"
+            );
+        }
     }
     // To read what was logged: LOG_LEAK_DUMP=/tmp/capture.jsonl cargo test …
     if let Ok(path) = std::env::var("LOG_LEAK_DUMP") {
@@ -453,4 +508,12 @@ async fn call_ended(events: &mut EngineEvents) {
         matches!(e, EngineEvent::Call(CallEvent::Ended { .. })).then_some(())
     })
     .await;
+}
+
+/// Whether `redis-server` is installed (the Redis part of the test ran).
+fn which_redis() -> bool {
+    std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }

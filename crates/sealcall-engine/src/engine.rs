@@ -465,6 +465,12 @@ impl Engine {
         &self.info
     }
 
+    /// The HTTP API client of this engine's session (the session its signaling uses): for
+    /// the server's other endpoints. It holds the session's bearer token; keep it in memory.
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
     fn command(&self, c: Command) -> Result<()> {
         self.commands
             .send(EngineCommand::Call(c))
