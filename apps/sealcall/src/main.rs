@@ -476,6 +476,7 @@ metrics-listen = "127.0.0.1:9100"
 shutdown-grace = 12
 redis = "redis://:hunter2pw@10.0.0.5:6379/2"
 ring-timeout = 45
+turn-public-ip = "203.0.113.7"
 "#,
         )
         .unwrap();
@@ -511,6 +512,8 @@ ring-timeout = 45
             "redis://:hunter2pw@10.0.0.5:6379/2",
             "--ring-timeout",
             "45",
+            "--turn-public-ip",
+            "203.0.113.7",
         ])
         .settings()
         .unwrap();
@@ -529,6 +532,7 @@ ring-timeout = 45
         assert_ne!(from_file.shutdown_grace, defaults.shutdown_grace);
         assert!(from_file.redis.is_some() && defaults.redis.is_none());
         assert_ne!(from_file.ring_timeout, defaults.ring_timeout);
+        assert_ne!(from_file.turn_public_ip, defaults.turn_public_ip);
         // The Redis password is never shown.
         assert!(
             !format!("{from_file:?}").contains("hunter2pw"),
@@ -560,6 +564,25 @@ ring-timeout = 45
         );
         assert_eq!(mixed.db.to_string(), from_file.db.to_string());
         assert_eq!(mixed.metrics_listen, from_file.metrics_listen);
+    }
+
+    #[test]
+    fn a_relay_on_every_address_needs_the_address_devices_reach() {
+        let e = server_args(&["server", "--turn", "0.0.0.0:3478"])
+            .settings()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--turn-public-ip"), "{e}");
+        let ok = server_args(&[
+            "server",
+            "--turn",
+            "0.0.0.0:3478",
+            "--turn-public-ip",
+            "203.0.113.7",
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(ok.turn_public_ip, Some("203.0.113.7".parse().unwrap()));
     }
 
     #[test]

@@ -118,6 +118,10 @@ pub struct ServerArgs {
     /// state; default: this node is the only one.
     #[arg(long, value_name = "URL", value_parser = REDIS)]
     redis: Option<RedisUrl>,
+    /// The address devices reach the relay at, when it is not the address --turn binds (behind
+    /// NAT, in a container, or with --turn 0.0.0.0:PORT, which needs it).
+    #[arg(long, value_name = "IP")]
+    turn_public_ip: Option<std::net::IpAddr>,
     /// How many seconds an unanswered call rings before it ends [default: 30].
     #[arg(long, value_name = "SECS")]
     ring_timeout: Option<u64>,
@@ -183,6 +187,7 @@ pub(crate) struct ServerSettings {
     pub shutdown_grace: Duration,
     pub redis: Option<RedisUrl>,
     pub ring_timeout: Duration,
+    pub turn_public_ip: Option<std::net::IpAddr>,
 }
 
 const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 5;
@@ -242,6 +247,20 @@ impl ServerArgs {
             trusted_proxies: or_file(&self.trusted_proxies, file.trusted_proxy),
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
             redis: self.redis.clone().or(file.redis),
+            turn_public_ip: {
+                let public = self.turn_public_ip.or(file.turn_public_ip);
+                if let Some(listen) = turn
+                    && listen.ip().is_unspecified()
+                    && public.is_none()
+                {
+                    bail!(
+                        "--turn {listen} listens on every address: give --turn-public-ip, the \
+                         address devices reach the relay at (it goes into the credentials \
+                         handed out)"
+                    );
+                }
+                public
+            },
             ring_timeout: Duration::from_secs(match self.ring_timeout.or(file.ring_timeout) {
                 Some(secs) if !(1..=MAX_RING_TIMEOUT_SECS).contains(&secs) => {
                     bail!(
@@ -298,6 +317,9 @@ impl ServerSettings {
                 };
                 Some(TurnConfig {
                     listen,
+                    // Relayed addresses are allocated on the address the relay listens on.
+                    relay_ip: listen.ip(),
+                    public_ip: self.turn_public_ip,
                     allow: self.relay_allow.clone(),
                     secret,
                     ..TurnConfig::default()

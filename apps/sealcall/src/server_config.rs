@@ -46,6 +46,8 @@ pub struct FileConfig {
     pub redis: Option<String>,
     /// `--ring-timeout` (seconds).
     pub ring_timeout: Option<u64>,
+    /// `--turn-public-ip`.
+    pub turn_public_ip: Option<String>,
 }
 
 /// The file's values, checked: addresses and ranges parsed.
@@ -77,6 +79,8 @@ pub struct FileValues {
     pub redis: Option<sealcall_server::RedisUrl>,
     /// `ring-timeout` (seconds).
     pub ring_timeout: Option<u64>,
+    /// `turn-public-ip`.
+    pub turn_public_ip: Option<std::net::IpAddr>,
 }
 
 /// Reads and checks a configuration file.
@@ -187,6 +191,13 @@ fn check(file: FileConfig) -> Result<FileValues> {
             })
             .transpose()?,
         ring_timeout: file.ring_timeout,
+        turn_public_ip: file
+            .turn_public_ip
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| anyhow!("turn-public-ip: {v:?} is not an IP address"))
+            })
+            .transpose()?,
     })
 }
 
@@ -266,12 +277,14 @@ mod tests {
             shutdown_grace,
             redis,
             ring_timeout,
+            turn_public_ip,
         } = all;
         assert!(db.is_some() && listen.is_some() && turn.is_some());
         assert!(tls_cert.is_some() && tls_key.is_some() && insecure_http.is_some());
         assert!(relay_allow.is_some() && turn_secret_file.is_some());
         assert!(trusted_proxy.is_some() && metrics_listen.is_some());
         assert!(shutdown_grace.is_some() && redis.is_some() && ring_timeout.is_some());
+        assert!(turn_public_ip.is_some());
     }
 
     #[test]

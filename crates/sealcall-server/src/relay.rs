@@ -43,8 +43,14 @@ use crate::metrics::Metrics;
 pub struct TurnConfig {
     /// UDP address the relay listens on (e.g. `127.0.0.1:3478`; port 0 picks one).
     pub listen: SocketAddr,
-    /// Address relayed transport addresses are allocated on (and advertised).
+    /// Address relayed transport addresses are allocated on (and advertised, without
+    /// [`public_ip`](TurnConfig::public_ip)).
     pub relay_ip: IpAddr,
+    /// The address devices reach the relay at, when it is not the one it binds (behind NAT, in
+    /// a container, or listening on every address): advertised in relayed addresses and in the
+    /// TURN URLs handed out (`--turn-public-ip`). `None`: `relay_ip`, and the listen address in
+    /// the URLs.
+    pub public_ip: Option<IpAddr>,
     /// TURN realm.
     pub realm: String,
     /// How long issued credentials work.
@@ -62,6 +68,7 @@ impl Default for TurnConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3478)),
             relay_ip: IpAddr::from([127, 0, 0, 1]),
+            public_ip: None,
             realm: "sealcall".to_owned(),
             credential_ttl: Duration::from_secs(600),
             allow: Vec::new(),
@@ -330,6 +337,8 @@ impl webrtc_util::Conn for PeerGuard {
 pub struct Relay {
     server: Server,
     addr: SocketAddr,
+    /// The address in the TURN URLs handed out.
+    advertised: SocketAddr,
     secret: TurnSecret,
     ttl: Duration,
     metrics: Arc<Metrics>,
@@ -364,7 +373,7 @@ impl Relay {
                     metrics: Arc::clone(&metrics),
                 }),
                 relay_addr_generator: Box::new(RelayAddressGeneratorStatic {
-                    relay_address: config.relay_ip,
+                    relay_address: config.public_ip.unwrap_or(config.relay_ip),
                     address: config.relay_ip.to_string(),
                     net: Arc::new(Net::new(None)),
                 }),
@@ -379,9 +388,17 @@ impl Relay {
         })
         .await
         .map_err(|e| ServerError::Turn(e.to_string()))?;
+        // What devices are told: the public address if there is one, else the bound one (the
+        // relay address when the socket listens on every address).
+        let advertised = match config.public_ip {
+            Some(ip) => SocketAddr::new(ip, addr.port()),
+            None if addr.ip().is_unspecified() => SocketAddr::new(config.relay_ip, addr.port()),
+            None => addr,
+        };
         Ok(Self {
             server,
             addr,
+            advertised,
             secret,
             ttl: config.credential_ttl,
             metrics,
@@ -420,7 +437,7 @@ impl Relay {
 
     /// The relay's TURN URLs (what clients are given).
     pub fn urls(&self) -> Vec<String> {
-        vec![format!("turn:{}?transport=udp", self.addr)]
+        vec![format!("turn:{}?transport=udp", self.advertised)]
     }
 
     /// Stops the relay.

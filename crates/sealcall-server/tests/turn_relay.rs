@@ -224,3 +224,17 @@ both_stores! {
         assert_eq!(theirs.credential, caller.credential);
     }
 }
+
+both_stores! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn credentials_name_the_public_address_when_there_is_one() {
+        let mut relay = relay_on("127.0.0.1:0", "127.0.0.1", &[]);
+        relay.public_ip = Some("192.0.2.10".parse().unwrap());
+        let s = TestServer::start_with(|c| c.turn = Some(relay)).await;
+        let port = s.handle.as_ref().unwrap().turn_addr().unwrap().port();
+        let (_k, _a, _call, caller, callee) = answered_call(&s).await;
+        for creds in [caller, callee] {
+            assert_eq!(creds.urls, vec![format!("turn:192.0.2.10:{port}?transport=udp")]);
+        }
+    }
+}
