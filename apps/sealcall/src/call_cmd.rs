@@ -25,6 +25,10 @@ pub struct ClientArgs {
     /// Server URL.
     #[arg(long, default_value = "https://127.0.0.1:7878")]
     server: String,
+    /// Another node of the same deployment, tried when the current one cannot be reached (at
+    /// sign-in and when reconnecting; repeat for more). Trusted as --server is.
+    #[arg(long = "other-server", value_name = "URL")]
+    other_servers: Vec<String>,
     #[command(flatten)]
     trust: TrustArgs,
     /// Sign-in name (password from SEALCALL_PASSWORD or a prompt).
@@ -139,8 +143,12 @@ impl ClientArgs {
     fn config(&self, auto_answer: bool, audio: AudioRoute) -> Result<EngineConfig> {
         // A refused address fails before the password is asked for.
         sealcall_engine::check_server_url(&self.server)?;
+        for other in &self.other_servers {
+            sealcall_engine::check_server_url(other)?;
+        }
         let pw = password(&format!("Password for {}: ", self.user))?;
         let mut c = EngineConfig::new(&self.server, &self.user, &pw);
+        c.other_servers = self.other_servers.clone();
         c.trust = self.trust.trust();
         let dir = self.identity_dir.clone().unwrap_or_else(data_dir);
         c.identity = IdentityStore::in_dir(&dir, &self.server, &self.user);

@@ -371,6 +371,22 @@ mod tests {
     #[test]
     fn call_and_admin_commands_parse_and_refuse_bad_input() {
         assert!(Cli::try_parse_from(["sealcall", "call", "--user", "a@b.c", "ken@b.c"]).is_ok());
+        assert!(
+            Cli::try_parse_from([
+                "sealcall",
+                "call",
+                "--server",
+                "https://node1:7878",
+                "--other-server",
+                "https://node2:7878",
+                "--other-server",
+                "https://node3:7878",
+                "--user",
+                "a@b.c",
+                "ken@b.c"
+            ])
+            .is_ok()
+        );
         assert!(Cli::try_parse_from(["sealcall", "call", "--user", "a@b.c"]).is_err());
         assert!(
             Cli::try_parse_from(["sealcall", "call", "--user", "a", "b", "--e2ee", "maybe"])
