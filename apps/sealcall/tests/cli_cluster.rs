@@ -137,7 +137,14 @@ fn analyse(path: &Path, hz: f64) -> (f64, f64) {
 }
 
 async fn signed_in(config: EngineConfig, e2ee: bool) -> (Engine, EngineEvents) {
-    let (engine, events) = Engine::connect(config).await.unwrap();
+    let (engine, mut events) = Engine::connect(config).await.unwrap();
+    // The node's welcome (the setting) follows the device's registration in Redis: before it,
+    // an invite on another node may not see the device yet.
+    wait_for(&mut events, 10, "welcome", |e| match e {
+        EngineEvent::Setting(_) => Some(()),
+        _ => None,
+    })
+    .await;
     if e2ee {
         engine.set_e2ee(true).await.unwrap();
     }
