@@ -114,7 +114,7 @@ pub struct ServerArgs {
     #[arg(long, value_name = "SECS")]
     shutdown_grace: Option<u64>,
     /// Redis shared by several server nodes on one PostgreSQL database
-    /// (redis://[user:password@]host[:port][/db]): presence, routing between nodes, call
+    /// (`redis://[user:password@]host[:port][/db]`): presence, routing between nodes, call
     /// state; default: this node is the only one.
     #[arg(long, value_name = "URL", value_parser = REDIS)]
     redis: Option<RedisUrl>,
