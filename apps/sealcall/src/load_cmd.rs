@@ -9,7 +9,7 @@
 //! come from `/proc`. The clients run on the same machine as the nodes and take CPU from them:
 //! the figures are an upper bound on what the server alone costs.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -205,8 +205,12 @@ pub async fn run(args: LoadArgs) -> Result<()> {
     let pairs = pair_up(clients).await?;
     eprintln!("{} calls answered", pairs.len());
 
-    let (sent, latencies, lost) = load(pairs, args.rate, args.seconds, &nodes).await?;
-    let (per_node, mut held) = latencies;
+    let Measured {
+        sent,
+        lost,
+        latencies: mut held,
+        per_node,
+    } = load(pairs, args.rate, args.seconds, &nodes).await?;
     held.sort_unstable();
     let received = held.len() as u64;
     let pct = |p: f64| -> f64 {
@@ -545,8 +549,17 @@ async fn answer(mut a: Client, mut b: Client) -> Result<(CallId, Client, Client)
     Ok((call_id, a, b))
 }
 
-/// What the receivers collected: the latency (ns) of each message sent in the window.
-type Collected = (Vec<NodeFigures>, Vec<u64>);
+/// What the load phase measured.
+struct Measured {
+    /// Messages sent in the window.
+    sent: u64,
+    /// Of those, never read.
+    lost: u64,
+    /// The latency (ns) of each one read.
+    latencies: Vec<u64>,
+    /// What each node cost over the window.
+    per_node: Vec<NodeFigures>,
+}
 
 /// The load: every client sends to its peer at `rate / clients` a second for warm-up plus
 /// `seconds`; returns the messages sent in the window, the latencies, and how many of those
@@ -556,12 +569,12 @@ async fn load(
     rate: u32,
     seconds: u64,
     nodes: &[Node],
-) -> Result<(u64, Collected, u64)> {
+) -> Result<Measured> {
     let clients = pairs.len() * 2;
     let period = Duration::from_secs_f64(clients as f64 / f64::from(rate));
     let t0 = Instant::now();
     let window = (WARM_UP, WARM_UP + Duration::from_secs(seconds));
-    let sent_in_window: Arc<Mutex<HashMap<u64, ()>>> = Arc::default();
+    let sent_in_window: Arc<Mutex<HashSet<u64>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<u64>>> = Arc::default();
     let mut tasks = Vec::new();
     let mut index = 0u64;
@@ -616,7 +629,12 @@ async fn load(
     let lost = sent_in_window.lock().map(|m| m.len()).unwrap_or(0) as u64;
     let latencies = std::mem::take(&mut *latencies.lock().unwrap_or_else(|e| e.into_inner()));
     let sent = latencies.len() as u64 + lost;
-    Ok((sent, (per_node, latencies), lost))
+    Ok(Measured {
+        sent,
+        lost,
+        latencies,
+        per_node,
+    })
 }
 
 /// Clock ticks per second of `/proc/PID/stat` (`getconf CLK_TCK`: 100 on Linux).
@@ -663,7 +681,7 @@ async fn sender(
     offset: Duration,
     period: Duration,
     window: (Duration, Duration),
-    sent: Arc<Mutex<HashMap<u64, ()>>>,
+    sent: Arc<Mutex<HashSet<u64>>>,
 ) -> Result<()> {
     let mut next = t0 + offset;
     let mut seq = 0u64;
@@ -681,7 +699,7 @@ async fn sender(
         if at >= window.0
             && let Ok(mut s) = sent.lock()
         {
-            s.insert(key, ());
+            s.insert(key);
         }
         let msg = ClientMessage::Handshake {
             call_id: call_id.clone(),
@@ -699,7 +717,7 @@ async fn receiver(
     t0: Instant,
     window: (Duration, Duration),
     latencies: Arc<Mutex<Vec<u64>>>,
-    sent: Arc<Mutex<HashMap<u64, ()>>>,
+    sent: Arc<Mutex<HashSet<u64>>>,
 ) -> Result<()> {
     while let Some(frame) = stream.next().await {
         let Message::Text(t) = frame? else { continue };
@@ -715,10 +733,7 @@ async fn receiver(
         let now = t0.elapsed().as_nanos() as u64;
         let in_window = Duration::from_nanos(at) >= window.0 && Duration::from_nanos(at) < window.1;
         if in_window {
-            let known = sent
-                .lock()
-                .map(|mut s| s.remove(&key).is_some())
-                .unwrap_or(false);
+            let known = sent.lock().map(|mut s| s.remove(&key)).unwrap_or(false);
             if known && let Ok(mut l) = latencies.lock() {
                 l.push(now.saturating_sub(at));
             }

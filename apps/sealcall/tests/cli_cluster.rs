@@ -336,12 +336,7 @@ async fn the_signaling_bench_runs_on_one_and_two_nodes() {
             .arg(&json)
             .output()
             .unwrap();
-        let said = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{said}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let said = common::succeeded(&out);
         assert!(said.contains("| forwarded | p50 | p99 |"), "{said}");
         let report: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();

@@ -120,12 +120,7 @@ fn check_config_accepts_a_good_file_and_names_the_key_of_a_bad_one() {
         .arg(&file)
         .output()
         .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = common::succeeded(&out);
     assert!(said.contains("configuration OK"), "{said}");
 
     let check = |text: &str| {

@@ -126,14 +126,20 @@ pub fn user_add(
     roles: &[Role],
     cost: PasswordCost,
 ) -> Result<()> {
+    let store = open_for_new_users(db, password)?;
+    let record = user_record(user, display_name, password, roles, cost)?;
+    store.add_user(&record, crate::unix_now())?;
+    audit(&*store, "AddUser", &format!("user:{}", record.id))
+}
+
+/// The store of an initialised tenant, for adding users with `password` (checked first).
+fn open_for_new_users(db: impl Into<StoreLocation>, password: &str) -> Result<Arc<dyn Storage>> {
     check_password(password)?;
     let store = open(db)?;
     if store.tenant()?.is_none() {
         return Err(ServerError::NotInitialised);
     }
-    let record = user_record(user, display_name, password, roles, cost)?;
-    store.add_user(&record, crate::unix_now())?;
-    audit(&*store, "AddUser", &format!("user:{}", record.id))
+    Ok(store)
 }
 
 /// A new user's record (its password hashed with `cost`).
@@ -160,11 +166,7 @@ pub fn users_add(
     password: &str,
     cost: PasswordCost,
 ) -> Result<()> {
-    check_password(password)?;
-    let store = open(db)?;
-    if store.tenant()?.is_none() {
-        return Err(ServerError::NotInitialised);
-    }
+    let store = open_for_new_users(db, password)?;
     for (user, display_name) in users {
         let record = user_record(user, display_name, password, &[], cost)?;
         store.add_user(&record, crate::unix_now())?;

@@ -11,6 +11,17 @@ pub const PASSWORD: &str = "correct horse battery";
 /// The tenant's administrator.
 pub const ADMIN: &str = "admin@contoso.onmicrosoft.com";
 
+/// Asserts that `sealcall` exited 0 (showing its output if not) and returns its standard output.
+pub fn succeeded(out: &std::process::Output) -> String {
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    said
+}
+
 /// The `sealcall` binary with the password in its environment and no standard input.
 pub fn sealcall() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sealcall"));
