@@ -13,6 +13,8 @@
 //!   the very same loops ([`FrameCase::time_protect`], [`FrameCase::time_unprotect`],
 //!   [`Routine::run`]); `sealcall bench` adds its own short sampling on top.
 //! - [`report`]: the machine, the versions, the table and the JSON of a `sealcall bench` run.
+//! - `audio` (feature `audio-processing`): echo cancellation, noise suppression, gain control
+//!   and the high-pass filter on the microphone, each part and the whole chain, per 10 ms frame.
 //! - `video` (feature `video`): a VP8 frame stage by stage — encode, protect, packetize,
 //!   reassemble, unprotect, decode — at 640x480 and 1280x720, and the encryption's share.
 //!
@@ -29,6 +31,8 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+#[cfg(feature = "audio-processing")]
+pub mod audio;
 pub mod cases;
 pub mod extras;
 pub mod machine;

@@ -55,6 +55,10 @@ pub enum RoutineSpec {
     Rekey(AeadBackend, CipherSuite),
     /// One ML-KEM-768 operation.
     MlKem(KemOp),
+    /// One 10 ms frame of audio processing on the microphone: a part or the whole chain
+    /// (needs the `audio-processing` feature).
+    #[cfg(feature = "audio-processing")]
+    AudioProcessing(crate::audio::ApmPart),
     /// Opus encode of a 20 ms frame, and protect it when `protect` (needs the `opus` feature).
     Opus {
         /// The sender's backend.
@@ -74,6 +78,8 @@ impl RoutineSpec {
             Self::Handshake(suite, pq) => handshake_row(suite_name(suite), agreement_for(pq)),
             Self::Rekey(b, suite) => format!("rekey/{}/{}", b.name(), suite_name(suite)),
             Self::MlKem(op) => format!("ml-kem-768/{}", op.name()),
+            #[cfg(feature = "audio-processing")]
+            Self::AudioProcessing(part) => format!("audio-processing/{}/10ms", part.name()),
             Self::Opus {
                 backend,
                 suite,
@@ -97,6 +103,8 @@ impl RoutineSpec {
             Self::Handshake(suite, pq) => Box::new(HandshakeRoutine::new(suite, pq)),
             Self::Rekey(b, suite) => Box::new(RekeyRoutine::new(b, suite)?),
             Self::MlKem(op) => Box::new(MlKemRoutine::new(op)?),
+            #[cfg(feature = "audio-processing")]
+            Self::AudioProcessing(part) => Box::new(crate::audio::ApmRoutine::new(part)?),
             #[cfg(feature = "opus")]
             Self::Opus {
                 backend,
@@ -204,6 +212,8 @@ impl Plan {
                 });
             }
         }
+        #[cfg(feature = "audio-processing")]
+        out.extend(crate::audio::ApmPart::ALL.map(RoutineSpec::AudioProcessing));
         out
     }
 
@@ -618,6 +628,28 @@ fn routine_result(name: String, stats: Stats) -> RoutineResult {
     }
 }
 
+/// The audio processing chain's cost against its goal (at most 10% of one core's 10 ms per
+/// 10 ms frame), from the chain's routine row of this run.
+#[cfg(feature = "audio-processing")]
+fn render_audio_processing(s: &mut String, report: &Report) {
+    use crate::audio::{ApmPart, CHAIN_GOAL_US};
+    let name = RoutineSpec::AudioProcessing(ApmPart::Chain).name();
+    if let Some(r) = report.routines.iter().find(|r| r.name == name) {
+        let us = r.stats.median_ns / 1e3;
+        let _ = writeln!(
+            s,
+            "audio processing, whole chain: {us:.0} us per 10 ms frame = {:.1}% of one core \
+             (goal at most {CHAIN_GOAL_US:.0} us = 10%): {}",
+            us / 10_000.0 * 100.0,
+            if us <= CHAIN_GOAL_US {
+                "met"
+            } else {
+                "not met"
+            }
+        );
+    }
+}
+
 /// What ML-KEM-768 adds per handshake (from the two handshake rows of each suite) and the
 /// handshake message sizes without and with it.
 fn render_post_quantum(s: &mut String, report: &Report) {
@@ -993,6 +1025,8 @@ pub fn render(report: &Report) -> String {
         }
     }
     render_post_quantum(&mut s, report);
+    #[cfg(feature = "audio-processing")]
+    render_audio_processing(&mut s, report);
     #[cfg(feature = "video")]
     render_video(&mut s, &report.video);
     if !report.comparisons.is_empty() {
@@ -1114,7 +1148,23 @@ mod tests {
         ];
         assert_eq!(&names[..expected.len()], expected, "{names:?}");
         let opus = if cfg!(feature = "opus") { 2 } else { 0 };
-        assert_eq!(names.len(), expected.len() + opus, "{names:?}");
+        let apm = if cfg!(feature = "audio-processing") {
+            5
+        } else {
+            0
+        };
+        assert_eq!(names.len(), expected.len() + opus + apm, "{names:?}");
+        #[cfg(feature = "audio-processing")]
+        assert_eq!(
+            &names[names.len() - 5..],
+            [
+                "audio-processing/aec/10ms",
+                "audio-processing/ns/10ms",
+                "audio-processing/agc/10ms",
+                "audio-processing/hpf/10ms",
+                "audio-processing/chain/10ms"
+            ]
+        );
         assert!(
             plan(vec![CipherSuite::Aes128GcmSha256], false)
                 .routines()
@@ -1129,6 +1179,16 @@ mod tests {
         let names: Vec<String> = report.routines.iter().map(|r| r.name.clone()).collect();
         assert_eq!(names, plan.routine_names());
         assert!(report.routines.iter().all(|r| r.stats.median_ns > 0.0));
+        #[cfg(feature = "audio-processing")]
+        {
+            let table = render(&report);
+            assert!(
+                table.contains("audio processing, whole chain:")
+                    && table.contains("per 10 ms frame")
+                    && (table.contains("10%): met") || table.contains("10%): not met")),
+                "{table}"
+            );
+        }
 
         let [classic, hybrid] = &report.handshake_messages[..] else {
             panic!("{:?}", report.handshake_messages)

@@ -34,7 +34,8 @@ const WORKSPACE_FEATURES: &str = "sealcall-e2ee/aws-lc";
 /// through pkg-config); `xvfb` and `xauth` give the screen-share tests an X server;
 /// `chromium` and `chromium-driver` run the admin center's browser tests (WebDriver);
 /// `postgresql` is the second storage backend the server tests run against (the harness starts
-/// its own cluster with `initdb` and `pg_ctl`), `redis-server` the bus between server nodes.
+/// its own cluster with `initdb` and `pg_ctl`), `redis-server` the bus between server nodes;
+/// `espeak-ng` speaks the test sentences the audio-processing tests play through an echo path.
 const DEBIAN_PACKAGES: &[&str] = &[
     "cmake",
     "pkg-config",
@@ -47,6 +48,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "chromium-driver",
     "postgresql",
     "redis-server",
+    "espeak-ng",
 ];
 
 fn main() -> ExitCode {

@@ -13,6 +13,7 @@ use egui::Ui;
 use sealcall_engine::api::DirectoryEntry;
 use sealcall_engine::call::{CallEvent, Ended, MediaMode};
 use sealcall_engine::contacts::PeerKeyStatus;
+use sealcall_engine::media::AudioProcessingSetting;
 use sealcall_engine::media::device::{AudioDevices, DeviceList};
 use sealcall_engine::{
     CallStats, ConnectionState, EngineEvent, PostQuantum, PostQuantumStatus, ScreenSpec,
@@ -126,6 +127,20 @@ pub mod labels {
     pub const YOUR_SCREEN: &str = "Your shared screen";
     /// Settings > Video: start each call with the camera on.
     pub const CAMERA_AT_START: &str = "Turn on my camera when a call starts";
+    /// Settings > Audio: audio processing follows the input (on for microphones).
+    pub const PROCESSING_AUTO: &str = "Automatic: on for microphones, off for test tones";
+    /// Settings > Audio: audio processing always on (the parts below).
+    pub const PROCESSING_ON: &str = "Always on";
+    /// Settings > Audio: no audio processing.
+    pub const PROCESSING_OFF: &str = "Off";
+    /// Settings > Audio: the echo canceller.
+    pub const ECHO_CANCELLATION: &str = "Echo cancellation";
+    /// Settings > Audio: the noise suppressor.
+    pub const NOISE_SUPPRESSION: &str = "Noise suppression";
+    /// Settings > Audio: automatic gain control.
+    pub const GAIN_CONTROL: &str = "Automatic gain control";
+    /// Settings > Audio: the high-pass filter.
+    pub const HIGH_PASS: &str = "High-pass filter";
     /// Settings > Privacy: the device's post-quantum requirement.
     pub const REQUIRE_POST_QUANTUM: &str = "Require post-quantum protection on this device";
     /// Heading of the video streams' statistics when they are shown apart from the audio's.
@@ -362,6 +377,8 @@ pub struct Session {
     pub output_fallback: bool,
     /// Why the last Settings > Video change failed.
     pub video_error: Option<String>,
+    /// Why the last Settings > Audio processing change failed.
+    pub audio_error: Option<String>,
 }
 
 impl Session {
@@ -386,6 +403,7 @@ impl Session {
             input_fallback: false,
             output_fallback: false,
             video_error: None,
+            audio_error: None,
         }
     }
 
@@ -561,6 +579,13 @@ impl SealcallApp {
             if prefs.require_post_quantum {
                 bridge.settings_mut().post_quantum = PostQuantum::Required;
             }
+            if let Some(setting) = prefs
+                .audio_processing
+                .as_deref()
+                .and_then(|s| s.parse().ok())
+            {
+                bridge.settings_mut().audio_processing = setting;
+            }
             form.remembered = prefs.trust;
             if form.ca_file.is_empty() && form.pin.is_empty() {
                 form.recall_trust();
@@ -607,6 +632,11 @@ impl SealcallApp {
         self.bridge.settings().video != VideoSpec::None
     }
 
+    /// The audio processing on the microphone (Settings > Audio).
+    pub fn audio_processing(&self) -> AudioProcessingSetting {
+        self.bridge.settings().audio_processing
+    }
+
     /// Whether this device requires post-quantum protection (Settings > Privacy).
     pub fn requires_post_quantum(&self) -> bool {
         self.bridge.settings().post_quantum == PostQuantum::Required
@@ -649,6 +679,7 @@ impl SealcallApp {
             }
             Some(Request::CameraAtStart(on)) => self.set_camera_at_start(on),
             Some(Request::RequirePostQuantum(on)) => self.set_require_post_quantum(on),
+            Some(Request::AudioProcessing(setting)) => self.set_audio_processing(setting),
             None => {}
         }
         if self.session.as_ref().is_some_and(|s| s.call.is_some()) {
@@ -682,6 +713,7 @@ impl SealcallApp {
                         camera_at_start: self.camera_at_start(),
                         require_post_quantum: self.bridge.settings().post_quantum
                             == PostQuantum::Required,
+                        audio_processing: Some(self.bridge.settings().audio_processing.to_string()),
                         trust: self.form.remembered.clone(),
                     };
                     let _ = prefs.save(path);
@@ -764,6 +796,21 @@ impl SealcallApp {
             {
                 s.video_error = Some(format!("Could not remember this choice: {e}"));
             }
+        }
+    }
+
+    /// Settings > Audio: applies the audio processing choice (in a call too) and remembers it.
+    fn set_audio_processing(&mut self, setting: AudioProcessingSetting) {
+        let mut error = self.bridge.set_audio_processing(setting).err();
+        if let Some(path) = &self.prefs_path {
+            let mut prefs = Prefs::load(path);
+            prefs.audio_processing = Some(setting.to_string());
+            if let Err(e) = prefs.save(path) {
+                error = Some(format!("Could not remember this choice: {e}"));
+            }
+        }
+        if let Some(s) = &mut self.session {
+            s.audio_error = error;
         }
     }
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use sealcall_engine::api::DirectoryEntry;
 use sealcall_engine::identity::IdentityStore;
+use sealcall_engine::media::AudioProcessingSetting;
 use sealcall_engine::media::video::screen::{ShareableWindow, list_windows};
 use sealcall_engine::transport::TransportConfig;
 use sealcall_engine::{
@@ -38,6 +39,9 @@ pub struct EngineSettings {
     pub platform: String,
     /// Settings > Security: post-quantum protection offered (the default) or required.
     pub post_quantum: PostQuantum,
+    /// Settings > Audio: echo cancellation, noise suppression, gain control and the
+    /// high-pass filter on the microphone (automatic by default: on for microphones).
+    pub audio_processing: AudioProcessingSetting,
 }
 
 impl Default for EngineSettings {
@@ -52,6 +56,7 @@ impl Default for EngineSettings {
             transport: TransportConfig::default(),
             platform: desktop_platform().to_owned(),
             post_quantum: PostQuantum::Offered,
+            audio_processing: AudioProcessingSetting::Auto,
         }
     }
 }
@@ -218,6 +223,7 @@ impl Bridge {
         config.audio = self.settings.audio.clone();
         config.video = self.settings.video.clone();
         config.post_quantum = self.settings.post_quantum;
+        config.audio_processing = self.settings.audio_processing;
         config.transport = self.settings.transport.clone();
         config.platform = self.settings.platform.clone();
         if let Some(dir) = &self.settings.identity_dir {
@@ -382,6 +388,18 @@ impl Bridge {
         self.settings.video = spec.clone();
         match self.engine() {
             Some(engine) => engine.set_camera(spec).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// Settings > Audio: the audio processing on the microphone, for the call in progress (from
+    /// its next frame) and for later calls.
+    pub fn set_audio_processing(&mut self, setting: AudioProcessingSetting) -> Result<(), String> {
+        self.settings.audio_processing = setting;
+        match self.engine() {
+            Some(engine) => engine
+                .set_audio_processing(setting)
+                .map_err(|e| e.to_string()),
             None => Ok(()),
         }
     }

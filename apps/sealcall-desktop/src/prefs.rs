@@ -21,6 +21,11 @@ pub struct Prefs {
     /// written before the choice existed).
     #[serde(default)]
     pub require_post_quantum: bool,
+    /// Settings > Audio: the audio processing on the microphone, in the `--audio-processing`
+    /// form (`auto`, `on`, `off`, `aec,ns`, …); `None` (files written before the choice
+    /// existed, or an unreadable value) is automatic.
+    #[serde(default)]
+    pub audio_processing: Option<String>,
     /// Per server address: the CA file or pinned fingerprint that worked.
     #[serde(default)]
     pub trust: std::collections::BTreeMap<String, ServerTrust>,
@@ -87,6 +92,7 @@ mod tests {
             user: "alex@demo.example".into(),
             camera_at_start: true,
             require_post_quantum: true,
+            audio_processing: Some("aec,ns".into()),
             trust: [(
                 "https://calls.example:7878".to_owned(),
                 ServerTrust {

@@ -309,6 +309,13 @@ fn an_e2ee_call_to_the_echo_bot_shows_the_lock_the_code_and_blocks_features() {
     wait_for_label(&mut app, "opus/48000/1");
     assert!(app.query_by_label("Frames protected").is_some());
     assert!(app.query_by_label("Authentication failures").is_some());
+    // The app's input here is the test tone (no sound card): automatic processing leaves it
+    // alone, and the panel says so.
+    assert!(app.query_by_label("Audio processing").is_some());
+    assert!(
+        app.query_by_label("– (echo cancellation off)").is_some(),
+        "no echo canceller on a test tone"
+    );
 
     click(&mut app, labels::HANG_UP);
     wait_for_label(&mut app, labels::HISTORY);
@@ -575,6 +582,61 @@ fn a_device_added_to_the_account_is_shown_until_dismissed() {
         h.query_by_label_contains("was added to your account")
             .is_none()
     });
+}
+
+#[test]
+fn the_audio_processing_choice_applies_and_is_remembered() {
+    use sealcall_engine::media::{AudioProcessingSetting, ProcessingParts};
+    let rt = runtime();
+    let server = TestServer::start(&rt);
+    let prefs = server.dir().join("prefs-apm.json");
+    let mut app = server.app_with_prefs(&rt, ALEX, prefs.clone());
+    sign_in(&mut app);
+    click(&mut app, labels::SETTINGS);
+    wait_for_label(&mut app, labels::PROCESSING_AUTO);
+    assert!(
+        is_checked(&app, labels::PROCESSING_AUTO),
+        "automatic by default"
+    );
+    assert_eq!(app.state().audio_processing(), AudioProcessingSetting::Auto);
+    // Automatic shows what runs for a microphone, not editable.
+    assert!(is_checked(&app, labels::ECHO_CANCELLATION));
+    assert!(is_disabled(&app, labels::ECHO_CANCELLATION));
+
+    click(&mut app, labels::PROCESSING_ON);
+    assert_eq!(
+        app.state().audio_processing(),
+        AudioProcessingSetting::On(ProcessingParts::ALL)
+    );
+    click(&mut app, labels::NOISE_SUPPRESSION);
+    let without_ns = AudioProcessingSetting::On(ProcessingParts {
+        noise_suppression: false,
+        ..ProcessingParts::ALL
+    });
+    assert_eq!(app.state().audio_processing(), without_ns);
+    assert!(!is_checked(&app, labels::NOISE_SUPPRESSION));
+    app.check_accessibility();
+    let saved = sealcall_desktop::prefs::Prefs::load(&prefs).audio_processing;
+    assert_eq!(saved.as_deref(), Some("aec,agc,hpf"));
+
+    // A new window with the same preferences starts with it.
+    let mut again = server.app_with_prefs(&rt, ALEX, prefs.clone());
+    assert_eq!(again.state().audio_processing(), without_ns);
+    sign_in(&mut again);
+    click(&mut again, labels::SETTINGS);
+    wait_for_label(&mut again, labels::PROCESSING_OFF);
+    click(&mut again, labels::PROCESSING_OFF);
+    assert_eq!(
+        again.state().audio_processing(),
+        AudioProcessingSetting::Off
+    );
+    assert!(!is_checked(&again, labels::ECHO_CANCELLATION));
+    assert_eq!(
+        sealcall_desktop::prefs::Prefs::load(&prefs)
+            .audio_processing
+            .as_deref(),
+        Some("off")
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use sealcall_engine::call::{CallEvent, Ended, MediaMode};
 use sealcall_engine::identity::IdentityStore;
+use sealcall_engine::media::AudioProcessingSetting;
 use sealcall_engine::media::analysis::analyse_wav;
 use sealcall_engine::media::video::y4m::{Y4mWriter, read_y4m};
 use sealcall_engine::media::video::{TestPattern, psnr_y};
@@ -40,6 +41,11 @@ pub struct ClientArgs {
     /// Audio output: `device`, `null`, or a WAV file to write.
     #[arg(long, default_value = "device")]
     output: String,
+    /// Echo cancellation, noise suppression, gain control and high-pass filter on the
+    /// microphone: `auto` (on for a microphone, off for files, tones and silence), `on`, `off`,
+    /// or the parts to run, from `aec,ns,agc,hpf`.
+    #[arg(long, default_value = "auto", value_parser = parse_audio_processing)]
+    audio_processing: AudioProcessingSetting,
     /// Where the device identity is kept (default: the user's data directory).
     #[arg(long)]
     identity_dir: Option<PathBuf>,
@@ -74,6 +80,11 @@ fn parse_post_quantum(s: &str) -> std::result::Result<PostQuantum, String> {
         "off" => Ok(PostQuantum::Unavailable),
         _ => Err(format!("{s:?}: expected on, require or off")),
     }
+}
+
+fn parse_audio_processing(s: &str) -> std::result::Result<AudioProcessingSetting, String> {
+    s.parse()
+        .map_err(|e: sealcall_engine::EngineError| e.to_string())
 }
 
 fn parse_video(s: &str) -> std::result::Result<VideoSpec, String> {
@@ -157,6 +168,7 @@ impl ClientArgs {
             ..TransportConfig::default()
         };
         c.audio = audio;
+        c.audio_processing = self.audio_processing;
         c.video = self.video.clone();
         c.screen = self.screen.clone();
         c.auto_answer = auto_answer;
@@ -264,6 +276,7 @@ pub fn print_event(event: &EngineEvent) -> Option<Ended> {
                 "  send bandwidth estimate {} kbit/s",
                 stats.send_estimate_kbps
             );
+            println!("  {}", stats.audio_processing);
             for (name, v) in [("camera", &stats.camera), ("screen", &stats.screen)] {
                 print_video_stats(name, v);
             }

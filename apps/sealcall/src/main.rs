@@ -392,6 +392,24 @@ mod tests {
             Cli::try_parse_from(["sealcall", "call", "--user", "a", "b", "--e2ee", "maybe"])
                 .is_err()
         );
+        let with_processing = |setting: &str| {
+            Cli::try_parse_from([
+                "sealcall",
+                "call",
+                "--user",
+                "a",
+                "b",
+                "--audio-processing",
+                setting,
+            ])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        };
+        for setting in ["auto", "on", "off", "aec,ns", "agc"] {
+            assert!(with_processing(setting).is_ok(), "{setting}");
+        }
+        let refused = with_processing("aec,echo").unwrap_err();
+        assert!(refused.contains("unknown part") && refused.contains("aec,ns,agc,hpf"));
         assert!(Cli::try_parse_from(["sealcall", "echo-bot", "--user", "bot@b.c"]).is_ok());
         assert!(
             Cli::try_parse_from([

@@ -41,7 +41,9 @@ use crate::media::video::{
     Content, FedSource, FrameFeed, ScreenSpec, VideoSource, VideoSpec, VideoStream, open_camera,
     open_screen,
 };
-use crate::media::{AudioSink, AudioSource, Frame};
+use crate::media::{
+    AudioProcessingSetting, AudioProcessor, AudioSink, AudioSource, Frame, SharedProcessor,
+};
 use crate::media_task::{self, CallStats, FromMedia, MediaParams, VideoParams};
 use crate::post_quantum::PostQuantumStatus;
 use crate::transport::TransportConfig;
@@ -60,7 +62,53 @@ pub enum AudioRoute {
     },
     /// Play back what is heard (a test-call service such as the echo bot).
     Echo,
+    /// Audio the embedder provides: a source and a sink it opens itself, for example its own
+    /// audio stack, or a simulated [`Room`](crate::media::Room) in tests.
+    Custom(CustomAudio),
 }
+
+/// What opens the call's audio for [`AudioRoute::Custom`].
+type OpenAudio =
+    dyn Fn() -> Result<(Box<dyn AudioSource + Send>, Box<dyn AudioSink + Send>)> + Send + Sync;
+
+/// The embedder's own audio input and output ([`AudioRoute::Custom`]): `open` is called for a
+/// fresh source and sink at the start of every call and when the route is set mid-call.
+#[derive(Clone)]
+pub struct CustomAudio {
+    name: String,
+    open: Arc<OpenAudio>,
+}
+
+impl CustomAudio {
+    /// Audio named `name` (shown in logs), opened by `open`.
+    pub fn new(
+        name: &str,
+        open: impl Fn() -> Result<(Box<dyn AudioSource + Send>, Box<dyn AudioSink + Send>)>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            open: Arc::new(open),
+        }
+    }
+}
+
+impl fmt::Debug for CustomAudio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CustomAudio").field(&self.name).finish()
+    }
+}
+
+/// The same opener (not merely the same name).
+impl PartialEq for CustomAudio {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.open, &other.open)
+    }
+}
+
+impl Eq for CustomAudio {}
 
 /// How the engine connects and behaves.
 #[derive(Clone)]
@@ -88,6 +136,10 @@ pub struct EngineConfig {
     pub transport: TransportConfig,
     /// Audio routing for calls.
     pub audio: AudioRoute,
+    /// Echo cancellation, noise suppression, gain control and the high-pass filter on the
+    /// microphone: [`AudioProcessingSetting::Auto`] by default (every part on for a real
+    /// microphone, off for files, tones and silence, which stay bit-exact).
+    pub audio_processing: AudioProcessingSetting,
     /// What the camera stream sends in calls (none by default). With [`AudioRoute::Echo`] the
     /// camera stream sends back the camera pictures received instead.
     pub video: VideoSpec,
@@ -123,6 +175,7 @@ impl fmt::Debug for EngineConfig {
             .field("platform", &self.platform)
             .field("client_version", &self.client_version)
             .field("audio", &self.audio)
+            .field("audio_processing", &self.audio_processing)
             .field("video", &self.video)
             .field("screen", &self.screen)
             .field("auto_answer", &self.auto_answer)
@@ -148,6 +201,7 @@ impl EngineConfig {
                 input: "tone:440".to_owned(),
                 output: "null".to_owned(),
             },
+            audio_processing: AudioProcessingSetting::Auto,
             video: VideoSpec::None,
             screen: ScreenSpec::None,
             timers: CallTimers::default(),
@@ -283,6 +337,7 @@ pub struct SessionInfo {
 enum EngineCommand {
     Call(Command),
     Audio(AudioRoute),
+    AudioProcessing(AudioProcessingSetting),
     Camera(VideoSpec),
     Screen(ScreenSpec),
     PostQuantum(PostQuantum),
@@ -522,6 +577,15 @@ impl Engine {
             .map_err(|_| EngineError::Stopped)
     }
 
+    /// Changes the audio processing on the microphone (see [`EngineConfig::audio_processing`])
+    /// for the call in progress, from its next frame, and for later calls. Turning a part on
+    /// or off restarts the processing (the echo canceller converges again within seconds).
+    pub fn set_audio_processing(&self, setting: AudioProcessingSetting) -> Result<()> {
+        self.commands
+            .send(EngineCommand::AudioProcessing(setting))
+            .map_err(|_| EngineError::Stopped)
+    }
+
     /// Turns the camera stream on (`VideoSpec::TestPattern`, `VideoSpec::Camera`) or off
     /// (`VideoSpec::None`), in the call in progress and for later calls.
     pub fn set_camera(&self, spec: VideoSpec) -> Result<()> {
@@ -670,6 +734,7 @@ struct ActiveMedia {
     stop: watch::Sender<bool>,
     switch: media_task::AudioSwitch,
     video: VideoSwitch,
+    processing: SharedProcessor,
 }
 
 /// The peer device of the current call, as the service named it, until a handshake confirms it.
@@ -758,6 +823,7 @@ impl Core {
                 let q = EchoQueue::default();
                 Ok((Box::new(q.clone()), Box::new(q)))
             }
+            AudioRoute::Custom(custom) => (custom.open)(),
             AudioRoute::Specs { input, output } => {
                 // `device` falls back to a test tone / discarded output, with a notice.
                 let input = crate::media::device::pick_input(Some(input))?;
@@ -923,6 +989,10 @@ impl Core {
                     let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
                     let (stop_tx, stop_rx) = watch::channel(false);
                     let switch = media_task::AudioSwitch::default();
+                    let processing = SharedProcessor::new(AudioProcessor::new(
+                        self.config.audio_processing,
+                        source.is_device(),
+                    ));
                     let video_switch = VideoSwitch::default();
                     let echo = (self.config.audio == AudioRoute::Echo).then(FrameFeed::default);
                     let video = VideoParams {
@@ -937,6 +1007,7 @@ impl Core {
                         stop: stop_tx,
                         switch: switch.clone(),
                         video: video_switch,
+                        processing: processing.clone(),
                     });
                     let params = MediaParams {
                         local: self.local_state(),
@@ -950,6 +1021,7 @@ impl Core {
                         sink,
                         muted: Arc::clone(&self.muted),
                         switch,
+                        processing,
                         video,
                     };
                     tokio::spawn(media_task::run(params, inbox_rx, media_tx.clone(), stop_rx));
@@ -1019,6 +1091,12 @@ impl Core {
                     }
                     Some(EngineCommand::PostQuantum(setting)) => {
                         self.config.post_quantum = setting;
+                    }
+                    Some(EngineCommand::AudioProcessing(setting)) => {
+                        self.config.audio_processing = setting;
+                        if let Some(m) = &self.media {
+                            m.processing.lock().set_setting(setting);
+                        }
                     }
                     Some(EngineCommand::Camera(spec)) => {
                         self.config.video = spec;

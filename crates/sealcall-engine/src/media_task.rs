@@ -24,7 +24,8 @@ use crate::frames::{FrameStats, InboundFrames, OutboundFrames};
 use crate::media::video::{FrameFeed, VideoSource};
 use crate::media::{
     AudioSink, AudioSource, FRAME_DURATION, JitterConfig, MAX_PACKET_BYTES, MediaStats,
-    OpusEncoder, ReceivePipeline, SendPipeline,
+    OpusEncoder, ProcessedSource, ProcessingStats, ReceivePipeline, ReferenceSink, SendPipeline,
+    SharedProcessor,
 };
 use crate::post_quantum::{PostQuantumStatus, handshake_failure, local_post_quantum};
 use crate::transport::{
@@ -36,6 +37,9 @@ use crate::transport::{
 pub struct CallStats {
     /// Codec, bitrates, packets, loss, jitter.
     pub media: MediaStats,
+    /// Echo cancellation, noise suppression and gain control on the microphone: which parts
+    /// run, the echo return loss enhancement, the delay, the cost.
+    pub audio_processing: ProcessingStats,
     /// Outbound frame protection.
     pub outbound: FrameStats,
     /// Inbound frame protection.
@@ -87,6 +91,8 @@ pub(crate) struct MediaParams {
     pub sink: Box<dyn AudioSink + Send>,
     pub muted: Arc<AtomicBool>,
     pub switch: AudioSwitch,
+    /// The call's audio processing, shared by playout (the echo reference) and capture.
+    pub processing: SharedProcessor,
     pub video: VideoParams,
     /// This device's own state (setting, cached policy, capability), for its signed intent.
     pub local: LocalState,
@@ -400,6 +406,7 @@ impl Task {
         let [camera, screen] = video.stats(&self.outbound, &self.inbound);
         CallStats {
             media: send.stats().combine(&recv.stats()),
+            audio_processing: self.p.processing.lock().stats(),
             outbound: self.outbound.stats(),
             inbound: self.inbound.stats(),
             send_epoch: self.outbound.epoch(MediaKind::Audio),
@@ -442,17 +449,20 @@ impl AudioSwitch {
     }
 }
 
-/// The call's input: sends silence while muted, and takes a replacement from the switch.
+/// The call's input: sends silence while muted, and takes a replacement from the switch (the
+/// audio processing restarts for the new input).
 struct Mutable {
     inner: Box<dyn AudioSource + Send>,
     muted: Arc<AtomicBool>,
     switch: AudioSwitch,
+    processing: SharedProcessor,
 }
 
 impl AudioSource for Mutable {
     fn read_frame(&mut self, out: &mut crate::media::Frame) -> crate::Result<bool> {
         if let Some(next) = self.switch.source.lock().ok().and_then(|mut s| s.take()) {
             self.inner = next;
+            self.processing.lock().input_changed(self.inner.is_device());
         }
         let more = self.inner.read_frame(out)?;
         if self.muted.load(Ordering::Relaxed) {
@@ -464,18 +474,29 @@ impl AudioSource for Mutable {
     fn describe(&self) -> String {
         self.inner.describe()
     }
+
+    fn is_device(&self) -> bool {
+        self.inner.is_device()
+    }
+
+    fn buffered(&self) -> Option<Duration> {
+        self.inner.buffered()
+    }
 }
 
-/// The call's output, taking a replacement from the switch (the old one is finished first).
+/// The call's output, taking a replacement from the switch (the old one is finished first,
+/// and the echo canceller restarts: the echo path is another).
 struct Switchable {
     inner: Box<dyn AudioSink + Send>,
     switch: AudioSwitch,
+    processing: SharedProcessor,
 }
 
 impl AudioSink for Switchable {
     fn write_frame(&mut self, pcm: &crate::media::Frame) -> crate::Result<()> {
         if let Some(next) = self.switch.sink.lock().ok().and_then(|mut s| s.take()) {
             let mut old = std::mem::replace(&mut self.inner, next);
+            self.processing.lock().output_changed();
             old.finish()?;
         }
         self.inner.write_frame(pcm)
@@ -487,6 +508,10 @@ impl AudioSink for Switchable {
 
     fn describe(&self) -> String {
         self.inner.describe()
+    }
+
+    fn buffered(&self) -> Option<Duration> {
+        self.inner.buffered()
     }
 }
 
@@ -544,15 +569,26 @@ pub(crate) async fn run(
         relay = task.p.start.turn.is_some(),
         "call media starting"
     );
-    let source = Mutable {
-        inner: std::mem::replace(&mut task.p.source, Box::new(crate::media::SilenceSource)),
-        muted: Arc::clone(&task.p.muted),
-        switch: task.p.switch.clone(),
-    };
-    let sink = Box::new(Switchable {
-        inner: std::mem::replace(&mut task.p.sink, Box::new(crate::media::NullSink)),
-        switch: task.p.switch.clone(),
-    }) as Box<dyn AudioSink + Send>;
+    // Playout is the echo reference (processed before the microphone within each tick: the
+    // loop below plays, then captures); the microphone goes through the processing before Opus.
+    let processing = task.p.processing.clone();
+    let source = ProcessedSource::new(
+        Mutable {
+            inner: std::mem::replace(&mut task.p.source, Box::new(crate::media::SilenceSource)),
+            muted: Arc::clone(&task.p.muted),
+            switch: task.p.switch.clone(),
+            processing: processing.clone(),
+        },
+        processing.clone(),
+    );
+    let sink = Box::new(ReferenceSink::new(
+        Switchable {
+            inner: std::mem::replace(&mut task.p.sink, Box::new(crate::media::NullSink)),
+            switch: task.p.switch.clone(),
+            processing: processing.clone(),
+        },
+        processing,
+    )) as Box<dyn AudioSink + Send>;
     let encoder = match OpusEncoder::new() {
         Ok(e) => e,
         Err(e) => return task.fail(e.to_string()),

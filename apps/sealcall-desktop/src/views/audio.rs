@@ -1,9 +1,11 @@
-//! The input and output choosers, in Settings and in the call view. A change goes to the engine
+//! The input and output choosers, in Settings and in the call view, and the audio processing
+//! choice (Settings > Audio). A change goes to the engine
 //! at once: the call in progress switches at the next frame, and later calls use it too.
 
 use egui::Ui;
 use sealcall_engine::AudioRoute;
 use sealcall_engine::media::device::{DeviceInfo, DeviceList};
+use sealcall_engine::media::{AudioProcessingSetting, ProcessingParts};
 
 use crate::app::labels;
 use crate::bridge::Bridge;
@@ -57,7 +59,7 @@ pub fn picker(
 ) -> Result<(), String> {
     let (input, output) = match &bridge.settings().audio {
         AudioRoute::Specs { input, output } => (input.clone(), output.clone()),
-        AudioRoute::Echo => ("device".to_owned(), "device".to_owned()),
+        AudioRoute::Echo | AudioRoute::Custom(_) => ("device".to_owned(), "device".to_owned()),
     };
     let shown = |choices: &[(String, String)], current: &str| {
         choices
@@ -101,4 +103,63 @@ pub fn picker(
         })?;
     }
     Ok(())
+}
+
+/// "Audio processing" (Settings > Audio): automatic (on for microphones), always on with the
+/// parts ticked, or off. Returns the new setting when the user changed it.
+pub fn processing(ui: &mut Ui, current: AudioProcessingSetting) -> Option<AudioProcessingSetting> {
+    ui.label("Audio processing on the microphone");
+    let mut choice = current;
+    ui.horizontal(|ui| {
+        ui.radio_value(
+            &mut choice,
+            AudioProcessingSetting::Auto,
+            labels::PROCESSING_AUTO,
+        );
+        let on = match current {
+            AudioProcessingSetting::On(parts) => AudioProcessingSetting::On(parts),
+            _ => AudioProcessingSetting::On(ProcessingParts::ALL),
+        };
+        if ui
+            .radio(
+                matches!(current, AudioProcessingSetting::On(_)),
+                labels::PROCESSING_ON,
+            )
+            .clicked()
+        {
+            choice = on;
+        }
+        ui.radio_value(
+            &mut choice,
+            AudioProcessingSetting::Off,
+            labels::PROCESSING_OFF,
+        );
+    });
+    // The parts: what runs for a microphone (automatic), or what is switched on.
+    let mut parts = match choice {
+        AudioProcessingSetting::On(parts) => parts,
+        other => other.resolve(true),
+    };
+    let editable = matches!(choice, AudioProcessingSetting::On(_));
+    ui.add_enabled_ui(editable, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            ui.checkbox(&mut parts.echo_cancellation, labels::ECHO_CANCELLATION);
+            ui.checkbox(&mut parts.noise_suppression, labels::NOISE_SUPPRESSION);
+            ui.checkbox(&mut parts.gain_control, labels::GAIN_CONTROL);
+            ui.checkbox(&mut parts.high_pass, labels::HIGH_PASS);
+        });
+    });
+    if editable {
+        choice = if parts.any() {
+            AudioProcessingSetting::On(parts)
+        } else {
+            AudioProcessingSetting::Off
+        };
+    }
+    ui.small(
+        "Echo cancellation keeps the other person from hearing themselves through your \
+         speaker; noise suppression takes out fans and traffic; gain control evens out a quiet \
+         or loud microphone. The statistics of a call show how much echo is removed.",
+    );
+    (choice != current).then_some(choice)
 }

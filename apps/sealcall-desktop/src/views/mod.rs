@@ -40,4 +40,7 @@ pub enum Request {
     /// Settings > Privacy: require post-quantum protection on this device (or not), and
     /// remember it.
     RequirePostQuantum(bool),
+    /// Settings > Audio: the audio processing on the microphone, applied at once and
+    /// remembered.
+    AudioProcessing(sealcall_engine::media::AudioProcessingSetting),
 }

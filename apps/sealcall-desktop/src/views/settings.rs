@@ -75,6 +75,13 @@ pub fn show(
     if let Err(e) = super::audio::picker(ui, "settings", bridge, devices, (false, false)) {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
+    ui.add_space(6.0);
+    if let Some(setting) = super::audio::processing(ui, bridge.settings().audio_processing) {
+        request = Some(Request::AudioProcessing(setting));
+    }
+    if let Some(e) = &s.audio_error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
     ui.small("Audio choices apply at once, in a call too, and to later calls.");
     ui.add_space(12.0);
     ui.heading("Video");

@@ -2,6 +2,7 @@
 //! stream in use (camera, screen share), each with what is sent and what is received.
 
 use egui::Ui;
+use sealcall_engine::media::{ProcessingParts, ProcessingStats};
 use sealcall_engine::{CallStats, VideoStreamStats};
 
 use crate::app::{CallView, labels};
@@ -108,6 +109,20 @@ fn audio(ui: &mut Ui, st: &CallStats) {
                     st.media.packets_lost
                 ),
             );
+            let processing = &st.audio_processing;
+            row(
+                "Audio processing",
+                if processing.active.any() {
+                    format!(
+                        "{} ({:.0} µs per 20 ms frame)",
+                        processing_names(processing.active),
+                        processing.mean_cost_us
+                    )
+                } else {
+                    "off".to_owned()
+                },
+            );
+            row("Echo return loss enhancement", erle_text(processing));
             row("Frames protected", st.outbound.frames.to_string());
             row("Frames unprotected", st.inbound.frames.to_string());
             row(
@@ -132,6 +147,36 @@ fn audio(ui: &mut Ui, st: &CallStats) {
                 },
             );
         });
+}
+
+/// The running parts of the audio processing, in words.
+pub fn processing_names(parts: ProcessingParts) -> String {
+    let names: Vec<&str> = [
+        (parts.echo_cancellation, "echo cancellation"),
+        (parts.noise_suppression, "noise suppression"),
+        (parts.gain_control, "gain control"),
+        (parts.high_pass, "high-pass filter"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    if names.is_empty() {
+        "off".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// How much echo the canceller removes, with the echo delay it found.
+pub fn erle_text(p: &ProcessingStats) -> String {
+    if !p.active.echo_cancellation {
+        return "– (echo cancellation off)".to_owned();
+    }
+    match (p.erle_db, p.delay_ms) {
+        (Some(erle), Some(ms)) => format!("{erle:.0} dB (echo delay {ms} ms)"),
+        (Some(erle), None) => format!("{erle:.0} dB"),
+        (None, _) => "not measured yet".to_owned(),
+    }
 }
 
 /// One video stream: a row per measure, a column each for this device's side and the peer's.
@@ -230,6 +275,25 @@ pub fn stream_rows(v: &VideoStreamStats, end_to_end: bool) -> Vec<[String; 3]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audio_processing_reads_in_words() {
+        assert_eq!(
+            processing_names(ProcessingParts::ALL),
+            "echo cancellation, noise suppression, gain control, high-pass filter"
+        );
+        assert_eq!(processing_names(ProcessingParts::NONE), "off");
+        let mut p = ProcessingStats {
+            active: ProcessingParts::ALL,
+            ..ProcessingStats::default()
+        };
+        assert_eq!(erle_text(&p), "not measured yet");
+        p.erle_db = Some(31.6);
+        p.delay_ms = Some(56);
+        assert_eq!(erle_text(&p), "32 dB (echo delay 56 ms)");
+        p.active.echo_cancellation = false;
+        assert_eq!(erle_text(&p), "– (echo cancellation off)");
+    }
 
     #[test]
     fn a_sent_and_received_camera_reads_in_rows() {

@@ -303,6 +303,7 @@ pub struct DeviceSource {
     shared: Arc<Shared>,
     resampler: LinearResampler,
     pending: VecDeque<f32>,
+    rate: u32,
     description: String,
 }
 
@@ -434,6 +435,7 @@ impl DeviceSource {
             shared,
             resampler: LinearResampler::new(rate, SAMPLE_RATE),
             pending: VecDeque::with_capacity(2 * FRAME_SAMPLES),
+            rate,
             description,
         })
     }
@@ -486,6 +488,24 @@ impl AudioSource for DeviceSource {
     fn describe(&self) -> String {
         self.description.clone()
     }
+
+    fn is_device(&self) -> bool {
+        true
+    }
+
+    /// What the device captured and the engine has not read yet, plus the part of a frame
+    /// already converted to 48 kHz.
+    fn buffered(&self) -> Option<Duration> {
+        let queued = self.shared.lock().samples.len();
+        Some(
+            samples_duration(queued, self.rate) + samples_duration(self.pending.len(), SAMPLE_RATE),
+        )
+    }
+}
+
+/// How long `n` samples at `rate` Hz last.
+fn samples_duration(n: usize, rate: u32) -> Duration {
+    Duration::from_micros((n as u64).saturating_mul(1_000_000) / u64::from(rate.max(1)))
 }
 
 /// Plays out on an audio device. [`write_frame`](AudioSink::write_frame) blocks while the
@@ -495,6 +515,7 @@ pub struct DeviceSink {
     shared: Arc<Shared>,
     resampler: LinearResampler,
     scratch: Vec<f32>,
+    rate: u32,
     description: String,
 }
 
@@ -537,6 +558,7 @@ impl DeviceSink {
             shared,
             resampler: LinearResampler::new(SAMPLE_RATE, rate),
             scratch: Vec::with_capacity(scratch_len),
+            rate,
             description,
         })
     }
@@ -597,6 +619,14 @@ impl AudioSink for DeviceSink {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    /// What is queued for the device and not yet played.
+    fn buffered(&self) -> Option<Duration> {
+        Some(samples_duration(
+            self.shared.lock().samples.len(),
+            self.rate,
+        ))
     }
 }
 

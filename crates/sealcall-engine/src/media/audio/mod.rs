@@ -13,6 +13,10 @@
 //!   message saying so) when the machine has no sound card.
 //! * [`pipeline`]: [`SendPipeline`] (source → Opus packets) and [`ReceivePipeline`] (packets →
 //!   jitter buffer → decoder / concealment → sink), and their [`MediaStats`].
+//! * [`processing`]: echo cancellation, noise suppression, gain control and a high-pass filter
+//!   on the microphone signal, with the playout as the echo reference ([`AudioProcessor`]).
+//! * [`room`]: a simulated speaker-to-microphone echo path, for tests and benches without a
+//!   sound card.
 //! * [`analysis`]: dominant frequency, tone SNR and RMS, used by end-to-end tests.
 //!
 //! Every frame is exactly [`FRAME_SAMPLES`] mono `i16` samples: `[i16; FRAME_SAMPLES]`.
@@ -22,7 +26,9 @@ pub mod codec;
 pub mod device;
 pub mod jitter;
 pub mod pipeline;
+pub mod processing;
 mod resample;
+pub mod room;
 pub mod sink;
 pub mod source;
 
@@ -33,8 +39,13 @@ pub use device::{
 };
 pub use jitter::{JitterBuffer, JitterConfig, JitterStats, Playout, PushOutcome};
 pub use pipeline::{FrameOutcome, MediaStats, PacketInfo, ReceivePipeline, SendPipeline};
+pub use processing::{
+    AudioProcessingSetting, AudioProcessor, ProcessedSource, ProcessingParts, ProcessingStats,
+    ReferenceSink, SharedProcessor,
+};
+pub use room::{EchoPath, Room, RoomMicrophone, RoomSpeaker};
 pub use sink::{AudioSink, MemorySink, NullSink, OutputSpec, WavSink};
-pub use source::{AudioSource, InputSpec, SilenceSource, ToneSource, WavSource};
+pub use source::{AudioSource, InputSpec, SamplesSource, SilenceSource, ToneSource, WavSource};
 
 /// Sample rate of everything in the media layer, in Hz (Opus' native rate).
 pub const SAMPLE_RATE: u32 = 48_000;

@@ -16,6 +16,11 @@ pub trait AudioSink {
     fn finish(&mut self) -> Result<()>;
     /// A human-readable description, e.g. `"file out.wav"`.
     fn describe(&self) -> String;
+    /// Audio written but not yet played (the device queue), when the sink knows it: part of
+    /// the delay reported to the echo canceller. `None` unless a sink says otherwise.
+    fn buffered(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 impl<T: AudioSink + ?Sized> AudioSink for Box<T> {
@@ -27,6 +32,9 @@ impl<T: AudioSink + ?Sized> AudioSink for Box<T> {
     }
     fn describe(&self) -> String {
         (**self).describe()
+    }
+    fn buffered(&self) -> Option<std::time::Duration> {
+        (**self).buffered()
     }
 }
 

@@ -20,6 +20,16 @@ pub trait AudioSource {
     fn read_frame(&mut self, out: &mut Frame) -> Result<bool>;
     /// A human-readable description, e.g. `"tone 440 Hz"` or `"file voice.wav (44100 Hz → 48000 Hz)"`.
     fn describe(&self) -> String;
+    /// Whether this is a real microphone (audio processing is on by default for those, off
+    /// for files and generated signals). `false` unless a source says otherwise.
+    fn is_device(&self) -> bool {
+        false
+    }
+    /// Audio captured but not yet returned (the device queue), when the source knows it: part
+    /// of the delay reported to the echo canceller. `None` unless a source says otherwise.
+    fn buffered(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 impl<T: AudioSource + ?Sized> AudioSource for Box<T> {
@@ -28,6 +38,12 @@ impl<T: AudioSource + ?Sized> AudioSource for Box<T> {
     }
     fn describe(&self) -> String {
         (**self).describe()
+    }
+    fn is_device(&self) -> bool {
+        (**self).is_device()
+    }
+    fn buffered(&self) -> Option<std::time::Duration> {
+        (**self).buffered()
     }
 }
 
@@ -101,6 +117,43 @@ impl AudioSource for SilenceSource {
 
     fn describe(&self) -> String {
         "silence".into()
+    }
+}
+
+/// Frames from samples in memory (48 kHz mono), played once; the last frame is padded with
+/// silence.
+#[derive(Debug, Clone, Default)]
+pub struct SamplesSource {
+    samples: std::sync::Arc<[i16]>,
+    at: usize,
+}
+
+impl SamplesSource {
+    /// Plays `samples` once.
+    pub fn new(samples: impl Into<std::sync::Arc<[i16]>>) -> Self {
+        Self {
+            samples: samples.into(),
+            at: 0,
+        }
+    }
+}
+
+impl AudioSource for SamplesSource {
+    fn read_frame(&mut self, out: &mut Frame) -> Result<bool> {
+        let rest = self.samples.get(self.at..).unwrap_or_default();
+        if rest.is_empty() {
+            out.fill(0);
+            return Ok(false);
+        }
+        let n = rest.len().min(FRAME_SAMPLES);
+        out[..n].copy_from_slice(&rest[..n]);
+        out[n..].fill(0);
+        self.at += n;
+        Ok(true)
+    }
+
+    fn describe(&self) -> String {
+        format!("{} samples from memory", self.samples.len())
     }
 }
 
