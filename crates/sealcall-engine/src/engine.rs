@@ -836,6 +836,15 @@ impl Core {
         }
     }
 
+    /// The audio processing for calls: the configured setting, but never for the echo bot,
+    /// whose microphone is what it plays (an echo canceller would remove all of it).
+    fn audio_processing(&self) -> AudioProcessingSetting {
+        match self.config.audio {
+            AudioRoute::Echo => AudioProcessingSetting::Off,
+            _ => self.config.audio_processing,
+        }
+    }
+
     /// The camera source for a call: the echo of what is received (echo bot), or the spec.
     fn camera(&self, echo: &Option<FrameFeed>) -> Option<Box<dyn VideoSource>> {
         if let Some(feed) = echo {
@@ -990,7 +999,7 @@ impl Core {
                     let (stop_tx, stop_rx) = watch::channel(false);
                     let switch = media_task::AudioSwitch::default();
                     let processing = SharedProcessor::new(AudioProcessor::new(
-                        self.config.audio_processing,
+                        self.audio_processing(),
                         source.is_device(),
                     ));
                     let video_switch = VideoSwitch::default();
@@ -1095,7 +1104,7 @@ impl Core {
                     Some(EngineCommand::AudioProcessing(setting)) => {
                         self.config.audio_processing = setting;
                         if let Some(m) = &self.media {
-                            m.processing.lock().set_setting(setting);
+                            m.processing.lock().set_setting(self.audio_processing());
                         }
                     }
                     Some(EngineCommand::Camera(spec)) => {

@@ -449,21 +449,46 @@ impl AudioSwitch {
     }
 }
 
-/// The call's input: sends silence while muted, and takes a replacement from the switch (the
-/// audio processing restarts for the new input).
-struct Mutable {
+/// The call's input as captured: takes a replacement from the switch (the audio processing
+/// restarts for the new input).
+struct Switching {
     inner: Box<dyn AudioSource + Send>,
-    muted: Arc<AtomicBool>,
     switch: AudioSwitch,
     processing: SharedProcessor,
 }
 
-impl AudioSource for Mutable {
+impl AudioSource for Switching {
     fn read_frame(&mut self, out: &mut crate::media::Frame) -> crate::Result<bool> {
         if let Some(next) = self.switch.source.lock().ok().and_then(|mut s| s.take()) {
             self.inner = next;
             self.processing.lock().input_changed(self.inner.is_device());
         }
+        self.inner.read_frame(out)
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn is_device(&self) -> bool {
+        self.inner.is_device()
+    }
+
+    fn buffered(&self) -> Option<Duration> {
+        self.inner.buffered()
+    }
+}
+
+/// The call's input as sent: exact silence while muted. Muting comes after the processing,
+/// which goes on hearing the microphone (so the echo canceller stays converged) while what it
+/// would send is replaced by zeros.
+struct Mutable<S> {
+    inner: S,
+    muted: Arc<AtomicBool>,
+}
+
+impl<S: AudioSource> AudioSource for Mutable<S> {
+    fn read_frame(&mut self, out: &mut crate::media::Frame) -> crate::Result<bool> {
         let more = self.inner.read_frame(out)?;
         if self.muted.load(Ordering::Relaxed) {
             out.fill(0);
@@ -572,15 +597,17 @@ pub(crate) async fn run(
     // Playout is the echo reference (processed before the microphone within each tick: the
     // loop below plays, then captures); the microphone goes through the processing before Opus.
     let processing = task.p.processing.clone();
-    let source = ProcessedSource::new(
-        Mutable {
-            inner: std::mem::replace(&mut task.p.source, Box::new(crate::media::SilenceSource)),
-            muted: Arc::clone(&task.p.muted),
-            switch: task.p.switch.clone(),
-            processing: processing.clone(),
-        },
-        processing.clone(),
-    );
+    let source = Mutable {
+        inner: ProcessedSource::new(
+            Switching {
+                inner: std::mem::replace(&mut task.p.source, Box::new(crate::media::SilenceSource)),
+                switch: task.p.switch.clone(),
+                processing: processing.clone(),
+            },
+            processing.clone(),
+        ),
+        muted: Arc::clone(&task.p.muted),
+    };
     let sink = Box::new(ReferenceSink::new(
         Switchable {
             inner: std::mem::replace(&mut task.p.sink, Box::new(crate::media::NullSink)),
@@ -800,4 +827,46 @@ fn log_summary(task: &Task, stats: &CallStats) {
         video_frames_sent = stats.camera.frames_sent + stats.screen.frames_sent,
         "call media ended"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::{AudioProcessor, Frame, ProcessingParts, SamplesSource};
+
+    /// While muted, what goes to the encoder is exact silence, even with every part of the
+    /// processing running on a microphone that hears the far end (the echo canceller's own
+    /// output would not be zero).
+    #[test]
+    fn muted_sends_exact_silence_through_the_processing() {
+        let processing = SharedProcessor::new(AudioProcessor::with_parts(ProcessingParts::ALL));
+        let noise: Vec<i16> = (0..crate::media::FRAME_SAMPLES * 200)
+            .map(|i| ((i as u32).wrapping_mul(2_654_435_761) >> 20) as i16 - 2048)
+            .collect();
+        let muted = Arc::new(AtomicBool::new(false));
+        let mut source = Mutable {
+            inner: ProcessedSource::new(
+                Switching {
+                    inner: Box::new(SamplesSource::new(noise.clone())),
+                    switch: AudioSwitch::default(),
+                    processing: processing.clone(),
+                },
+                processing.clone(),
+            ),
+            muted: Arc::clone(&muted),
+        };
+        let mut sink = ReferenceSink::new(crate::media::NullSink, processing.clone());
+        let mut frame: Frame = [0; crate::media::FRAME_SAMPLES];
+        for (i, far) in noise.chunks_exact(crate::media::FRAME_SAMPLES).enumerate() {
+            muted.store(i >= 100, Ordering::Relaxed);
+            sink.write_frame(far.try_into().unwrap()).unwrap();
+            source.read_frame(&mut frame).unwrap();
+            if i < 100 {
+                continue;
+            }
+            assert!(frame.iter().all(|&s| s == 0), "frame {i} is not silent");
+        }
+        // The processing kept running while muted.
+        assert_eq!(processing.lock().stats().frames, 200);
+    }
 }

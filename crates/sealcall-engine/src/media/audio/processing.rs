@@ -35,11 +35,18 @@ use sonora::{AudioProcessing, Config, StreamConfig};
 
 use super::sink::AudioSink;
 use super::source::AudioSource;
-use super::{FRAME_SAMPLES, Frame, SAMPLE_RATE};
+use super::{FRAME_DURATION, FRAME_SAMPLES, Frame, SAMPLE_RATE};
 use crate::{EngineError, Result};
 
 /// Samples in one 10 ms processing frame at 48 kHz (two per 20 ms Opus frame).
 pub const PROCESSING_SAMPLES: usize = FRAME_SAMPLES / 2;
+
+/// Playout frames with sound (above -60 dBFS) the echo canceller must have heard before its
+/// ERLE is reported: 2 s. AEC3 reports a figure from its first frame, starting at its floor of
+/// 0 dB, which would read as "no echo removed".
+const ERLE_AFTER_FRAMES: u64 = 100;
+/// Mean square of a -60 dBFS frame (full scale 32768).
+const SOUND_MEAN_SQUARE: f64 = 32768.0 * 32768.0 * 1e-6;
 
 /// Which parts of the processing run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -209,7 +216,8 @@ pub struct ProcessingStats {
     /// The parts running now.
     pub active: ProcessingParts,
     /// Echo return loss enhancement in dB, AEC3's own measure of how much echo it removes
-    /// (`None` while the echo canceller is off or has not measured yet).
+    /// (`None` while the echo canceller is off, or until it has heard 2 s of playout with sound
+    /// since it started).
     pub erle_db: Option<f64>,
     /// Echo return loss in dB: how much quieter the echo is than the playout to begin with.
     pub erl_db: Option<f64>,
@@ -225,7 +233,7 @@ pub struct ProcessingStats {
 
 impl fmt::Display for ProcessingStats {
     /// One line for a stats panel or the CLI: `audio processing aec,ns,agc,hpf | ERLE 32 dB
-    /// (echo delay 56 ms) | 140 us per 20 ms frame`, or `audio processing off`.
+    /// (echo delay 56 ms) | 450 us per 20 ms frame`, or `audio processing off`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "audio processing {}", self.active)?;
         if !self.active.any() {
@@ -255,6 +263,8 @@ pub struct AudioProcessor {
     scratch: [i16; PROCESSING_SAMPLES],
     playout_buffered: Option<Duration>,
     capture_buffered: Option<Duration>,
+    /// Playout frames with sound since the processing (re)started.
+    heard: u64,
     frames: u64,
     busy: Duration,
 }
@@ -281,6 +291,7 @@ impl AudioProcessor {
             scratch: [0; PROCESSING_SAMPLES],
             playout_buffered: None,
             capture_buffered: None,
+            heard: 0,
             frames: 0,
             busy: Duration::ZERO,
         };
@@ -294,6 +305,7 @@ impl AudioProcessor {
     }
 
     fn rebuild(&mut self) {
+        self.heard = 0;
         self.parts = self.setting.resolve(self.device_input);
         let stream = StreamConfig::new(SAMPLE_RATE, 1);
         self.apm = self.parts.any().then(|| {
@@ -367,6 +379,10 @@ impl AudioProcessor {
         }
         let Some(apm) = self.apm.as_mut() else { return };
         let started = Instant::now();
+        let energy: f64 = frame.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+        if energy / FRAME_SAMPLES as f64 > SOUND_MEAN_SQUARE {
+            self.heard += 1;
+        }
         for half in frame.chunks_exact(PROCESSING_SAMPLES) {
             // The 48 kHz mono format is the one the processor was built with, so neither call
             // can fail; a failure would only leave the reference out.
@@ -402,10 +418,11 @@ impl AudioProcessor {
         let (erle_db, erl_db, delay_ms) = match (&self.apm, self.parts.echo_cancellation) {
             (Some(apm), true) => {
                 let s = apm.statistics();
+                let measured = self.heard >= ERLE_AFTER_FRAMES;
                 (
-                    s.echo_return_loss_enhancement,
-                    s.echo_return_loss,
-                    s.delay_median_ms.or(s.delay_ms),
+                    s.echo_return_loss_enhancement.filter(|_| measured),
+                    s.echo_return_loss.filter(|_| measured),
+                    s.delay_ms,
                 )
             }
             _ => (None, None, None),
@@ -467,7 +484,8 @@ impl<S: AudioSource> AudioSource for ProcessedSource<S> {
     fn read_frame(&mut self, out: &mut Frame) -> Result<bool> {
         let more = self.inner.read_frame(out)?;
         let mut p = self.processor.lock();
-        p.set_buffered(None, self.inner.buffered());
+        // The frame's first sample waited the whole frame, plus what is still queued.
+        p.set_buffered(None, self.inner.buffered().map(|q| q + FRAME_DURATION));
         p.process_capture(out);
         Ok(more)
     }
@@ -656,12 +674,12 @@ mod tests {
             active: ProcessingParts::ALL,
             erle_db: Some(31.6),
             delay_ms: Some(56),
-            mean_cost_us: 140.2,
+            mean_cost_us: 450.2,
             ..ProcessingStats::default()
         };
         assert_eq!(
             stats.to_string(),
-            "audio processing aec,ns,agc,hpf | ERLE 32 dB (echo delay 56 ms) | 140 us per 20 ms frame"
+            "audio processing aec,ns,agc,hpf | ERLE 32 dB (echo delay 56 ms) | 450 us per 20 ms frame"
         );
         stats.active = ProcessingParts::NONE;
         assert_eq!(stats.to_string(), "audio processing off");
@@ -686,7 +704,8 @@ mod tests {
             p.process_render(&far);
             p.process_capture(&mut mic);
         }
-        assert!(p.stats().erle_db.is_some(), "measured after 3 s of echo");
+        let erle = p.stats().erle_db.expect("measured after 3 s of echo");
+        assert!(erle > 10.0, "{erle} dB");
         p.output_changed();
         assert_eq!(p.stats().erle_db, None, "a new echo path is learnt afresh");
         assert_eq!(p.parts(), ProcessingParts::ALL);

@@ -150,14 +150,23 @@ pub struct RoomSpeaker {
     heard: Box<dyn AudioSink + Send>,
 }
 
+impl std::fmt::Debug for RoomSpeaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomSpeaker")
+            .field("heard", &self.heard.describe())
+            .finish_non_exhaustive()
+    }
+}
+
 impl AudioSink for RoomSpeaker {
     fn write_frame(&mut self, pcm: &Frame) -> Result<()> {
         if let Ok(mut room) = self.room.0.lock() {
             let echo = room.path.process(pcm);
             // A microphone that stopped reading must not let the queue grow without bound.
-            if room.echo.len() < 50 {
-                room.echo.push_back(echo);
+            if room.echo.len() >= 50 {
+                room.echo.pop_front();
             }
+            room.echo.push_back(echo);
         }
         self.heard.write_frame(pcm)
     }
@@ -177,10 +186,24 @@ pub struct RoomMicrophone {
     talker: Box<dyn AudioSource + Send>,
 }
 
+impl std::fmt::Debug for RoomMicrophone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomMicrophone")
+            .field("talker", &self.talker.describe())
+            .finish_non_exhaustive()
+    }
+}
+
 impl AudioSource for RoomMicrophone {
     fn read_frame(&mut self, out: &mut Frame) -> Result<bool> {
         let more = self.talker.read_frame(out)?;
-        let echo = self.room.0.lock().ok().and_then(|mut r| r.echo.pop_front());
+        // The echo of what played while the microphone was not read (before a call's sending
+        // starts) is gone, as in a real room: the newest frame is this tick's.
+        let echo = self.room.0.lock().ok().and_then(|mut r| {
+            let newest = r.echo.pop_back();
+            r.echo.clear();
+            newest
+        });
         if let Some(echo) = echo {
             for (s, e) in out.iter_mut().zip(echo) {
                 *s = (f32::from(*s) + e).round().clamp(-32768.0, 32767.0) as i16;
