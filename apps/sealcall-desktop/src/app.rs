@@ -16,7 +16,7 @@ use sealcall_engine::contacts::PeerKeyStatus;
 use sealcall_engine::media::AudioProcessingSetting;
 use sealcall_engine::media::device::{AudioDevices, DeviceList};
 use sealcall_engine::{
-    CallStats, ConnectionState, EngineEvent, PostQuantum, PostQuantumStatus, ScreenSpec,
+    CallStats, ConnectionState, EngineEvent, HoldState, PostQuantum, PostQuantumStatus, ScreenSpec,
     SessionInfo, Trust, VideoSpec, VideoStream,
 };
 use sealcall_policy::Side;
@@ -75,6 +75,14 @@ pub mod labels {
     pub const HANG_UP: &str = "Hang up";
     /// Mutes the microphone.
     pub const MUTE: &str = "Mute";
+    /// Puts the call on hold.
+    pub const HOLD: &str = "Hold";
+    /// Takes the call off this user's hold.
+    pub const RESUME: &str = "Resume";
+    /// The call is on hold by this user.
+    pub const ON_HOLD_BY_ME: &str = "On hold: you put the call on hold";
+    /// The call is on hold by the other person.
+    pub const ON_HOLD_BY_PEER: &str = "On hold: the other person put the call on hold";
     /// The menu of call features.
     pub const MORE: &str = "More";
     /// The shield of an end-to-end encrypted call (a shield with a lock).
@@ -236,6 +244,8 @@ pub struct CallView {
     pub peer_key: Option<PeerKeyView>,
     /// The answer to the last "Mark as verified".
     pub verify_note: Option<String>,
+    /// Who holds the call (nothing flows either way while either does).
+    pub hold: HoldState,
 }
 
 /// What key continuity says about the other device of a call.
@@ -284,6 +294,7 @@ impl CallView {
             security_warnings: Vec::new(),
             peer_key: None,
             verify_note: None,
+            hold: HoldState::default(),
         }
     }
 
@@ -869,6 +880,11 @@ impl SealcallApp {
             EngineEvent::VideoStopped { stream, .. } => {
                 if let Some(c) = &mut s.call {
                     c.video.remote(stream).clear();
+                }
+            }
+            EngineEvent::Hold { hold, .. } => {
+                if let Some(c) = &mut s.call {
+                    c.hold = hold;
                 }
             }
             EngineEvent::SecurityWarning { message, .. } => {

@@ -442,6 +442,11 @@ impl Bridge {
         self.command(|e| e.mark_verified(user, Some(device)).map(|_| ()))
     }
 
+    /// Puts the call on hold (`true`) or takes it off this user's hold.
+    pub fn set_hold(&self, on: bool) -> Result<(), String> {
+        self.command(|e| if on { e.hold() } else { e.resume() })
+    }
+
     /// Asks the engine whether `feature` may be used in the current call.
     pub fn request_feature(&self, feature: Feature) -> Result<(), String> {
         self.command(|e| e.request_feature(feature))

@@ -330,6 +330,11 @@ pub fn print_event(event: &EngineEvent) -> Option<Ended> {
             }
         ),
         EngineEvent::FirstAudio { .. } => println!("audio is flowing"),
+        EngineEvent::Hold { hold, .. } => match (hold.by_me, hold.by_peer) {
+            (true, _) => println!("on hold: you put the call on hold (nothing is sent or played)"),
+            (false, true) => println!("on hold: the other person put the call on hold"),
+            (false, false) => println!("call resumed"),
+        },
         _ => {}
     }
     None
@@ -388,6 +393,40 @@ pub struct CallArgs {
     /// Hang up after this many seconds of connected call.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
+    /// Something to do during the call, at a time in seconds after it connected: `hold@2`
+    /// puts the call on hold, `resume@5` takes it off hold. Repeat for several steps.
+    #[arg(long = "then", value_name = "ACTION@SECS", value_parser = parse_step)]
+    then: Vec<Step>,
+}
+
+/// One scripted in-call action.
+#[derive(Debug, Clone, PartialEq)]
+struct Step {
+    /// When, after the call connected.
+    at: Duration,
+    /// Hold (`true`) or resume.
+    hold: bool,
+}
+
+fn parse_step(s: &str) -> std::result::Result<Step, String> {
+    let (action, at) = s
+        .split_once('@')
+        .ok_or_else(|| format!("'{s}': expected ACTION@SECS, e.g. hold@2 or resume@5"))?;
+    let hold = match action {
+        "hold" => true,
+        "resume" => false,
+        other => return Err(format!("unknown action '{other}': expected hold or resume")),
+    };
+    let secs: f64 = at
+        .parse()
+        .map_err(|_| format!("'{at}' is not a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&secs) {
+        return Err(format!("{secs} s is not between 0 and 86400"));
+    }
+    Ok(Step {
+        at: Duration::from_secs_f64(secs),
+        hold,
+    })
 }
 
 async fn run_call(
@@ -395,13 +434,22 @@ async fn run_call(
     events: &mut EngineEvents,
     callee: &str,
     duration: Duration,
+    steps: &[Step],
     video: &mut VideoOutput,
 ) -> Result<Ended> {
     engine.call(callee)?;
     let mut hangup_at: Option<tokio::time::Instant> = None;
+    let mut steps_at: Vec<(tokio::time::Instant, bool)> = Vec::new();
     loop {
         let sleep = async {
             match hangup_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let next_step = steps_at.iter().map(|(t, _)| *t).min();
+        let step = async {
+            match next_step {
                 Some(t) => tokio::time::sleep_until(t).await,
                 None => std::future::pending().await,
             }
@@ -410,7 +458,9 @@ async fn run_call(
             e = events.recv() => {
                 let Some(e) = e else { bail!("the engine stopped") };
                 if matches!(e, EngineEvent::Call(CallEvent::Connected { .. })) {
-                    hangup_at = Some(tokio::time::Instant::now() + duration);
+                    let now = tokio::time::Instant::now();
+                    hangup_at = Some(now + duration);
+                    steps_at = steps.iter().map(|s| (now + s.at, s.hold)).collect();
                 }
                 video.on_event(&e)?;
                 if let Some(end) = print_event(&e) {
@@ -420,6 +470,17 @@ async fn run_call(
             _ = sleep => {
                 engine.hangup()?;
                 hangup_at = None;
+                steps_at.clear();
+            }
+            _ = step => {
+                let now = tokio::time::Instant::now();
+                for (_, hold) in steps_at.iter().filter(|(t, _)| *t <= now) {
+                    let done = if *hold { engine.hold() } else { engine.resume() };
+                    if let Err(e) = done {
+                        println!("note: {e}");
+                    }
+                }
+                steps_at.retain(|(t, _)| *t > now);
             }
             _ = tokio::signal::ctrl_c() => {
                 engine.hangup()?;
@@ -437,6 +498,7 @@ pub async fn call(args: CallArgs) -> Result<()> {
         &mut events,
         &args.callee,
         Duration::from_secs_f64(args.duration.max(0.0)),
+        &args.then,
         &mut video,
     )
     .await?;
@@ -600,6 +662,7 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         &mut events,
         bot,
         Duration::from_secs_f64(args.duration.clamp(1.0, 600.0)),
+        &[],
         &mut video,
     )
     .await?;
@@ -672,4 +735,38 @@ fn tempdir() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("sealcall-demo-{}", hex::encode(b)));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_call_steps_parse_and_bad_ones_say_what_is_wrong() {
+        assert_eq!(
+            parse_step("hold@1.5"),
+            Ok(Step {
+                at: Duration::from_millis(1500),
+                hold: true
+            })
+        );
+        assert_eq!(
+            parse_step("resume@3"),
+            Ok(Step {
+                at: Duration::from_secs(3),
+                hold: false
+            })
+        );
+        for (bad, says) in [
+            ("hold", "expected ACTION@SECS"),
+            ("park@2", "unknown action 'park'"),
+            ("hold@soon", "not a number"),
+            ("hold@-1", "between 0 and 86400"),
+            ("hold@NaN", "between 0 and 86400"),
+        ] {
+            let e = parse_step(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
 }

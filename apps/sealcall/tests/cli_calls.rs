@@ -120,7 +120,11 @@ async fn admin_echo_bot_and_call_through_the_binary() {
             "--output",
             heard.to_str().unwrap(),
             "--duration",
-            "2",
+            "3",
+            "--then",
+            "hold@0.8",
+            "--then",
+            "resume@1.6",
             "--video",
             "test-pattern",
             "--video-output",
@@ -157,6 +161,22 @@ async fn admin_echo_bot_and_call_through_the_binary() {
         "both sides show the same code:\n{bot_text}"
     );
     assert!(bot_text.contains("post-quantum protected"), "{bot_text}");
+    // The hold and the resume, on both sides, in that order.
+    let order = |text: &str, first: &str, then: &str| {
+        let a = text
+            .find(first)
+            .unwrap_or_else(|| panic!("no '{first}' in:\n{text}"));
+        let b = text
+            .rfind(then)
+            .unwrap_or_else(|| panic!("no '{then}' in:\n{text}"));
+        assert!(a < b, "'{first}' before '{then}':\n{text}");
+    };
+    order(&text, "on hold: you put the call on hold", "call resumed");
+    order(
+        &bot_text,
+        "on hold: the other person put the call on hold",
+        "call resumed",
+    );
     // The echo bot sent the test pattern back; the call wrote what it received as YUV4MPEG2.
     assert!(text.contains("received video frames to"), "{text}");
     let frames = sealcall_engine::media::video::y4m::read_y4m(&seen).unwrap();

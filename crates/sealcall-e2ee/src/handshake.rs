@@ -34,8 +34,10 @@ use sha2::{Digest, Sha256};
 use x25519_dalek::{EphemeralSecret, PublicKey};
 use zeroize::Zeroizing;
 
+use crate::control::ControlChannel;
 use crate::error::{Error, Result};
 use crate::identity::{DeviceIdentity, IdentityPublicKey};
+use crate::keys::Secret32;
 use crate::message::{
     Commit, Confirm, HandshakeMessage, PROTOCOL_VERSION, Response, Reveal, check_id,
 };
@@ -43,7 +45,7 @@ use crate::pq::{
     KEM_CIPHERTEXT_LEN, KEM_ENCAPSULATION_KEY_LEN, KemDecapsulationKey, KemSharedSecret,
     encapsulate,
 };
-use crate::schedule::Established;
+use crate::schedule::{Established, extract_prk};
 use crate::suite::{CipherSuite, Intent, KeyAgreement, PostQuantum, Role};
 
 /// Domain label of the commitment hash.
@@ -257,21 +259,49 @@ impl Verified {
 }
 
 /// A verified handshake: end-to-end keys when both intended end-to-end encryption, else the
-/// signed facts of a standard call.
+/// signed facts of a standard call. Either way the call's [`ControlChannel`].
 pub enum Completed {
     /// Both stated [`Intent::EndToEnd`]: the call's keys.
     EndToEnd(Established),
-    /// At least one stated [`Intent::Standard`]: no keys, only the signed facts.
-    Standard(Verified),
+    /// At least one stated [`Intent::Standard`]: no media keys, the signed facts and the
+    /// control channel.
+    Standard(StandardCall),
+}
+
+/// A verified standard call: what both devices signed, and the control channel's keys (no
+/// media keys: media is protected hop by hop). No `Debug` or `Clone`; keys are erased on drop.
+pub struct StandardCall {
+    verified: Verified,
+    role: Role,
+    suite: CipherSuite,
+    prk: Secret32,
+}
+
+impl StandardCall {
+    /// What both devices signed.
+    pub fn verified(&self) -> &Verified {
+        &self.verified
+    }
+
+    /// The call's end-to-end control channel.
+    pub fn control_channel(&self) -> Result<ControlChannel> {
+        ControlChannel::derive(self.prk.as_bytes(), self.suite, self.role)
+    }
 }
 
 impl Completed {
-    /// Keys when both signed intents are end-to-end, else only the signed facts.
+    /// Keys when both signed intents are end-to-end, else only the signed facts; the control
+    /// channel either way.
     fn new(role: Role, suite: CipherSuite, shared: &[u8], verified: Verified) -> Result<Self> {
         Ok(if verified.both_end_to_end() {
             Completed::EndToEnd(Established::derive(role, suite, shared, verified)?)
         } else {
-            Completed::Standard(verified)
+            Completed::Standard(StandardCall {
+                prk: extract_prk(&verified.transcript_hash, shared),
+                verified,
+                role,
+                suite,
+            })
         })
     }
 
@@ -279,7 +309,15 @@ impl Completed {
     pub fn verified(&self) -> &Verified {
         match self {
             Completed::EndToEnd(e) => e.verified(),
-            Completed::Standard(v) => v,
+            Completed::Standard(s) => &s.verified,
+        }
+    }
+
+    /// The call's end-to-end control channel (in every call: see [`crate::ControlChannel`]).
+    pub fn control_channel(&self) -> Result<ControlChannel> {
+        match self {
+            Completed::EndToEnd(e) => e.control_channel(),
+            Completed::Standard(s) => s.control_channel(),
         }
     }
 
@@ -287,9 +325,9 @@ impl Completed {
     pub fn into_end_to_end(self) -> Result<Established> {
         match self {
             Completed::EndToEnd(e) => Ok(e),
-            Completed::Standard(v) => Err(Error::IntentMismatch {
-                local: v.local_intent,
-                peer: v.peer_intent,
+            Completed::Standard(s) => Err(Error::IntentMismatch {
+                local: s.verified.local_intent,
+                peer: s.verified.peer_intent,
             }),
         }
     }

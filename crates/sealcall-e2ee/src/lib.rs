@@ -16,6 +16,9 @@
 //!   [`SecurityCode`].
 //! - [`SafetyNumber`]: a stable 60-digit number per pair of devices, from their identity keys,
 //!   for verifying a contact once (key continuity lives in the application).
+//! - The control channel ([`ControlChannel`]): short messages between the two devices (hold,
+//!   transfer, recording notices), sealed with keys from the same schedule in every call, so
+//!   the service can drop them but not read, forge, replay or reorder them.
 //! - Frame protection ([`FrameSender`], [`FrameReceiver`], [`SframeKey`]): SFrame (RFC 9605) with
 //!   AES-GCM, in place on the caller's buffer, a replay window, key epochs with a one-way ratchet,
 //!   and counters that never wrap.
@@ -61,6 +64,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod aead;
+mod control;
 mod error;
 mod handshake;
 mod header;
@@ -76,11 +80,15 @@ mod stream;
 mod suite;
 
 pub use aead::AeadBackend;
+pub use control::{
+    CONTROL_HEADER_LEN, CONTROL_KEY_LABEL, CONTROL_SALT_LABEL, CONTROL_VERSION, ControlChannel,
+    ControlOpener, ControlSealer, MAX_CONTROL_MESSAGE, MAX_CONTROL_PLAINTEXT, OpenedControl,
+};
 pub use error::{Error, Result};
 pub use handshake::{
     CALLEE_SIGNATURE_LABEL, CALLER_SIGNATURE_LABEL, COMMITMENT_LABEL, CalleeHandshake,
-    CallerAwaitingConfirm, CallerHandshake, Completed, HandshakeParams, TRANSCRIPT_LABEL, Verified,
-    commitment,
+    CallerAwaitingConfirm, CallerHandshake, Completed, HandshakeParams, StandardCall,
+    TRANSCRIPT_LABEL, Verified, commitment,
 };
 pub use header::{Header, MAX_HEADER_LEN};
 pub use identity::{DeviceIdentity, IdentityPublicKey};

@@ -7,6 +7,7 @@
 //! PRK                 = HKDF-Extract(salt = transcript hash, IKM)                         (SHA-256)
 //! base(dir, media)    = HKDF-Expand(PRK, "Sealcall v1 media key " || dir || " " || media, 32)
 //! security code bytes = HKDF-Expand(PRK, "Sealcall v1 security code", 20)
+//! control key, salt   = see crate::ControlChannel (every call, standard ones too)
 //! ```
 //! with `dir` one of `caller-to-callee`, `callee-to-caller` and `media` one of `audio`, `video`,
 //! `screen`. Six distinct labels give six independent keys: two directions or two media kinds
@@ -19,6 +20,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use crate::control::ControlChannel;
 use crate::error::{Error, Result};
 use crate::handshake::Verified;
 use crate::identity::IdentityPublicKey;
@@ -119,6 +121,17 @@ impl fmt::Debug for SecurityCode {
     }
 }
 
+/// `PRK = HKDF-Extract(salt = transcript hash, IKM)` (SHA-256), the root of the media keys,
+/// the security code and the control channel.
+pub(crate) fn extract_prk(transcript_hash: &[u8; 32], ikm: &[u8]) -> Secret32 {
+    let (prk_bytes, _) = Hkdf::<Sha256>::extract(Some(transcript_hash), ikm);
+    let mut prk = Secret32([0u8; 32]);
+    prk.0.copy_from_slice(&prk_bytes);
+    let mut prk_bytes = prk_bytes;
+    zeroize::Zeroize::zeroize(prk_bytes.as_mut_slice());
+    prk
+}
+
 /// The result of a verified handshake: the call's secrets, ready to become a [`Session`].
 ///
 /// Only the handshake state machines create it, and only after every check passed. No `Debug`
@@ -138,12 +151,7 @@ impl Established {
         shared_secret: &[u8],
         verified: Verified,
     ) -> Result<Self> {
-        let (prk_bytes, _) =
-            Hkdf::<Sha256>::extract(Some(&verified.transcript_hash), shared_secret);
-        let mut prk = Secret32([0u8; 32]);
-        prk.0.copy_from_slice(&prk_bytes);
-        let mut prk_bytes = prk_bytes;
-        zeroize::Zeroize::zeroize(prk_bytes.as_mut_slice());
+        let prk = extract_prk(&verified.transcript_hash, shared_secret);
         let hk = Hkdf::<Sha256>::from_prk(prk.as_bytes()).map_err(|_| Error::Aead)?;
         let mut code_bytes = Zeroizing::new([0u8; 20]);
         hk.expand(SECURITY_CODE_LABEL, &mut code_bytes[..])
@@ -190,6 +198,12 @@ impl Established {
     /// The peer's device id.
     pub fn peer_device(&self) -> &[u8] {
         &self.verified.peer_device
+    }
+
+    /// The call's end-to-end control channel (see [`crate::ControlChannel`]); take it before
+    /// [`Established::into_session`].
+    pub fn control_channel(&self) -> Result<ControlChannel> {
+        ControlChannel::derive(self.prk.as_bytes(), self.suite, self.role)
     }
 
     fn base_key(&self, direction: Direction, media: MediaKind) -> Result<Secret32> {

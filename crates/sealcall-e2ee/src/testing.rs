@@ -180,28 +180,88 @@ pub fn fuzz_handshake_message(data: &[u8]) {
 }
 
 /// Runs a complete honest handshake between two fresh identities drawn from `seed` (call id
-/// `call`, devices `a` and `b`, suite 0x0004, both intents `EndToEnd`) and returns
-/// (caller, callee) results. For tests and benches of the layers above.
-pub fn established_pair(seed: &[u8]) -> crate::Result<(crate::Established, crate::Established)> {
+/// `call`, devices `a` and `b`, suite 0x0004; the caller states `caller_intent`, the callee
+/// `EndToEnd`) and returns the (caller, callee) [`crate::Completed`] results.
+pub fn completed_pair(
+    seed: &[u8],
+    caller_intent: crate::Intent,
+) -> crate::Result<(crate::Completed, crate::Completed)> {
     use crate::*;
     let mut rng = TestRng::new(seed);
     let a = DeviceIdentity::generate(&mut rng);
     let b = DeviceIdentity::generate(&mut rng);
-    let params = |device: &[u8]| HandshakeParams {
+    let params = |device: &[u8], intent: Intent| HandshakeParams {
         suite: CipherSuite::Aes128GcmSha256,
         call_id: b"call".to_vec(),
         local_device: device.to_vec(),
-        intent: Intent::EndToEnd,
+        intent,
         dtls_fingerprint: [0x5c; 32],
         post_quantum: PostQuantum::Offered,
         expected_peer: None,
     };
-    let (caller, commit) = CallerHandshake::start(&mut rng, &a, params(b"a"))?;
-    let (callee, response) = CalleeHandshake::respond(&mut rng, &b, params(b"b"), &commit)?;
+    let (caller, commit) = CallerHandshake::start(&mut rng, &a, params(b"a", caller_intent))?;
+    let (callee, response) =
+        CalleeHandshake::respond(&mut rng, &b, params(b"b", Intent::EndToEnd), &commit)?;
     let (caller, reveal) = caller.on_response(&a, &response)?;
-    let (callee_done, confirm) = callee.on_reveal(&b, &reveal)?;
-    let caller_done = caller.on_confirm(&confirm)?;
+    let (callee_done, confirm) = callee.complete(&b, &reveal)?;
+    let caller_done = caller.complete(&confirm)?;
     Ok((caller_done, callee_done))
+}
+
+/// [`completed_pair`] with both intents `EndToEnd`: the (caller, callee) keys. For tests and
+/// benches of the layers above.
+pub fn established_pair(seed: &[u8]) -> crate::Result<(crate::Established, crate::Established)> {
+    let (a, b) = completed_pair(seed, crate::Intent::EndToEnd)?;
+    Ok((a.into_end_to_end()?, b.into_end_to_end()?))
+}
+
+/// The two ends of a control channel keyed from a fixed PRK (no handshake: cheap enough for a
+/// fuzz target's every input): (caller, callee).
+pub fn control_pair() -> crate::Result<(crate::ControlChannel, crate::ControlChannel)> {
+    let prk = [0x7c; 32];
+    let suite = crate::CipherSuite::Aes128GcmSha256;
+    Ok((
+        crate::ControlChannel::derive(&prk, suite, crate::Role::Caller)?,
+        crate::ControlChannel::derive(&prk, suite, crate::Role::Callee)?,
+    ))
+}
+
+/// A genuine sealed control message of [`control_pair`]'s caller, for seed corpora.
+pub fn sealed_control_seed(plaintext: &[u8]) -> crate::Result<Vec<u8>> {
+    let (caller, _) = control_pair()?;
+    caller.split().0.seal(plaintext)
+}
+
+/// Fuzz body: open arbitrary bytes as a control message on a fresh channel; nothing may panic,
+/// nothing but a genuine message may open (the only genuine ones at sequence 0 are the
+/// caller's), and a refusal leaves the opener able to open the honest next message.
+pub fn fuzz_control_open(data: &[u8]) {
+    let Ok((caller, callee)) = control_pair() else {
+        return;
+    };
+    let (mut sealer, _) = caller.split();
+    let (_, mut opener) = callee.split();
+    let opened = opener.open(data);
+    if let Ok(o) = &opened {
+        // Only a message the caller really sealed opens: sealing the same plaintext at the
+        // same sequence number must give exactly these bytes.
+        let mut again = sealer.seal(&o.plaintext);
+        for _ in 0..o.seq.min(4) {
+            again = sealer.seal(&o.plaintext);
+        }
+        assert!(
+            o.seq < 4 && again.as_deref().ok() == Some(data),
+            "bytes that were not sealed by the other side opened"
+        );
+        return;
+    }
+    if let Ok(sealed) = sealer.seal(data.get(..crate::MAX_CONTROL_PLAINTEXT).unwrap_or(data)) {
+        let honest = opener.open(&sealed);
+        assert!(
+            matches!(&honest, Ok(o) if o.seq == 0 && o.missed == 0),
+            "the honest message failed after a refusal"
+        );
+    }
 }
 
 /// [`established_pair`] turned into (caller, callee) sessions with `config`.

@@ -61,6 +61,23 @@ fn compute() -> Vec<(&'static str, String)> {
     let agreement = format!("{:?}", alice_keys.verified().key_agreement);
     let transcript = hex::encode(alice_keys.transcript_hash());
     let code = alice_keys.security_code().to_string();
+    // The control channel of the same call: the caller's first message, a hold.
+    let hold = br#"{"v":1,"type":"hold"}"#;
+    let control0 = alice_keys
+        .control_channel()
+        .unwrap()
+        .split()
+        .0
+        .seal(hold)
+        .unwrap();
+    let opened = bob_keys
+        .control_channel()
+        .unwrap()
+        .split()
+        .1
+        .open(&control0)
+        .unwrap();
+    assert_eq!(opened.plaintext, hold);
     let mut a = alice_keys.into_session(StreamConfig::default()).unwrap();
     let mut b = bob_keys.into_session(StreamConfig::default()).unwrap();
     let audio0 = frame(a.sender(MediaKind::Audio), b"Sealcall frozen audio frame");
@@ -101,6 +118,7 @@ fn compute() -> Vec<(&'static str, String)> {
             "audio_caller_to_callee_epoch1_ctr0",
             hex::encode(audio_epoch1),
         ),
+        ("control_caller_to_callee_seq0", hex::encode(control0)),
         (
             "fallback_commit_sha256",
             hex::encode(Sha256::digest(&fallback[0])),

@@ -4,7 +4,10 @@
 
 mod common;
 
-use sealcall_e2ee::testing::{TestRng, fuzz_handshake_message, fuzz_header, fuzz_unprotect};
+use sealcall_e2ee::testing::{
+    TestRng, fuzz_control_open, fuzz_handshake_message, fuzz_header, fuzz_unprotect,
+    sealed_control_seed,
+};
 use sealcall_e2ee::*;
 
 fn seeds() -> Vec<Vec<u8>> {
@@ -79,6 +82,17 @@ fn seeds() -> Vec<Vec<u8>> {
         let out = key.protect(ctr, &[], &mut buf, range).unwrap();
         seeds.push(buf[out].to_vec());
     }
+    // Genuine control messages (hold, an empty one, the largest) and every truncation.
+    for plain in [
+        &br#"{"v":1,"type":"hold"}"#[..],
+        b"",
+        &[b'x'; MAX_CONTROL_PLAINTEXT],
+    ] {
+        let sealed = sealed_control_seed(plain).unwrap();
+        for len in (0..=sealed.len()).step_by(7).chain([sealed.len()]) {
+            seeds.push(sealed[..len].to_vec());
+        }
+    }
     seeds
 }
 
@@ -88,6 +102,7 @@ fn fuzz_bodies_accept_the_seed_corpus() {
         fuzz_header(&seed);
         fuzz_unprotect(&seed);
         fuzz_handshake_message(&seed);
+        fuzz_control_open(&seed);
     }
 }
 

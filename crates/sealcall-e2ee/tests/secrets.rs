@@ -26,6 +26,11 @@ assert_not_impl_any!(CallerAwaitingConfirm: Debug, Clone, Copy);
 assert_not_impl_any!(CalleeHandshake: Debug, Clone, Copy);
 assert_not_impl_any!(KemDecapsulationKey: Debug, Clone, Copy);
 assert_not_impl_any!(KemSharedSecret: Debug, Clone, Copy);
+assert_not_impl_any!(Completed: Debug, Clone, Copy);
+assert_not_impl_any!(StandardCall: Debug, Clone, Copy);
+assert_not_impl_any!(ControlChannel: Debug, Clone, Copy);
+assert_not_impl_any!(ControlSealer: Debug, Clone, Copy);
+assert_not_impl_any!(ControlOpener: Debug, Clone, Copy);
 
 fn assert_zeroize_on_drop<T: ZeroizeOnDrop>() {}
 

@@ -174,6 +174,8 @@ struct Send {
     encode_total: Duration,
     size: Option<(u32, u32)>,
     previews: Vec<Arc<VideoFrame>>,
+    /// Held since the last keyframe sent: wait for the next one.
+    resync: bool,
 }
 
 struct Recv {
@@ -256,6 +258,7 @@ impl CallVideo {
                 encode_total: Duration::ZERO,
                 size: None,
                 previews: Vec::new(),
+                resync: false,
             },
             recv: Recv {
                 reassembler: Reassembler::new(ReassemblyConfig::default()),
@@ -394,6 +397,12 @@ impl CallVideo {
             }
         };
         let id = v.stream;
+        // After a hold, nothing before the stream's next keyframe.
+        let s = self.stream(id);
+        if s.send.resync && !v.keyframe {
+            return Ok(None);
+        }
+        s.send.resync = false;
         // Fail closed: nothing leaves before frames may be sent, and never in the clear.
         let payload = match outbound.protect(now, id.media_kind(), &v.data) {
             Ok(Some(p)) => p.to_vec(),
@@ -412,6 +421,19 @@ impl CallVideo {
             s.send.keyframes += 1;
         }
         Ok(None)
+    }
+
+    /// The call went on hold (pictures stop being sent) or off it: each stream starts again
+    /// from a keyframe, and nothing that depends on a picture the other side never got is
+    /// sent.
+    pub(crate) fn set_held(&mut self, held: bool) {
+        for s in &mut self.streams {
+            if held {
+                s.send.resync = true;
+            } else if let Some(enc) = &s.send.encoder {
+                enc.request_keyframe();
+            }
+        }
     }
 
     /// The peer asked for a keyframe on one of our streams.

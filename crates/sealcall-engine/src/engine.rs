@@ -44,7 +44,7 @@ use crate::media::video::{
 use crate::media::{
     AudioProcessingSetting, AudioProcessor, AudioSink, AudioSource, Frame, SharedProcessor,
 };
-use crate::media_task::{self, CallStats, FromMedia, MediaParams, VideoParams};
+use crate::media_task::{self, CallStats, FromMedia, HoldState, MediaParams, ToMedia, VideoParams};
 use crate::post_quantum::PostQuantumStatus;
 use crate::transport::TransportConfig;
 pub use sealcall_tls::{Fingerprint, Trust, check_server_url};
@@ -310,6 +310,15 @@ pub enum EngineEvent {
         /// to compare once and then mark the contact verified.
         safety_number: String,
     },
+    /// The call went on hold or off it, on this device or the other: while
+    /// [`HoldState::is_held`], neither side sends media or plays what arrives. Show "On hold"
+    /// (and who holds it).
+    Hold {
+        /// The call.
+        call_id: CallId,
+        /// Who holds it now.
+        hold: HoldState,
+    },
     /// The service's account of a call contradicts what the two devices signed (e.g. it made
     /// the call standard although both turned on end-to-end encryption). Content-free; show it
     /// prominently for the rest of the call.
@@ -341,6 +350,27 @@ enum EngineCommand {
     Camera(VideoSpec),
     Screen(ScreenSpec),
     PostQuantum(PostQuantum),
+    Hold(bool),
+}
+
+/// The features of [`Feature::ALL`] (those the policy blocks in end-to-end encrypted calls)
+/// that this engine offers in standard calls. Hold is not among them: the policy does not
+/// block it, and [`Engine::hold`] works in every call.
+pub const STANDARD_CALL_FEATURES: &[Feature] = &[];
+
+/// Why a feature is not offered in a standard call either.
+fn not_offered(feature: Feature) -> String {
+    let why = match feature {
+        Feature::LiveCaptionsAndTranscription => "it needs a speech model Sealcall does not have",
+        Feature::CallMerge | Feature::AddParticipant | Feature::Apps => {
+            "it needs group calls, and Sealcall calls are one to one"
+        }
+        _ => "this version of Sealcall does not have it yet",
+    };
+    format!(
+        "{} is not available in Sealcall: {why}",
+        feature.display_name()
+    )
 }
 
 /// Shared view of the current call, for synchronous queries.
@@ -352,6 +382,8 @@ struct Shared {
     /// until the mode is settled.
     announced: Option<MediaMode>,
     setting: Option<SettingView>,
+    /// The connected call's hold state.
+    hold: HoldState,
 }
 
 /// A running engine. Dropping it (or [`Engine::shutdown`]) ends any call and disconnects.
@@ -612,6 +644,41 @@ impl Engine {
             .map_err(|_| EngineError::Stopped)
     }
 
+    /// Puts the connected call on hold: no media is sent or played until [`Engine::resume`],
+    /// and the other device is told in a sealed control message (the service relays it but
+    /// cannot forge a hold or a resume). Works in standard and end-to-end encrypted calls.
+    /// Reported as [`EngineEvent::Hold`].
+    pub fn hold(&self) -> Result<()> {
+        self.set_hold(true)
+    }
+
+    /// Takes the call off hold (this device's hold; a hold by the other device lasts until
+    /// it resumes).
+    pub fn resume(&self) -> Result<()> {
+        self.set_hold(false)
+    }
+
+    fn set_hold(&self, on: bool) -> Result<()> {
+        let connected = {
+            let s = self.shared.lock().map_err(|_| EngineError::Stopped)?;
+            s.mode.is_some()
+        };
+        if !connected {
+            return Err(EngineError::InvalidCommand(format!(
+                "{} needs a connected call",
+                if on { "hold" } else { "resume" }
+            )));
+        }
+        self.commands
+            .send(EngineCommand::Hold(on))
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// The connected call's hold state (not held when there is no call).
+    pub fn hold_state(&self) -> HoldState {
+        self.shared.lock().map(|s| s.hold).unwrap_or_default()
+    }
+
     /// Whether the microphone is muted.
     pub fn is_muted(&self) -> bool {
         self.muted.load(Ordering::Relaxed)
@@ -636,7 +703,8 @@ impl Engine {
     /// Asks to use a call feature. In an end-to-end encrypted call the features the policy
     /// lists are refused with the policy's user-facing reason; while a call is being set up
     /// (before the two signed intents settle its mode) they are refused too, whatever the
-    /// server announced.
+    /// server announced; in a standard call a feature this engine does not offer
+    /// ([`STANDARD_CALL_FEATURES`]) is refused with why.
     pub fn request_feature(&self, feature: Feature) -> Result<()> {
         let (mode, connecting) = {
             let s = self.shared.lock().map_err(|_| EngineError::Stopped)?;
@@ -644,7 +712,10 @@ impl Engine {
         };
         match mode {
             Some(MediaMode::EndToEnd) => Err(EngineError::FeatureBlocked(feature.user_message())),
-            Some(MediaMode::Standard { .. }) => Ok(()),
+            Some(MediaMode::Standard { .. }) if STANDARD_CALL_FEATURES.contains(&feature) => Ok(()),
+            Some(MediaMode::Standard { .. }) => {
+                Err(EngineError::InvalidCommand(not_offered(feature)))
+            }
             // The server's announcement decides nothing: wait for the two signed intents.
             None if connecting => Err(EngineError::FeatureBlocked(format!(
                 "{} is available once the call is connected and its protection settled",
@@ -730,7 +801,7 @@ async fn connect_ws(api: &ApiClient, signaling: Option<&str>, device_id: &str) -
 
 struct ActiveMedia {
     call_id: CallId,
-    inbox: mpsc::UnboundedSender<ServerMessage>,
+    inbox: mpsc::UnboundedSender<ToMedia>,
     stop: watch::Sender<bool>,
     switch: media_task::AudioSwitch,
     video: VideoSwitch,
@@ -1039,6 +1110,7 @@ impl Core {
                     self.set_mode(None);
                     if let Ok(mut s) = self.shared.lock() {
                         s.announced = None;
+                        s.hold = HoldState::default();
                     }
                     if let Some(m) = self.media.take_if(|m| m.call_id == call_id) {
                         let _ = m.stop.send(true);
@@ -1113,6 +1185,12 @@ impl Core {
                             switch.set(VideoStream::Camera, self.camera(&None));
                         }
                     }
+                    Some(EngineCommand::Hold(on)) => match &self.media {
+                        Some(m) => {
+                            let _ = m.inbox.send(ToMedia::Hold(on));
+                        }
+                        None => self.emit(EngineEvent::Notice("no call to hold or resume".into())),
+                    },
                     Some(EngineCommand::Screen(spec)) => {
                         if let Some(switch) = self.media.as_ref().map(|m| m.video.clone()) {
                             switch.set(VideoStream::Screen, self.screen(&spec));
@@ -1177,6 +1255,13 @@ impl Core {
                         }
                         FromMedia::SecurityCode(call_id, code, post_quantum) => self.emit(EngineEvent::SecurityCode { call_id, code, post_quantum }),
                         FromMedia::Warning(call_id, message) => self.emit(EngineEvent::SecurityWarning { call_id, message }),
+                        FromMedia::Hold(call_id, hold) => {
+                            if let Ok(mut s) = self.shared.lock() {
+                                s.hold = hold;
+                            }
+                            self.emit(EngineEvent::Hold { call_id, hold });
+                        }
+                        FromMedia::Notice(n) => self.emit(EngineEvent::Notice(n)),
                         FromMedia::FirstAudio(call_id) => self.emit(EngineEvent::FirstAudio { call_id }),
                         FromMedia::Stats(call_id, stats) => self.emit(EngineEvent::Stats { call_id, stats }),
                         FromMedia::Video(call_id, report) => match report {
@@ -1251,9 +1336,10 @@ impl Core {
             }
             ServerMessage::Sdp { call_id, .. }
             | ServerMessage::Ice { call_id, .. }
-            | ServerMessage::Handshake { call_id, .. } => {
+            | ServerMessage::Handshake { call_id, .. }
+            | ServerMessage::Control { call_id, .. } => {
                 if let Some(m) = self.media.as_ref().filter(|m| m.call_id == *call_id) {
-                    let _ = m.inbox.send(msg);
+                    let _ = m.inbox.send(ToMedia::Server(msg));
                 }
                 return;
             }
@@ -1376,6 +1462,8 @@ fn log_event(e: &EngineEvent) {
         EngineEvent::VideoStopped { call_id, stream } => {
             tracing::debug!(call_id = %call_id, stream = ?stream, "peer video stopped");
         }
+        // The media task logs each change with who holds the call.
+        EngineEvent::Hold { .. } => {}
         EngineEvent::Notice(text) => tracing::info!(notice = %text, "notice"),
         EngineEvent::DeviceAdded {
             device_id,

@@ -23,10 +23,10 @@ pub mod transport;
 pub use call_video::{VideoPicture, VideoStreamStats};
 pub use engine::{
     AudioRoute, ConnectionState, CustomAudio, Engine, EngineConfig, EngineEvent, EngineEvents,
-    Fingerprint, SessionInfo, Trust, check_server_url, next_event,
+    Fingerprint, STANDARD_CALL_FEATURES, SessionInfo, Trust, check_server_url, next_event,
 };
 pub use error::{EngineError, Result};
 pub use media::video::{ScreenSpec, VideoSpec, VideoStream};
-pub use media_task::CallStats;
+pub use media_task::{CallStats, HoldState};
 pub use post_quantum::PostQuantumStatus;
 pub use sealcall_e2ee::PostQuantum;

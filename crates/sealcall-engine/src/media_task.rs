@@ -8,14 +8,17 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sealcall_e2ee::rand_core::UnwrapErr;
 use sealcall_e2ee::{
-    CalleeHandshake, CallerAwaitingConfirm, CallerHandshake, CipherSuite, Completed,
-    DeviceIdentity, Established, HandshakeMessage, HandshakeParams, IdentityPublicKey, Intent,
-    MediaKind, PostQuantum, StreamConfig,
+    CalleeHandshake, CallerAwaitingConfirm, CallerHandshake, CipherSuite, Completed, ControlOpener,
+    ControlSealer, DeviceIdentity, Established, HandshakeMessage, HandshakeParams,
+    IdentityPublicKey, Intent, MediaKind, PostQuantum, StreamConfig,
 };
 use sealcall_policy::{
     CallIntent, E2eeGrant, LocalState, Outcome, Settlement, Side, local_intent, settle,
 };
-use sealcall_signaling::{CallId, ClientMessage, HandshakeBytes, SdpKind, SdpText, ServerMessage};
+use sealcall_signaling::{
+    CallId, ClientMessage, ControlBytes, HandshakeBytes, PeerMessage, SdpKind, SdpText,
+    ServerMessage, encode_peer, parse_peer_message,
+};
 use tokio::sync::{mpsc, watch};
 
 use crate::call::{MediaMode, MediaProgress, MediaStart};
@@ -59,6 +62,45 @@ pub struct CallStats {
     pub send_estimate_kbps: u32,
 }
 
+// A sealed peer message always fits the signaling message's bound, and a peer message the
+// control channel's plaintext.
+const _: () = assert!(sealcall_signaling::MAX_CONTROL_BYTES == sealcall_e2ee::MAX_CONTROL_MESSAGE);
+const _: () =
+    assert!(sealcall_signaling::MAX_PEER_MESSAGE_BYTES == sealcall_e2ee::MAX_CONTROL_PLAINTEXT);
+
+/// Control messages that may wait for the channel's keys (they arrive before this side settled
+/// the call); more are dropped.
+const MAX_PENDING_CONTROL: usize = 16;
+
+/// Whether a call is on hold, and by whom. While either side holds it, neither side sends
+/// media or plays what arrives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HoldState {
+    /// This device put the call on hold.
+    pub by_me: bool,
+    /// The other device put it on hold (as it said in a sealed control message).
+    pub by_peer: bool,
+}
+
+impl HoldState {
+    /// Whether media is paused.
+    pub fn is_held(self) -> bool {
+        self.by_me || self.by_peer
+    }
+}
+
+/// What the engine asks of a call's media task.
+// One message per signaling message or user action: boxing the large variant would only add
+// an allocation to every relayed SDP, candidate and handshake message.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum ToMedia {
+    /// A message from the server for this call.
+    Server(ServerMessage),
+    /// Put the call on hold (`true`) or resume it.
+    Hold(bool),
+}
+
 /// What the media task tells the engine.
 #[derive(Debug)]
 pub(crate) enum FromMedia {
@@ -70,6 +112,10 @@ pub(crate) enum FromMedia {
     Video(CallId, VideoReport),
     /// The server's account of the call contradicts what the two devices signed.
     Warning(CallId, String),
+    /// The call's hold state changed.
+    Hold(CallId, HoldState),
+    /// Something to tell the user about the call.
+    Notice(String),
 }
 
 /// A call's video: sources to start once the call is ready, the switch for changes during the
@@ -154,6 +200,13 @@ struct Task {
     started: Instant,
     /// The settled keys' post-quantum status (end-to-end calls).
     post_quantum: Option<PostQuantumStatus>,
+    /// The call's end-to-end control channel, once the call is settled.
+    control: Option<(ControlSealer, ControlOpener)>,
+    /// Sealed control messages that arrived before the channel existed.
+    pending_control: Vec<ControlBytes>,
+    hold: HoldState,
+    /// Whether the video streams were last told the call is held.
+    was_held: bool,
 }
 
 impl Task {
@@ -258,7 +311,14 @@ impl Task {
                 w.user_message().to_owned(),
             ));
         }
+        let control = completed
+            .control_channel()
+            .map_err(|e| format!("the call's control channel: {e}"))?;
+        self.control = Some(control.split());
         self.settled = true;
+        for data in std::mem::take(&mut self.pending_control) {
+            self.on_control(&data);
+        }
         match (settlement, completed) {
             (Settlement::EndToEnd { grant, .. }, Completed::EndToEnd(est)) => {
                 self.keys_ready(&grant, est)?;
@@ -273,6 +333,109 @@ impl Task {
         }
         self.maybe_ready();
         Ok(())
+    }
+
+    /// Puts the call on hold or resumes it, and tells the other device in a sealed control
+    /// message. The hold is enforced here whatever the other device does: nothing is sent or
+    /// played while it lasts.
+    fn set_hold(&mut self, on: bool) {
+        let Some((sealer, _)) = self.control.as_mut() else {
+            let _ = self.out.send(FromMedia::Notice(
+                "hold is available once the call is connected".into(),
+            ));
+            return;
+        };
+        if self.hold.by_me == on {
+            return;
+        }
+        let msg = if on {
+            PeerMessage::Hold {}
+        } else {
+            PeerMessage::Resume {}
+        };
+        let sealed = encode_peer(&msg)
+            .map_err(|e| e.to_string())
+            .and_then(|text| sealer.seal(text.as_bytes()).map_err(|e| e.to_string()))
+            .and_then(ControlBytes::new);
+        match sealed {
+            Ok(data) => self.send(ClientMessage::Control {
+                call_id: self.p.start.call_id.clone(),
+                data,
+            }),
+            Err(e) => {
+                let _ = self.out.send(FromMedia::Notice(format!(
+                    "could not tell the other device: {e}"
+                )));
+            }
+        }
+        self.hold.by_me = on;
+        self.report_hold();
+    }
+
+    fn report_hold(&self) {
+        tracing::info!(
+            call_id = %self.p.start.call_id,
+            by_me = self.hold.by_me,
+            by_peer = self.hold.by_peer,
+            "call hold changed"
+        );
+        let _ = self
+            .out
+            .send(FromMedia::Hold(self.p.start.call_id.clone(), self.hold));
+    }
+
+    /// A sealed control message from the other device: opened, or refused with a warning
+    /// (the service altered, forged or replayed it).
+    fn on_control(&mut self, data: &ControlBytes) {
+        let Some((_, opener)) = self.control.as_mut() else {
+            if self.pending_control.len() < MAX_PENDING_CONTROL {
+                self.pending_control.push(data.clone());
+            }
+            return;
+        };
+        let opened = match opener.open(data.as_bytes()) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(call_id = %self.p.start.call_id, error = %e, "control message refused");
+                let _ = self.out.send(FromMedia::Warning(
+                    self.p.start.call_id.clone(),
+                    "A message from the other device failed its end-to-end check: the service \
+                     may have altered, forged or replayed it. It was ignored."
+                        .into(),
+                ));
+                return;
+            }
+        };
+        if opened.missed > 0 {
+            tracing::info!(call_id = %self.p.start.call_id, missed = opened.missed, "control messages dropped on the way");
+        }
+        match parse_peer_message(&opened.plaintext) {
+            Ok(PeerMessage::Hold {}) => self.peer_hold(true),
+            Ok(PeerMessage::Resume {}) => self.peer_hold(false),
+            Err(e) => {
+                // Authentic but not understood: a newer peer; ignored.
+                tracing::info!(call_id = %self.p.start.call_id, code = ?e.code(), "peer message not understood");
+                let _ = self.out.send(FromMedia::Notice(format!(
+                    "the other device sent something this version does not understand ({e})"
+                )));
+            }
+        }
+    }
+
+    /// Tells the video streams when the call goes on or off hold.
+    fn sync_hold(&mut self, video: &mut CallVideo) {
+        let held = self.hold.is_held();
+        if held != self.was_held {
+            self.was_held = held;
+            video.set_held(held);
+        }
+    }
+
+    fn peer_hold(&mut self, on: bool) {
+        if self.hold.by_peer != on {
+            self.hold.by_peer = on;
+            self.report_hold();
+        }
     }
 
     /// Answers a Commit (the callee, once its own fingerprint is known).
@@ -393,6 +556,10 @@ impl Task {
                 .await
                 .map_err(|e| e.to_string()),
             ServerMessage::Handshake { data, .. } => self.on_handshake(data.as_bytes()),
+            ServerMessage::Control { data, .. } => {
+                self.on_control(&data);
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -543,7 +710,7 @@ impl AudioSink for Switchable {
 /// Runs one call's media until `stop` flips or the transport fails.
 pub(crate) async fn run(
     p: MediaParams,
-    mut inbox: mpsc::UnboundedReceiver<ServerMessage>,
+    mut inbox: mpsc::UnboundedReceiver<ToMedia>,
     out: mpsc::UnboundedSender<FromMedia>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -584,6 +751,10 @@ pub(crate) async fn run(
         reported_ready: false,
         started: Instant::now(),
         post_quantum: None,
+        control: None,
+        pending_control: Vec::new(),
+        hold: HoldState::default(),
+        was_held: false,
     };
     tracing::info!(
         call_id = %call_id,
@@ -683,7 +854,15 @@ pub(crate) async fn run(
                 }
             }
             msg = inbox.recv() => {
-                let Some(msg) = msg else { break };
+                let msg = match msg {
+                    None => break,
+                    Some(ToMedia::Hold(on)) => {
+                        task.set_hold(on);
+                        task.sync_hold(&mut video);
+                        continue;
+                    }
+                    Some(ToMedia::Server(msg)) => msg,
+                };
                 if let Err(e) = task.on_server(msg).await {
                     task.fail(e);
                     break;
@@ -692,6 +871,7 @@ pub(crate) async fn run(
                     task.fail(e);
                     break;
                 }
+                task.sync_hold(&mut video);
                 task.maybe_ready();
                 if task.reported_ready && !video_started {
                     video_started = true;
@@ -699,6 +879,10 @@ pub(crate) async fn run(
                 }
             }
             Some(out) = video.encoded_rx.recv() => {
+                // On hold: pictures are not sent (a keyframe starts the stream again).
+                if task.hold.is_held() {
+                    continue;
+                }
                 match video.on_encoded(task.now(), out, &mut task.outbound, &task.transport).await {
                     Ok(Some(report)) => task.report_video(report),
                     Ok(None) => {}
@@ -721,12 +905,15 @@ pub(crate) async fn run(
                             task.fail(e);
                             break;
                         }
+                        task.sync_hold(&mut video);
                         task.maybe_ready();
                         if task.reported_ready && !video_started {
                             video_started = true;
                             video.on_ready();
                         }
                     }
+                    // On hold nothing that arrives is shown or played, whatever the peer sends.
+                    Some(TransportEvent::Video(_) | TransportEvent::Audio(_)) if task.hold.is_held() => {}
                     Some(TransportEvent::Video(rtp)) => {
                         let now = task.now();
                         video.on_packet(now, rtp, &mut task.inbound, &task.transport).await;
@@ -761,6 +948,7 @@ pub(crate) async fn run(
                 // An old epoch's receive key goes when its grace ends, traffic or not.
                 task.inbound.expire(now);
                 video.apply_switch();
+                let held = task.hold.is_held();
                 for report in video.on_tick(now, &mut task.inbound, &task.transport).await {
                     task.report_video(report);
                 }
@@ -770,7 +958,13 @@ pub(crate) async fn run(
                         break;
                     }
                     // Fail closed: nothing is encoded for the wire until frames may be sent.
-                    if task.outbound.ready() {
+                    // On hold the microphone is read (and dropped), nothing is sent.
+                    if task.outbound.ready() && held {
+                        if let Err(e) = send.skip_frame() {
+                            task.fail(e.to_string());
+                            break;
+                        }
+                    } else if task.outbound.ready() {
                         match send.next_packet(&mut packet) {
                             Ok(Some(n)) => {
                                 match task.outbound.protect(now, MediaKind::Audio, &packet[..n]) {

@@ -120,7 +120,18 @@ async fn a_call_is_standard_with_the_reason_when_the_other_person_has_not_turned
         }
     );
     assert!(!connected(&mut ken_ev).await);
-    ken.request_feature(Feature::Recording).unwrap();
+    // Not refused for end-to-end encryption in a standard call; what Sealcall lacks is said.
+    for feature in Feature::ALL {
+        let e = ken.request_feature(feature).unwrap_err().to_string();
+        assert!(!e.contains("end-to-end"), "{e}");
+        assert!(e.contains("is not available in Sealcall"), "{e}");
+    }
+    let e = ken
+        .request_feature(Feature::LiveCaptionsAndTranscription)
+        .unwrap_err();
+    assert!(e.to_string().contains("speech model"), "{e}");
+    let e = ken.request_feature(Feature::CallMerge).unwrap_err();
+    assert!(e.to_string().contains("one to one"), "{e}");
     ken.hangup().unwrap();
     ended(&mut ken_ev).await;
 }
@@ -331,4 +342,143 @@ async fn input_and_output_can_be_switched_during_a_call() {
     );
     assert!((f2 - 880.0).abs() < 5.0, "second output file: {f2} Hz");
     assert!(!samples_of(&server.wav("ken-1.wav")).is_empty());
+}
+
+/// The newest statistics of a call after everything queued so far: the events waiting are
+/// consumed (their hold changes returned too), then the next `Stats` is awaited.
+async fn fresh_stats(
+    events: &mut sealcall_engine::EngineEvents,
+) -> (sealcall_engine::CallStats, Vec<sealcall_engine::HoldState>) {
+    let mut holds = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let EngineEvent::Hold { hold, .. } = e {
+            holds.push(hold);
+        }
+    }
+    let stats = wait_for(events, 5, |e| match e {
+        EngineEvent::Stats { stats, .. } => Some((**stats).clone()),
+        _ => None,
+    })
+    .await;
+    (stats, holds)
+}
+
+async fn hold_changes_to(events: &mut sealcall_engine::EngineEvents) -> sealcall_engine::HoldState {
+    wait_for(events, 5, |e| match e {
+        EngineEvent::Hold { hold, .. } => Some(*hold),
+        _ => None,
+    })
+    .await
+}
+
+/// Hold in a standard and in an end-to-end encrypted call: Ken holds, both see it, no audio or
+/// video flows either way (counted on both sides), Ana cannot lift Ken's hold; Ken resumes and
+/// audio and camera pictures flow again (the camera restarts from a keyframe).
+async fn hold_and_resume(e2ee: bool) {
+    let server = TestServer::start().await;
+    let Pair {
+        ken,
+        mut ken_ev,
+        ana,
+        mut ana_ev,
+    } = server
+        .pair(
+            ("ken-hears.wav", "ana-hears.wav"),
+            |k, _| k.video = sealcall_engine::VideoSpec::TestPattern,
+            (e2ee, e2ee),
+        )
+        .await;
+    assert!(ken.hold().is_err(), "no call to hold yet");
+    ken.call(ANA).unwrap();
+    assert_eq!(connected(&mut ken_ev).await, e2ee);
+    assert_eq!(connected(&mut ana_ev).await, e2ee);
+    // Ana sees Ken's camera before the hold.
+    wait_for(&mut ana_ev, 10, |e| {
+        matches!(e, EngineEvent::Video { .. }).then_some(())
+    })
+    .await;
+
+    ken.hold().unwrap();
+    let held = sealcall_engine::HoldState {
+        by_me: true,
+        by_peer: false,
+    };
+    assert_eq!(hold_changes_to(&mut ken_ev).await, held);
+    assert_eq!(
+        hold_changes_to(&mut ana_ev).await,
+        sealcall_engine::HoldState {
+            by_me: false,
+            by_peer: true
+        }
+    );
+    assert_eq!(ken.hold_state(), held);
+    // Ana's resume lifts only a hold of her own: the call stays held.
+    ana.resume().unwrap();
+    // What was in flight lands; from then on nothing moves either way.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (k0, _) = fresh_stats(&mut ken_ev).await;
+    let (a0, _) = fresh_stats(&mut ana_ev).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (k1, _) = fresh_stats(&mut ken_ev).await;
+    let (a1, ana_holds) = fresh_stats(&mut ana_ev).await;
+    assert!(
+        ana_holds.is_empty(),
+        "Ana's resume changed nothing: {ana_holds:?}"
+    );
+    assert_eq!(
+        k1.media.packets_sent, k0.media.packets_sent,
+        "Ken sends no audio"
+    );
+    assert_eq!(
+        a1.media.packets_sent, a0.media.packets_sent,
+        "Ana sends no audio"
+    );
+    assert_eq!(k1.media.packets_received, k0.media.packets_received);
+    assert_eq!(a1.media.packets_received, a0.media.packets_received);
+    assert_eq!(
+        k1.camera.frames_sent, k0.camera.frames_sent,
+        "Ken's camera sends nothing"
+    );
+    assert_eq!(a1.camera.frames_decoded, a0.camera.frames_decoded);
+
+    ken.resume().unwrap();
+    assert_eq!(
+        hold_changes_to(&mut ken_ev).await,
+        sealcall_engine::HoldState::default()
+    );
+    assert_eq!(
+        hold_changes_to(&mut ana_ev).await,
+        sealcall_engine::HoldState::default()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (k2, _) = fresh_stats(&mut ken_ev).await;
+    let (a2, _) = fresh_stats(&mut ana_ev).await;
+    for (side, before, after) in [("Ken", &k1, &k2), ("Ana", &a1, &a2)] {
+        let got = after.media.packets_received - before.media.packets_received;
+        assert!(
+            got >= 50,
+            "{side} hears the other again: {got} packets in 2 s"
+        );
+    }
+    assert!(
+        a2.camera.frames_decoded > a1.camera.frames_decoded,
+        "Ana sees Ken's camera again"
+    );
+    assert!(
+        k2.camera.keyframes_sent > k1.camera.keyframes_sent,
+        "the camera restarted from a keyframe"
+    );
+    assert_eq!(a2.inbound.auth_failures, 0);
+    ken.hangup().unwrap();
+    ended(&mut ken_ev).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_pauses_media_both_ways_in_a_standard_call() {
+    hold_and_resume(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_pauses_media_both_ways_in_an_e2ee_call() {
+    hold_and_resume(true).await;
 }

@@ -11,7 +11,9 @@
 //! * it flips an intent inside the handshake: refused;
 //! * it swaps the identity keys it hands out for two devices that have called before, and runs
 //!   the handshake with each of them itself: both devices show "key changed" before any media,
-//!   the verified mark is gone, and the two security codes differ.
+//!   the verified mark is gone, and the two security codes differ;
+//! * it replays and alters the sealed control messages (hold, resume) it relays: refused with a
+//!   warning, the hold unchanged.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
 
 mod common;
@@ -662,4 +664,80 @@ async fn a_handshake_signed_for_another_device_than_the_one_named_is_refused() {
         )),
         "refused for the device id"
     );
+}
+
+/// The server replays, alters and drops the sealed control messages of a standard call (hold,
+/// resume): it cannot make them count. Ken holds (delivered); his resume is replaced by a replay
+/// of the hold; his next hold is delivered with one byte altered; his last resume is
+/// delivered. Ana warns twice, stays held through both attacks, and resumes with the last one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_cannot_forge_replay_or_alter_a_hold() {
+    use sealcall_signaling::ControlBytes;
+    let server = TestServer::start().await;
+    let first: Arc<std::sync::Mutex<Option<ControlBytes>>> = Arc::default();
+    let count = Arc::new(AtomicU32::new(0));
+    let (f, n) = (first.clone(), count.clone());
+    let proxy = signaling_proxy(
+        &server.url,
+        rewriting(move |m| {
+            let ServerMessage::Control { call_id, data } = m else {
+                return None;
+            };
+            let data = match n.fetch_add(1, Ordering::SeqCst) {
+                0 => {
+                    *f.lock().unwrap() = Some(data);
+                    return None;
+                }
+                1 => f.lock().unwrap().clone().unwrap(),
+                2 => {
+                    let mut bytes = data.into_bytes();
+                    let last = bytes.len() - 1;
+                    bytes[last] ^= 0x40;
+                    ControlBytes::new(bytes).unwrap()
+                }
+                _ => return None,
+            };
+            Some(ServerMessage::Control { call_id, data })
+        }),
+    )
+    .await;
+    let mut ken_cfg = server.config(KEN, "tone:440", &server.wav("k.wav"));
+    let mut ana_cfg = server.config(ANA, "tone:880", &server.wav("a.wav"));
+    ana_cfg.auto_answer = true;
+    ana_cfg.signaling = Some(proxy);
+    ken_cfg.timers.connect_timeout = Duration::from_secs(8);
+    let (ken, mut ken_ev) = engine(ken_cfg).await;
+    let (_ana, mut ana_ev) = engine(ana_cfg).await;
+    wait_for(&mut ana_ev, 10, |e| {
+        matches!(e, EngineEvent::Setting(_)).then_some(())
+    })
+    .await;
+    ken.call(ANA).unwrap();
+    assert!(!connected(&mut ken_ev).await);
+    assert!(!connected(&mut ana_ev).await);
+    let held_by_peer = |e: &EngineEvent| match e {
+        EngineEvent::Hold { hold, .. } => Some(hold.by_peer),
+        _ => None,
+    };
+    let warned = |e: &EngineEvent| match e {
+        EngineEvent::SecurityWarning { message, .. } => Some(message.clone()),
+        EngineEvent::Hold { hold, .. } => panic!("the attack changed the hold: {hold:?}"),
+        _ => None,
+    };
+    ken.hold().unwrap();
+    assert!(wait_for(&mut ana_ev, 5, held_by_peer).await);
+    // Ken's resume, replaced by the replayed hold.
+    ken.resume().unwrap();
+    let w = wait_for(&mut ana_ev, 5, warned).await;
+    assert!(w.contains("failed its end-to-end check"), "{w}");
+    // Ken's next hold, altered on the way.
+    ken.hold().unwrap();
+    let w = wait_for(&mut ana_ev, 5, warned).await;
+    assert!(w.contains("failed its end-to-end check"), "{w}");
+    // Still held, as Ken is again; his resume gets through and counts.
+    ken.resume().unwrap();
+    assert!(!wait_for(&mut ana_ev, 5, held_by_peer).await);
+    assert_eq!(count.load(Ordering::SeqCst), 4);
+    ken.hangup().unwrap();
+    ended(&mut ana_ev).await;
 }

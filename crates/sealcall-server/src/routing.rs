@@ -184,6 +184,19 @@ pub(crate) async fn handle(state: &AppState, session: &Session, msg: ClientMessa
                 received,
             )
             .await;
+        }
+        ClientMessage::Control { call_id, data } => {
+            forward(
+                state,
+                me,
+                &call_id,
+                ServerMessage::Control {
+                    call_id: call_id.clone(),
+                    data,
+                },
+                received,
+            )
+            .await;
         } // `ClientMessage` is exhaustive today; a future variant must be handled explicitly.
     }
 }

@@ -121,6 +121,32 @@ all_modes! {
                 data
             }
         );
+        // So do sealed control messages, both ways.
+        let sealed = ControlBytes::new(vec![1; 40]).unwrap();
+        ken.send(ClientMessage::Control {
+            call_id: call.clone(),
+            data: sealed.clone(),
+        })
+        .await;
+        assert_eq!(
+            ana2.recv().await,
+            ServerMessage::Control {
+                call_id: call.clone(),
+                data: sealed.clone()
+            }
+        );
+        ana2.send(ClientMessage::Control {
+            call_id: call.clone(),
+            data: sealed.clone(),
+        })
+        .await;
+        assert_eq!(
+            ken.recv().await,
+            ServerMessage::Control {
+                call_id: call.clone(),
+                data: sealed
+            }
+        );
         ana2.send(ClientMessage::Sdp {
             call_id: call.clone(),
             kind: SdpKind::Answer,
@@ -138,6 +164,18 @@ all_modes! {
         ana1.send(ClientMessage::Handshake {
             call_id: call.clone(),
             data: HandshakeBytes::new(vec![0]).unwrap(),
+        })
+        .await;
+        assert!(matches!(
+            ana1.recv().await,
+            ServerMessage::Error {
+                code: ErrorCode::UnknownCall,
+                ..
+            }
+        ));
+        ana1.send(ClientMessage::Control {
+            call_id: call.clone(),
+            data: ControlBytes::new(vec![0]).unwrap(),
         })
         .await;
         assert!(matches!(

@@ -1,25 +1,31 @@
 //! The body of the `signaling_message` fuzz target, shared with the seed tests.
 
-use crate::{encode_client, encode_server, parse_client_message, parse_server_message};
+use crate::{
+    SignalingError, encode_client, encode_peer, encode_server, parse_client_message,
+    parse_peer_message, parse_server_message,
+};
 
-/// Parses `data` as a client and as a server message. Whatever parses must encode and parse back
-/// to the same value; nothing may panic. Panics (which the fuzzer reports) only if that
-/// round-trip invariant breaks.
+/// Parses `data` as a client, a server and a peer message. Whatever parses must encode and
+/// parse back to the same value; nothing may panic. Panics (which the fuzzer reports) only if
+/// that round-trip invariant breaks.
 pub fn parse_any(data: &[u8]) {
-    if let Ok(msg) = parse_client_message(data) {
-        let text = encode_client(&msg).unwrap_or_default();
+    round_trip(data, parse_client_message, encode_client, "client");
+    round_trip(data, parse_server_message, encode_server, "server");
+    round_trip(data, parse_peer_message, encode_peer, "peer");
+}
+
+fn round_trip<T: PartialEq + core::fmt::Debug>(
+    data: &[u8],
+    parse: fn(&[u8]) -> Result<T, SignalingError>,
+    encode: fn(&T) -> Result<String, SignalingError>,
+    what: &str,
+) {
+    if let Ok(msg) = parse(data) {
+        let text = encode(&msg).unwrap_or_default();
         assert_eq!(
-            parse_client_message(text.as_bytes()).ok().as_ref(),
+            parse(text.as_bytes()).ok().as_ref(),
             Some(&msg),
-            "client message did not round-trip"
-        );
-    }
-    if let Ok(msg) = parse_server_message(data) {
-        let text = encode_server(&msg).unwrap_or_default();
-        assert_eq!(
-            parse_server_message(text.as_bytes()).ok().as_ref(),
-            Some(&msg),
-            "server message did not round-trip"
+            "{what} message did not round-trip"
         );
     }
 }

@@ -7,7 +7,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{MAX_CANDIDATE_BYTES, MAX_HANDSHAKE_BYTES, MAX_ID_CHARS, MAX_SDP_BYTES};
+use crate::{
+    MAX_CANDIDATE_BYTES, MAX_CONTROL_BYTES, MAX_HANDSHAKE_BYTES, MAX_ID_CHARS, MAX_SDP_BYTES,
+};
 
 fn valid_id(text: &str) -> Result<(), String> {
     if text.is_empty() {
@@ -104,56 +106,76 @@ impl<'de> Deserialize<'de> for IdentityKey {
     }
 }
 
-/// An end-to-end handshake message (`sealcall_e2ee::HandshakeMessage` encoding), opaque to the
-/// server: it forwards the bytes and can neither read nor forge them (they are signed by the
-/// devices' identity keys). Travels as standard base64; 1 to
-/// [`MAX_HANDSHAKE_BYTES`](crate::MAX_HANDSHAKE_BYTES) bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandshakeBytes(Vec<u8>);
+macro_rules! bounded_bytes {
+    ($(#[$doc:meta])* $name:ident, $max:expr, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(Vec<u8>);
 
-impl HandshakeBytes {
-    /// Wraps handshake bytes, checking the length.
-    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
-        if bytes.is_empty() || bytes.len() > MAX_HANDSHAKE_BYTES {
-            return Err(format!(
-                "handshake data must be 1 to {MAX_HANDSHAKE_BYTES} bytes"
-            ));
+        impl $name {
+            /// Wraps the bytes, checking the length.
+            pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+                if bytes.is_empty() || bytes.len() > $max {
+                    return Err(format!("{} must be 1 to {} bytes", $what, $max));
+                }
+                Ok(Self(bytes))
+            }
+
+            /// The bytes.
+            pub fn as_bytes(&self) -> &[u8] {
+                &self.0
+            }
+
+            /// The bytes, owned.
+            pub fn into_bytes(self) -> Vec<u8> {
+                self.0
+            }
         }
-        Ok(Self(bytes))
-    }
 
-    /// The bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// The bytes, owned.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
-    }
-}
-
-impl Serialize for HandshakeBytes {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&BASE64.encode(&self.0))
-    }
-}
-
-impl<'de> Deserialize<'de> for HandshakeBytes {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        // Reject before decoding anything absurdly long (base64 grows 4/3).
-        if text.len() > MAX_HANDSHAKE_BYTES.div_ceil(3) * 4 {
-            return Err(serde::de::Error::custom(format!(
-                "handshake data must be 1 to {MAX_HANDSHAKE_BYTES} bytes"
-            )));
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&BASE64.encode(&self.0))
+            }
         }
-        let bytes = BASE64
-            .decode(text.as_bytes())
-            .map_err(|_| serde::de::Error::custom("handshake data must be standard base64"))?;
-        Self::new(bytes).map_err(serde::de::Error::custom)
-    }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                // Reject before decoding anything absurdly long (base64 grows 4/3).
+                if text.len() > ($max as usize).div_ceil(3) * 4 {
+                    return Err(serde::de::Error::custom(format!(
+                        "{} must be 1 to {} bytes",
+                        $what, $max
+                    )));
+                }
+                let bytes = BASE64.decode(text.as_bytes()).map_err(|_| {
+                    serde::de::Error::custom(concat!($what, " must be standard base64"))
+                })?;
+                Self::new(bytes).map_err(serde::de::Error::custom)
+            }
+        }
+    };
 }
+
+bounded_bytes!(
+    /// An end-to-end handshake message (`sealcall_e2ee::HandshakeMessage` encoding), opaque to
+    /// the server: it forwards the bytes and can neither read nor forge them (they are signed by
+    /// the devices' identity keys). Travels as standard base64; 1 to
+    /// [`MAX_HANDSHAKE_BYTES`](crate::MAX_HANDSHAKE_BYTES) bytes.
+    HandshakeBytes,
+    MAX_HANDSHAKE_BYTES,
+    "handshake data"
+);
+
+bounded_bytes!(
+    /// A sealed control message (`sealcall_e2ee::ControlSealer` output) from one device of a
+    /// call to the other: hold, resume, transfer, recording notices. Opaque to the server, which
+    /// forwards it and can drop it but can neither read, forge, replay nor reorder it. Travels
+    /// as standard base64; 1 to [`MAX_CONTROL_BYTES`](crate::MAX_CONTROL_BYTES) bytes.
+    ControlBytes,
+    MAX_CONTROL_BYTES,
+    "control data"
+);
 
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, $max:expr, $what:literal, $allow_empty:expr) => {

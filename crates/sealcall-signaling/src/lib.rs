@@ -11,6 +11,9 @@
 //!   ([`SdpText`], [`HandshakeBytes`], …) validate when parsed.
 //! - **Opaque handshake**: the end-to-end handshake travels as base64 bytes the server forwards
 //!   without being able to read or forge them.
+//! - **Sealed control messages**: hold, resume and the other in-call notices between the two
+//!   devices ([`PeerMessage`]) travel sealed end to end ([`ControlBytes`], in every call,
+//!   standard ones too); the server forwards them and can drop them, nothing more.
 //! - The policy decision travels as [`sealcall_policy::DecisionSummary`], which proves nothing
 //!   (the engine recomputes nothing from it and can never turn it into a grant).
 //!
@@ -32,6 +35,7 @@
 
 mod ids;
 mod message;
+mod peer;
 
 pub mod fuzzing;
 
@@ -39,11 +43,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use ids::{CallId, CandidateText, DeviceId, HandshakeBytes, IdentityKey, MidText, SdpText};
+pub use ids::{
+    CallId, CandidateText, ControlBytes, DeviceId, HandshakeBytes, IdentityKey, MidText, SdpText,
+};
 pub use message::{
     ClientMessage, EndReason, ErrorCode, FailReason, IceCandidate, SdpKind, ServerMessage,
     SettingView, TurnCredentials,
 };
+pub use peer::{MAX_PEER_MESSAGE_BYTES, PEER_TYPES, PeerMessage, encode_peer, parse_peer_message};
 pub use sealcall_policy::{DecisionSummary, Side, UserId};
 
 /// The protocol version this build speaks (the `v` field).
@@ -58,6 +65,9 @@ pub const MAX_CANDIDATE_BYTES: usize = 1024;
 /// `Commit` of 1416 bytes, most of it the ML-KEM-768 encapsulation key (1184); 2048 leaves room
 /// for longer ids without admitting anything absurd (base64 on the wire: at most 2732 characters).
 pub const MAX_HANDSHAKE_BYTES: usize = 2048;
+/// Largest sealed control message, in bytes: `sealcall-e2ee`'s `MAX_CONTROL_MESSAGE` (a 9-byte
+/// header, at most 1024 bytes of [`PeerMessage`], a 16-byte tag).
+pub const MAX_CONTROL_BYTES: usize = 1049;
 /// Longest call or device id, in characters.
 pub const MAX_ID_CHARS: usize = 64;
 
@@ -74,6 +84,7 @@ pub const CLIENT_TYPES: &[&str] = &[
     "sdp",
     "ice",
     "handshake",
+    "control",
     "ping",
 ];
 
@@ -91,6 +102,7 @@ pub const SERVER_TYPES: &[&str] = &[
     "sdp",
     "ice",
     "handshake",
+    "control",
     "pong",
     "error",
     "reconnect",
@@ -185,10 +197,18 @@ impl SignalingError {
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8], known: &[&str]) -> Result<T, SignalingError> {
-    if bytes.len() > MAX_MESSAGE_BYTES {
+    parse_limited(bytes, known, MAX_MESSAGE_BYTES)
+}
+
+fn parse_limited<T: DeserializeOwned>(
+    bytes: &[u8],
+    known: &[&str],
+    max: usize,
+) -> Result<T, SignalingError> {
+    if bytes.len() > max {
         return Err(SignalingError::TooLarge {
             len: bytes.len(),
-            max: MAX_MESSAGE_BYTES,
+            max,
         });
     }
     let value: Value = serde_json::from_slice(bytes).map_err(|e| SignalingError::Malformed {

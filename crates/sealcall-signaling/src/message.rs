@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use sealcall_policy::{CallingEncryptionType, DecisionSummary, SettingLock, Side, UserId};
 
-use crate::ids::{CallId, CandidateText, DeviceId, HandshakeBytes, IdentityKey, MidText, SdpText};
+use crate::ids::{
+    CallId, CandidateText, ControlBytes, DeviceId, HandshakeBytes, IdentityKey, MidText, SdpText,
+};
 
 /// Whether a session description is an offer or an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +103,14 @@ pub enum ClientMessage {
         call_id: CallId,
         /// The encoded handshake message.
         data: HandshakeBytes,
+    },
+    /// A sealed control message for the peer device of a connected call (hold, resume…),
+    /// opaque to the server: it forwards it to that device only.
+    Control {
+        /// The call.
+        call_id: CallId,
+        /// The sealed message.
+        data: ControlBytes,
     },
     /// Liveness and latency probe; the server answers [`ServerMessage::Pong`].
     Ping {
@@ -352,6 +362,13 @@ pub enum ServerMessage {
         call_id: CallId,
         /// The encoded handshake message.
         data: HandshakeBytes,
+    },
+    /// A sealed control message from the peer device, as the peer sent it.
+    Control {
+        /// The call.
+        call_id: CallId,
+        /// The sealed message.
+        data: ControlBytes,
     },
     /// A device was registered on this user's account (sent to the account's other online
     /// devices at once, so no device joins silently). The new device's key shows up again

@@ -60,6 +60,10 @@ fn every_client_message() -> Vec<ClientMessage> {
             call_id: call(),
             data: HandshakeBytes::new(vec![1, 2, 3, 255]).unwrap(),
         },
+        ClientMessage::Control {
+            call_id: call(),
+            data: ControlBytes::new(vec![1; 30]).unwrap(),
+        },
         ClientMessage::Ping { nonce: 9 },
     ]
 }
@@ -145,6 +149,10 @@ fn every_server_message() -> Vec<ServerMessage> {
         ServerMessage::Handshake {
             call_id: call(),
             data: HandshakeBytes::new(vec![0; 199]).unwrap(),
+        },
+        ServerMessage::Control {
+            call_id: call(),
+            data: ControlBytes::new(vec![9; MAX_CONTROL_BYTES]).unwrap(),
         },
         ServerMessage::Pong { nonce: 1 },
         ServerMessage::Error {
@@ -278,6 +286,22 @@ fn bad_input_gives_clear_errors() {
     // A post-quantum Commit (1416 bytes) fits; one byte over the limit does not.
     assert!(HandshakeBytes::new(vec![3; 1416]).is_ok());
     assert!(HandshakeBytes::new(vec![3; MAX_HANDSHAKE_BYTES + 1]).is_err());
+    // The largest sealed control message fits; one byte over, or an empty one, does not.
+    assert!(ControlBytes::new(vec![3; MAX_CONTROL_BYTES]).is_ok());
+    assert!(ControlBytes::new(vec![3; MAX_CONTROL_BYTES + 1]).is_err());
+    let over = format!(
+        r#"{{"v":1,"type":"control","call_id":"c","data":"{}"}}"#,
+        "A".repeat(MAX_CONTROL_BYTES.div_ceil(3) * 4 + 4)
+    );
+    assert_eq!(code(over.as_bytes()), ErrorCode::InvalidMessage);
+    assert_eq!(
+        code(br#"{"v":1,"type":"control","call_id":"c","data":""}"#),
+        ErrorCode::InvalidMessage
+    );
+    assert_eq!(
+        code(br#"{"v":1,"type":"control","call_id":"c","data":"not base64!"}"#),
+        ErrorCode::InvalidMessage
+    );
     let sdp = format!(
         r#"{{"v":1,"type":"sdp","call_id":"c","kind":"offer","sdp":"{}"}}"#,
         "a".repeat(MAX_SDP_BYTES + 1)

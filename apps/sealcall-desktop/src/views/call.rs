@@ -1,10 +1,10 @@
 //! The call view: who, the status and the call time; while it rings out, Cancel; once answered,
-//! the shield, Mute, the camera and screen-share buttons, Hang up and More, then the video, the
+//! the shield, Mute, Hold, the camera and screen-share buttons, Hang up and More, then the video, the
 //! security panel, the audio choosers and the statistics.
 
 use egui::{Color32, RichText, Ui};
 use sealcall_engine::media::device::DeviceList;
-use sealcall_engine::{ScreenSpec, VideoSpec};
+use sealcall_engine::{STANDARD_CALL_FEATURES, ScreenSpec, VideoSpec};
 use sealcall_policy::Feature;
 
 use super::stats::Part;
@@ -37,6 +37,14 @@ pub fn show(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceL
             }
         };
         ui.label(RichText::new(status).size(18.0));
+        if c.phase == CallPhase::Connected && c.hold.is_held() {
+            let held = if c.hold.by_me {
+                labels::ON_HOLD_BY_ME
+            } else {
+                labels::ON_HOLD_BY_PEER
+            };
+            ui.colored_label(ui.visuals().warn_fg_color, RichText::new(held).strong());
+        }
     });
     for warning in &c.security_warnings {
         ui.vertical_centered(|ui| {
@@ -152,6 +160,18 @@ fn controls(ui: &mut Ui, c: &mut CallView, bridge: &mut Bridge) {
         if ui.toggle_value(&mut c.muted, labels::MUTE).changed() {
             bridge.set_muted(c.muted);
         }
+        if settled {
+            let (label, hold) = if c.hold.by_me {
+                (labels::RESUME, false)
+            } else {
+                (labels::HOLD, true)
+            };
+            if ui.button(label).clicked()
+                && let Err(e) = bridge.set_hold(hold)
+            {
+                c.feature_note = Some(e);
+            }
+        }
         let camera = if c.camera_on {
             labels::CAMERA_OFF
         } else {
@@ -182,26 +202,34 @@ fn controls(ui: &mut Ui, c: &mut CallView, bridge: &mut Bridge) {
         {
             c.feature_note = Some(e);
         }
-        ui.menu_button(labels::MORE, |ui| {
+        more(ui, c, bridge, e2ee, settled);
+    });
+}
+
+/// "More": in an end-to-end encrypted call, every feature the policy blocks, disabled, with the
+/// policy's reason; in a standard call the ones Sealcall offers. Captions, merge, adding a
+/// participant and apps are not there: they need group calls or speech models Sealcall does
+/// not have (docs/USER.md).
+fn more(ui: &mut Ui, c: &mut CallView, bridge: &Bridge, e2ee: bool, settled: bool) {
+    if !settled || (!e2ee && STANDARD_CALL_FEATURES.is_empty()) {
+        return;
+    }
+    ui.menu_button(labels::MORE, |ui| {
+        if e2ee {
             for feature in Feature::ALL {
-                if e2ee {
-                    ui.add_enabled(false, egui::Button::new(feature.display_name()))
-                        .on_disabled_hover_text(feature.user_message());
-                } else if !settled {
-                    ui.add_enabled(false, egui::Button::new(feature.display_name()))
-                        .on_disabled_hover_text(labels::SECURING);
-                } else if ui.button(feature.display_name()).clicked() {
-                    c.feature_note = Some(match bridge.request_feature(feature) {
-                        Ok(()) => format!(
-                            "{} is allowed in this call (this app does not offer it yet).",
-                            feature.display_name()
-                        ),
-                        Err(e) => e,
-                    });
-                    ui.close();
-                }
+                ui.add_enabled(false, egui::Button::new(feature.display_name()))
+                    .on_disabled_hover_text(feature.user_message());
             }
-        });
+            return;
+        }
+        for &feature in STANDARD_CALL_FEATURES {
+            if ui.button(feature.display_name()).clicked() {
+                if let Err(e) = bridge.request_feature(feature) {
+                    c.feature_note = Some(e);
+                }
+                ui.close();
+            }
+        }
     });
 }
 

@@ -130,6 +130,21 @@ impl<S: AudioSource> SendPipeline<S> {
         self
     }
 
+    /// Reads the next frame and drops it (a call on hold): the source keeps its pace and the
+    /// RTP clock runs on, but nothing is encoded or counted as sent. `false` once the source
+    /// has ended.
+    pub fn skip_frame(&mut self) -> Result<bool> {
+        if self.ended {
+            return Ok(false);
+        }
+        if !self.source.read_frame(&mut self.frame)? {
+            self.ended = true;
+            return Ok(false);
+        }
+        self.timestamp = self.timestamp.wrapping_add(RTP_TICKS_PER_FRAME);
+        Ok(true)
+    }
+
     /// Encodes the next frame into `out` (size it [`MAX_PACKET_BYTES`](super::MAX_PACKET_BYTES))
     /// and returns its length, or `None` once the source has ended.
     pub fn next_packet(&mut self, out: &mut [u8]) -> Result<Option<usize>> {
