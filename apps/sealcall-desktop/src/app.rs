@@ -16,8 +16,8 @@ use sealcall_engine::contacts::PeerKeyStatus;
 use sealcall_engine::media::AudioProcessingSetting;
 use sealcall_engine::media::device::{AudioDevices, DeviceList};
 use sealcall_engine::{
-    CallStats, ConnectionState, EngineEvent, HoldState, PostQuantum, PostQuantumStatus, ScreenSpec,
-    SessionInfo, Trust, VideoSpec, VideoStream,
+    CallStats, ConnectionState, EngineEvent, HoldState, PostQuantum, PostQuantumStatus,
+    RecordingState, ScreenSpec, SessionInfo, Trust, VideoSpec, VideoStream,
 };
 use sealcall_policy::Side;
 use sealcall_signaling::SettingView;
@@ -83,6 +83,21 @@ pub mod labels {
     pub const ON_HOLD_BY_ME: &str = "On hold: you put the call on hold";
     /// The call is on hold by the other person.
     pub const ON_HOLD_BY_PEER: &str = "On hold: the other person put the call on hold";
+    /// Where a recording goes (a text field).
+    pub const RECORD_TO: &str = "Record this call to";
+    /// Starts the recording.
+    pub const START_RECORDING: &str = "Start recording";
+    /// Stops the recording.
+    pub const STOP_RECORDING: &str = "Stop recording";
+    /// Closes the recording panel without recording.
+    pub const RECORD_CANCEL: &str = "Don't record";
+    /// This device records the call.
+    pub const RECORDING: &str = "Recording: the other person sees that this call is recorded";
+    /// Waiting for the other device's confirmation.
+    pub const RECORDING_WAITING: &str =
+        "Asking the other person's device to show the recording notice…";
+    /// The other person records the call.
+    pub const PEER_RECORDING: &str = "The other person is recording this call";
     /// The menu of call features.
     pub const MORE: &str = "More";
     /// The shield of an end-to-end encrypted call (a shield with a lock).
@@ -246,6 +261,12 @@ pub struct CallView {
     pub verify_note: Option<String>,
     /// Who holds the call (nothing flows either way while either does).
     pub hold: HoldState,
+    /// The recording panel's file, while it is open (before recording).
+    pub record_path: Option<String>,
+    /// This device's recording, while it waits or runs.
+    pub recording: Option<RecordingState>,
+    /// Whether the other person records the call.
+    pub peer_recording: bool,
 }
 
 /// What key continuity says about the other device of a call.
@@ -295,6 +316,9 @@ impl CallView {
             peer_key: None,
             verify_note: None,
             hold: HoldState::default(),
+            record_path: None,
+            recording: None,
+            peer_recording: false,
         }
     }
 
@@ -885,6 +909,32 @@ impl SealcallApp {
             EngineEvent::Hold { hold, .. } => {
                 if let Some(c) = &mut s.call {
                     c.hold = hold;
+                }
+            }
+            EngineEvent::Recording { state, .. } => {
+                if let Some(c) = &mut s.call {
+                    match &state {
+                        RecordingState::Waiting { .. } | RecordingState::Recording { .. } => {
+                            c.recording = Some(state);
+                        }
+                        RecordingState::Stopped { path, duration } => {
+                            c.recording = None;
+                            c.feature_note = Some(format!(
+                                "Recording saved to {} ({}).",
+                                path.display(),
+                                text::clock(*duration)
+                            ));
+                        }
+                        RecordingState::Failed(why) => {
+                            c.recording = None;
+                            c.feature_note = Some(format!("Not recorded: {why}"));
+                        }
+                    }
+                }
+            }
+            EngineEvent::PeerRecording { recording, .. } => {
+                if let Some(c) = &mut s.call {
+                    c.peer_recording = recording;
                 }
             }
             EngineEvent::SecurityWarning { message, .. } => {

@@ -42,6 +42,9 @@ pub struct EngineSettings {
     /// Settings > Audio: echo cancellation, noise suppression, gain control and the
     /// high-pass filter on the microphone (automatic by default: on for microphones).
     pub audio_processing: AudioProcessingSetting,
+    /// Where recordings are suggested (the user may type another file); `None` is the data
+    /// folder's `recordings/`.
+    pub recordings_dir: Option<PathBuf>,
 }
 
 impl Default for EngineSettings {
@@ -57,6 +60,7 @@ impl Default for EngineSettings {
             platform: desktop_platform().to_owned(),
             post_quantum: PostQuantum::Offered,
             audio_processing: AudioProcessingSetting::Auto,
+            recordings_dir: None,
         }
     }
 }
@@ -445,6 +449,20 @@ impl Bridge {
     /// Puts the call on hold (`true`) or takes it off this user's hold.
     pub fn set_hold(&self, on: bool) -> Result<(), String> {
         self.command(|e| if on { e.hold() } else { e.resume() })
+    }
+
+    /// Records the call into `path` (a new `.wav` file; its folder is created if needed).
+    pub fn start_recording(&self, path: &std::path::Path) -> Result<(), String> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        self.command(|e| e.start_recording(path))
+    }
+
+    /// Stops the recording.
+    pub fn stop_recording(&self) -> Result<(), String> {
+        self.command(|e| e.stop_recording())
     }
 
     /// Asks the engine whether `feature` may be used in the current call.

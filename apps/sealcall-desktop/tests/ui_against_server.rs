@@ -328,7 +328,7 @@ fn an_e2ee_call_to_the_echo_bot_shows_the_lock_the_code_and_blocks_features() {
 }
 
 #[test]
-fn in_a_standard_call_the_shield_says_why_there_is_no_placeholder_menu_and_hold_works() {
+fn in_a_standard_call_the_shield_says_why_more_offers_recording_and_hold_works() {
     let rt = runtime();
     let server = TestServer::start(&rt);
     server.policy(&rt, "DisabledUserOverride");
@@ -347,13 +347,42 @@ fn in_a_standard_call_the_shield_says_why_there_is_no_placeholder_menu_and_hold_
     wait_for_label(&mut app, "This call is not end-to-end encrypted");
     assert!(app.query_by_label(labels::SECURITY_CODE).is_none());
 
-    // No placeholder menu: Sealcall offers none of the features an E2EE call gives up in a
-    // standard call yet, so there is no "More" (docs/USER.md says what is missing and why).
-    assert!(sealcall_engine::STANDARD_CALL_FEATURES.is_empty());
-    assert!(app.query_by_label(labels::MORE).is_none());
+    // No placeholder menu: "More" lists only what Sealcall offers in a standard call
+    // (docs/USER.md says what is missing and why).
+    click(&mut app, labels::MORE);
     for feature in Feature::ALL {
-        assert!(app.query_by_label(feature.display_name()).is_none());
+        let offered = sealcall_engine::STANDARD_CALL_FEATURES.contains(&feature);
+        assert_eq!(
+            app.query_by_label(feature.display_name()).is_some(),
+            offered,
+            "{}",
+            feature.display_name()
+        );
     }
+    // Recording: a file to choose (suggested), the other side is told, then it records.
+    click(&mut app, Feature::Recording.display_name());
+    wait_for_label(&mut app, labels::START_RECORDING);
+    click(&mut app, labels::START_RECORDING);
+    let peer_recording = |e: &EngineEvent| match e {
+        EngineEvent::PeerRecording { recording, .. } => Some(*recording),
+        _ => None,
+    };
+    assert!(wait_event(&rt, &mut echo_events, peer_recording));
+    wait_for_label(&mut app, labels::RECORDING);
+    app.check_accessibility();
+    click(&mut app, labels::STOP_RECORDING);
+    wait_for_label_containing(&mut app, "Recording saved to");
+    assert!(!wait_event(&rt, &mut echo_events, peer_recording));
+    let saved = text_of(&app, "Recording saved to");
+    let path = saved
+        .strip_prefix("Recording saved to ")
+        .and_then(|rest| rest.rsplit_once(" ("))
+        .map(|(path, _)| path.to_owned())
+        .unwrap();
+    // A WAV header with two channels, and about a second of audio or more.
+    let wav = std::fs::read(&path).unwrap();
+    assert_eq!(&wav[..4], b"RIFF", "{path}");
+    assert_eq!(u16::from_le_bytes([wav[22], wav[23]]), 2, "stereo: {path}");
 
     // Hold: both sides see it, the button turns into Resume; resuming clears it on both.
     click(&mut app, labels::HOLD);

@@ -15,7 +15,7 @@ use sealcall_engine::media::video::{TestPattern, psnr_y};
 use sealcall_engine::transport::TransportConfig;
 use sealcall_engine::{
     AudioRoute, ConnectionState, Engine, EngineConfig, EngineEvent, EngineEvents, PostQuantum,
-    ScreenSpec, Trust, VideoSpec, VideoStream, VideoStreamStats,
+    RecordingState, ScreenSpec, Trust, VideoSpec, VideoStream, VideoStreamStats,
 };
 
 use crate::server_cmd::{TrustArgs, password};
@@ -330,6 +330,29 @@ pub fn print_event(event: &EngineEvent) -> Option<Ended> {
             }
         ),
         EngineEvent::FirstAudio { .. } => println!("audio is flowing"),
+        EngineEvent::Recording { state, .. } => match state {
+            RecordingState::Waiting { .. } => {
+                println!("recording: asking the other device to show the notice…")
+            }
+            RecordingState::Recording { path } => println!(
+                "recording to {} (the other person sees that the call is recorded)",
+                path.display()
+            ),
+            RecordingState::Stopped { path, duration } => println!(
+                "recording saved to {} ({:.1} s)",
+                path.display(),
+                duration.as_secs_f64()
+            ),
+            RecordingState::Failed(why) => println!("note: not recorded: {why}"),
+        },
+        EngineEvent::PeerRecording { recording, .. } => println!(
+            "{}",
+            if *recording {
+                "the other person is recording this call"
+            } else {
+                "the other person stopped recording"
+            }
+        ),
         EngineEvent::Hold { hold, .. } => match (hold.by_me, hold.by_peer) {
             (true, _) => println!("on hold: you put the call on hold (nothing is sent or played)"),
             (false, true) => println!("on hold: the other person put the call on hold"),
@@ -397,6 +420,11 @@ pub struct CallArgs {
     /// puts the call on hold, `resume@5` takes it off hold. Repeat for several steps.
     #[arg(long = "then", value_name = "ACTION@SECS", value_parser = parse_step)]
     then: Vec<Step>,
+    /// Record the call into this new .wav file (stereo: what you send left, what you hear
+    /// right) from when it connects until it ends. Standard calls only; the other person is
+    /// told and their device confirms before anything is recorded.
+    #[arg(long, value_name = "FILE.wav")]
+    record: Option<PathBuf>,
 }
 
 /// One scripted in-call action.
@@ -435,6 +463,7 @@ async fn run_call(
     callee: &str,
     duration: Duration,
     steps: &[Step],
+    record: Option<&Path>,
     video: &mut VideoOutput,
 ) -> Result<Ended> {
     engine.call(callee)?;
@@ -461,6 +490,11 @@ async fn run_call(
                     let now = tokio::time::Instant::now();
                     hangup_at = Some(now + duration);
                     steps_at = steps.iter().map(|s| (now + s.at, s.hold)).collect();
+                    if let Some(path) = record
+                        && let Err(e) = engine.start_recording(path)
+                    {
+                        println!("note: not recorded: {e}");
+                    }
                 }
                 video.on_event(&e)?;
                 if let Some(end) = print_event(&e) {
@@ -499,6 +533,7 @@ pub async fn call(args: CallArgs) -> Result<()> {
         &args.callee,
         Duration::from_secs_f64(args.duration.max(0.0)),
         &args.then,
+        args.record.as_deref(),
         &mut video,
     )
     .await?;
@@ -663,6 +698,7 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         bot,
         Duration::from_secs_f64(args.duration.clamp(1.0, 600.0)),
         &[],
+        None,
         &mut video,
     )
     .await?;

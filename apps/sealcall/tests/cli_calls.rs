@@ -125,6 +125,8 @@ async fn admin_echo_bot_and_call_through_the_binary() {
             "hold@0.8",
             "--then",
             "resume@1.6",
+            "--record",
+            dir.path().join("refused.wav").to_str().unwrap(),
             "--video",
             "test-pattern",
             "--video-output",
@@ -161,6 +163,15 @@ async fn admin_echo_bot_and_call_through_the_binary() {
         "both sides show the same code:\n{bot_text}"
     );
     assert!(bot_text.contains("post-quantum protected"), "{bot_text}");
+    // Recording is refused in an end-to-end encrypted call, with the policy's reason, and
+    // nothing is written.
+    assert!(
+        text.contains(
+            "not recorded: Recording isn't available during an end-to-end encrypted call"
+        ),
+        "{text}"
+    );
+    assert!(!dir.path().join("refused.wav").exists());
     // The hold and the resume, on both sides, in that order.
     let order = |text: &str, first: &str, then: &str| {
         let a = text

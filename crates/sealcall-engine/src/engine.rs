@@ -44,7 +44,9 @@ use crate::media::video::{
 use crate::media::{
     AudioProcessingSetting, AudioProcessor, AudioSink, AudioSource, Frame, SharedProcessor,
 };
-use crate::media_task::{self, CallStats, FromMedia, HoldState, MediaParams, ToMedia, VideoParams};
+use crate::media_task::{
+    self, CallStats, FromMedia, HoldState, MediaParams, RecordingState, ToMedia, VideoParams,
+};
 use crate::post_quantum::PostQuantumStatus;
 use crate::transport::TransportConfig;
 pub use sealcall_tls::{Fingerprint, Trust, check_server_url};
@@ -319,6 +321,23 @@ pub enum EngineEvent {
         /// Who holds it now.
         hold: HoldState,
     },
+    /// This device's recording of the call changed: waiting for the other device to confirm
+    /// that it shows the notice, recording, stopped (the file is complete), or failed (nothing
+    /// recorded, the file removed).
+    Recording {
+        /// The call.
+        call_id: CallId,
+        /// Where the recording is.
+        state: RecordingState,
+    },
+    /// The other person started (`true`) or stopped recording the call: show it for as long
+    /// as it lasts. Their device records only after this device confirmed it shows this.
+    PeerRecording {
+        /// The call.
+        call_id: CallId,
+        /// Whether they record now.
+        recording: bool,
+    },
     /// The service's account of a call contradicts what the two devices signed (e.g. it made
     /// the call standard although both turned on end-to-end encryption). Content-free; show it
     /// prominently for the rest of the call.
@@ -351,12 +370,13 @@ enum EngineCommand {
     Screen(ScreenSpec),
     PostQuantum(PostQuantum),
     Hold(bool),
+    Record(Option<crate::media::CallRecorder>),
 }
 
 /// The features of [`Feature::ALL`] (those the policy blocks in end-to-end encrypted calls)
 /// that this engine offers in standard calls. Hold is not among them: the policy does not
 /// block it, and [`Engine::hold`] works in every call.
-pub const STANDARD_CALL_FEATURES: &[Feature] = &[];
+pub const STANDARD_CALL_FEATURES: &[Feature] = &[Feature::Recording];
 
 /// Why a feature is not offered in a standard call either.
 fn not_offered(feature: Feature) -> String {
@@ -671,6 +691,28 @@ impl Engine {
         }
         self.commands
             .send(EngineCommand::Hold(on))
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// Records the connected standard call on this device into `path`, a new `.wav` file (48
+    /// kHz stereo: left what this device sends, right what it plays). Refused in an
+    /// end-to-end encrypted call with the policy's reason, and for a file that exists. The
+    /// other device is told first and must confirm that it shows the notice before the first
+    /// frame is recorded ([`RecordingState::Waiting`], then [`RecordingState::Recording`]);
+    /// without its confirmation within 5 s nothing is recorded ([`RecordingState::Failed`]).
+    pub fn start_recording(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        self.request_feature(Feature::Recording)?;
+        let recorder = crate::media::CallRecorder::create(path)?;
+        self.commands
+            .send(EngineCommand::Record(Some(recorder)))
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// Stops the recording (the file is completed, [`RecordingState::Stopped`]) and tells the
+    /// other device.
+    pub fn stop_recording(&self) -> Result<()> {
+        self.commands
+            .send(EngineCommand::Record(None))
             .map_err(|_| EngineError::Stopped)
     }
 
@@ -1191,6 +1233,17 @@ impl Core {
                         }
                         None => self.emit(EngineEvent::Notice("no call to hold or resume".into())),
                     },
+                    Some(EngineCommand::Record(recorder)) => match &self.media {
+                        Some(m) => {
+                            let _ = m.inbox.send(ToMedia::Record(recorder));
+                        }
+                        None => {
+                            if let Some(r) = recorder {
+                                let _ = r.discard();
+                            }
+                            self.emit(EngineEvent::Notice("no call to record".into()));
+                        }
+                    },
                     Some(EngineCommand::Screen(spec)) => {
                         if let Some(switch) = self.media.as_ref().map(|m| m.video.clone()) {
                             switch.set(VideoStream::Screen, self.screen(&spec));
@@ -1262,6 +1315,8 @@ impl Core {
                             self.emit(EngineEvent::Hold { call_id, hold });
                         }
                         FromMedia::Notice(n) => self.emit(EngineEvent::Notice(n)),
+                        FromMedia::Recording(call_id, state) => self.emit(EngineEvent::Recording { call_id, state }),
+                        FromMedia::PeerRecording(call_id, recording) => self.emit(EngineEvent::PeerRecording { call_id, recording }),
                         FromMedia::FirstAudio(call_id) => self.emit(EngineEvent::FirstAudio { call_id }),
                         FromMedia::Stats(call_id, stats) => self.emit(EngineEvent::Stats { call_id, stats }),
                         FromMedia::Video(call_id, report) => match report {
@@ -1462,8 +1517,11 @@ fn log_event(e: &EngineEvent) {
         EngineEvent::VideoStopped { call_id, stream } => {
             tracing::debug!(call_id = %call_id, stream = ?stream, "peer video stopped");
         }
-        // The media task logs each change with who holds the call.
-        EngineEvent::Hold { .. } => {}
+        // The media task logs each change with who holds the call, and each recording state.
+        EngineEvent::Hold { .. } | EngineEvent::Recording { .. } => {}
+        EngineEvent::PeerRecording { call_id, recording } => {
+            tracing::info!(call_id = %call_id, recording, "the other device records the call");
+        }
         EngineEvent::Notice(text) => tracing::info!(notice = %text, "notice"),
         EngineEvent::DeviceAdded {
             device_id,

@@ -27,6 +27,6 @@ pub use engine::{
 };
 pub use error::{EngineError, Result};
 pub use media::video::{ScreenSpec, VideoSpec, VideoStream};
-pub use media_task::{CallStats, HoldState};
+pub use media_task::{CallStats, HoldState, RECORDING_NOTICE_TIMEOUT, RecordingState};
 pub use post_quantum::PostQuantumStatus;
 pub use sealcall_e2ee::PostQuantum;

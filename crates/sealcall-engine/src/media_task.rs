@@ -13,7 +13,7 @@ use sealcall_e2ee::{
     IdentityPublicKey, Intent, MediaKind, PostQuantum, StreamConfig,
 };
 use sealcall_policy::{
-    CallIntent, E2eeGrant, LocalState, Outcome, Settlement, Side, local_intent, settle,
+    CallIntent, E2eeGrant, Feature, LocalState, Outcome, Settlement, Side, local_intent, settle,
 };
 use sealcall_signaling::{
     CallId, ClientMessage, ControlBytes, HandshakeBytes, PeerMessage, SdpKind, SdpText,
@@ -26,9 +26,9 @@ use crate::call_video::{CallVideo, VideoReport, VideoStreamStats, VideoSwitch};
 use crate::frames::{FrameStats, InboundFrames, OutboundFrames};
 use crate::media::video::{FrameFeed, VideoSource};
 use crate::media::{
-    AudioSink, AudioSource, FRAME_DURATION, JitterConfig, MAX_PACKET_BYTES, MediaStats,
-    OpusEncoder, ProcessedSource, ProcessingStats, ReceivePipeline, ReferenceSink, SendPipeline,
-    SharedProcessor,
+    AudioSink, AudioSource, CallRecorder, FRAME_DURATION, FRAME_SAMPLES, Frame, JitterConfig,
+    MAX_PACKET_BYTES, MediaStats, OpusEncoder, ProcessedSource, ProcessingStats, ReceivePipeline,
+    ReferenceSink, SendPipeline, SharedProcessor,
 };
 use crate::post_quantum::{PostQuantumStatus, handshake_failure, local_post_quantum};
 use crate::transport::{
@@ -89,6 +89,50 @@ impl HoldState {
     }
 }
 
+/// How long the other device has to acknowledge the recording notice before the recording is
+/// given up (nothing recorded).
+pub const RECORDING_NOTICE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A recording of the call on this device, as reported in
+/// [`crate::EngineEvent::Recording`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordingState {
+    /// The other device was asked to show that the call is recorded; nothing is recorded
+    /// until it confirms.
+    Waiting {
+        /// The file being prepared.
+        path: std::path::PathBuf,
+    },
+    /// Recording: the other device confirmed that it shows the notice.
+    Recording {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// Stopped (by the user or because the call ended); the file is complete.
+    Stopped {
+        /// The file.
+        path: std::path::PathBuf,
+        /// How much was recorded.
+        duration: Duration,
+    },
+    /// Nothing was recorded and the file was removed, for this reason.
+    Failed(String),
+}
+
+/// This device's recording of the call.
+enum Recording {
+    Off,
+    /// Asked for the other side's acknowledgement at `since`.
+    Waiting {
+        recorder: CallRecorder,
+        since: Instant,
+    },
+    On(CallRecorder),
+}
+
+/// Frames played, copied for a recording while one runs (`None` otherwise).
+type PlayoutTap = Arc<Mutex<Option<Vec<Box<Frame>>>>>;
+
 /// What the engine asks of a call's media task.
 // One message per signaling message or user action: boxing the large variant would only add
 // an allocation to every relayed SDP, candidate and handshake message.
@@ -99,6 +143,8 @@ pub(crate) enum ToMedia {
     Server(ServerMessage),
     /// Put the call on hold (`true`) or resume it.
     Hold(bool),
+    /// Start recording into this (new, empty) file, or stop (`None`).
+    Record(Option<CallRecorder>),
 }
 
 /// What the media task tells the engine.
@@ -114,6 +160,10 @@ pub(crate) enum FromMedia {
     Warning(CallId, String),
     /// The call's hold state changed.
     Hold(CallId, HoldState),
+    /// This device's recording changed.
+    Recording(CallId, RecordingState),
+    /// The other device started (`true`) or stopped recording the call.
+    PeerRecording(CallId, bool),
     /// Something to tell the user about the call.
     Notice(String),
 }
@@ -207,6 +257,11 @@ struct Task {
     hold: HoldState,
     /// Whether the video streams were last told the call is held.
     was_held: bool,
+    recording: Recording,
+    /// Playout copied for the recording.
+    tap: PlayoutTap,
+    /// Whether the other device records the call (as it said).
+    peer_recording: bool,
 }
 
 impl Task {
@@ -348,28 +403,157 @@ impl Task {
         if self.hold.by_me == on {
             return;
         }
-        let msg = if on {
+        let _ = sealer;
+        self.send_peer(if on {
             PeerMessage::Hold {}
         } else {
             PeerMessage::Resume {}
+        });
+        self.hold.by_me = on;
+        self.report_hold();
+    }
+
+    /// Seals a message for the other device and sends it; `false` (with a notice) when it
+    /// could not be sent.
+    fn send_peer(&mut self, msg: PeerMessage) -> bool {
+        let Some((sealer, _)) = self.control.as_mut() else {
+            return false;
         };
         let sealed = encode_peer(&msg)
             .map_err(|e| e.to_string())
             .and_then(|text| sealer.seal(text.as_bytes()).map_err(|e| e.to_string()))
             .and_then(ControlBytes::new);
         match sealed {
-            Ok(data) => self.send(ClientMessage::Control {
-                call_id: self.p.start.call_id.clone(),
-                data,
-            }),
+            Ok(data) => {
+                self.send(ClientMessage::Control {
+                    call_id: self.p.start.call_id.clone(),
+                    data,
+                });
+                true
+            }
             Err(e) => {
                 let _ = self.out.send(FromMedia::Notice(format!(
                     "could not tell the other device: {e}"
                 )));
+                false
             }
         }
-        self.hold.by_me = on;
-        self.report_hold();
+    }
+
+    fn report_recording(&self, state: RecordingState) {
+        tracing::info!(call_id = %self.p.start.call_id, state = ?state, "call recording");
+        let _ = self
+            .out
+            .send(FromMedia::Recording(self.p.start.call_id.clone(), state));
+    }
+
+    /// Starts (asks the other device to show the notice first) or stops this device's
+    /// recording.
+    fn set_recording(&mut self, recorder: Option<CallRecorder>) {
+        match (
+            recorder,
+            std::mem::replace(&mut self.recording, Recording::Off),
+        ) {
+            (Some(recorder), Recording::Off) => {
+                // The engine checked the mode; checked again here, where it is settled.
+                let refused = if self.outbound.is_end_to_end() {
+                    Some(Feature::Recording.user_message())
+                } else if self.control.is_none() {
+                    Some("recording is available once the call is connected".to_owned())
+                } else {
+                    None
+                };
+                if let Some(why) = refused {
+                    let _ = recorder.discard();
+                    return self.report_recording(RecordingState::Failed(why));
+                }
+                let path = recorder.path().to_path_buf();
+                if !self.send_peer(PeerMessage::RecordingStarted {}) {
+                    let _ = recorder.discard();
+                    return self.report_recording(RecordingState::Failed(
+                        "the other device could not be told; nothing was recorded".into(),
+                    ));
+                }
+                self.recording = Recording::Waiting {
+                    recorder,
+                    since: Instant::now(),
+                };
+                self.report_recording(RecordingState::Waiting { path });
+            }
+            (Some(recorder), current) => {
+                self.recording = current;
+                let _ = recorder.discard();
+                let _ = self.out.send(FromMedia::Notice(
+                    "the call is already being recorded".into(),
+                ));
+            }
+            (None, Recording::Off) => {}
+            (None, current) => {
+                self.send_peer(PeerMessage::RecordingStopped {});
+                self.end_recording(current, "you stopped it before the other device confirmed");
+            }
+        }
+    }
+
+    /// Finishes a recording (or discards one that never started) and reports it.
+    fn end_recording(&mut self, recording: Recording, unconfirmed: &str) {
+        if let Ok(mut tap) = self.tap.lock() {
+            *tap = None;
+        }
+        match recording {
+            Recording::Off => {}
+            Recording::Waiting { recorder, .. } => {
+                let _ = recorder.discard();
+                self.report_recording(RecordingState::Failed(format!(
+                    "nothing was recorded: {unconfirmed}"
+                )));
+            }
+            Recording::On(recorder) => match recorder.finish() {
+                Ok(done) => self.report_recording(RecordingState::Stopped {
+                    duration: done.duration(),
+                    path: done.path,
+                }),
+                Err(e) => self.report_recording(RecordingState::Failed(e.to_string())),
+            },
+        }
+    }
+
+    /// One tick of a recording: what was sent and what was played go into the file; a notice
+    /// the other device did not confirm in time gives the recording up.
+    fn record_tick(&mut self, sent: Option<&Frame>) {
+        if let Recording::Waiting { since, .. } = &self.recording
+            && since.elapsed() > RECORDING_NOTICE_TIMEOUT
+        {
+            let waiting = std::mem::replace(&mut self.recording, Recording::Off);
+            self.send_peer(PeerMessage::RecordingStopped {});
+            self.end_recording(
+                waiting,
+                "the other device did not confirm that it shows the recording notice",
+            );
+            return;
+        }
+        let Recording::On(recorder) = &mut self.recording else {
+            return;
+        };
+        let played = self
+            .tap
+            .lock()
+            .ok()
+            .and_then(|mut t| t.as_mut().map(std::mem::take))
+            .unwrap_or_default();
+        const SILENCE: Frame = [0; FRAME_SAMPLES];
+        let mut result = recorder.local(sent.unwrap_or(&SILENCE));
+        for frame in &played {
+            result = result.and_then(|()| recorder.remote(frame));
+        }
+        if let Err(e) = result {
+            let on = std::mem::replace(&mut self.recording, Recording::Off);
+            self.send_peer(PeerMessage::RecordingStopped {});
+            self.end_recording(on, "");
+            let _ = self
+                .out
+                .send(FromMedia::Notice(format!("the recording stopped: {e}")));
+        }
     }
 
     fn report_hold(&self) {
@@ -412,6 +596,30 @@ impl Task {
         match parse_peer_message(&opened.plaintext) {
             Ok(PeerMessage::Hold {}) => self.peer_hold(true),
             Ok(PeerMessage::Resume {}) => self.peer_hold(false),
+            Ok(PeerMessage::RecordingStarted {}) => self.peer_asks_to_record(),
+            Ok(PeerMessage::RecordingAcknowledged {}) => {
+                match std::mem::replace(&mut self.recording, Recording::Off) {
+                    Recording::Waiting { recorder, .. } => {
+                        if let Ok(mut tap) = self.tap.lock() {
+                            *tap = Some(Vec::new());
+                        }
+                        let path = recorder.path().to_path_buf();
+                        self.recording = Recording::On(recorder);
+                        self.report_recording(RecordingState::Recording { path });
+                    }
+                    // Not asked for (late, after a stop): nothing changes.
+                    other => self.recording = other,
+                }
+            }
+            Ok(PeerMessage::RecordingStopped {}) => {
+                if self.peer_recording {
+                    self.peer_recording = false;
+                    let _ = self.out.send(FromMedia::PeerRecording(
+                        self.p.start.call_id.clone(),
+                        false,
+                    ));
+                }
+            }
             Err(e) => {
                 // Authentic but not understood: a newer peer; ignored.
                 tracing::info!(call_id = %self.p.start.call_id, code = ?e.code(), "peer message not understood");
@@ -429,6 +637,26 @@ impl Task {
             self.was_held = held;
             video.set_held(held);
         }
+    }
+
+    /// The other device asks to record: show it, then confirm (it records only after that).
+    /// This device's policy blocks recording in an end-to-end encrypted call: no confirmation
+    /// then, so the other device records nothing.
+    fn peer_asks_to_record(&mut self) {
+        if self.outbound.is_end_to_end() {
+            let _ = self.out.send(FromMedia::Notice(
+                "the other device asked to record this end-to-end encrypted call; it was refused"
+                    .into(),
+            ));
+            return;
+        }
+        if !self.peer_recording {
+            self.peer_recording = true;
+            let _ = self
+                .out
+                .send(FromMedia::PeerRecording(self.p.start.call_id.clone(), true));
+        }
+        self.send_peer(PeerMessage::RecordingAcknowledged {});
     }
 
     fn peer_hold(&mut self, on: bool) {
@@ -682,6 +910,7 @@ struct Switchable {
     inner: Box<dyn AudioSink + Send>,
     switch: AudioSwitch,
     processing: SharedProcessor,
+    tap: PlayoutTap,
 }
 
 impl AudioSink for Switchable {
@@ -690,6 +919,12 @@ impl AudioSink for Switchable {
             let mut old = std::mem::replace(&mut self.inner, next);
             self.processing.lock().output_changed();
             old.finish()?;
+        }
+        if let Ok(mut tap) = self.tap.lock()
+            && let Some(frames) = tap.as_mut()
+            && frames.len() < 50
+        {
+            frames.push(Box::new(*pcm));
         }
         self.inner.write_frame(pcm)
     }
@@ -755,6 +990,9 @@ pub(crate) async fn run(
         pending_control: Vec::new(),
         hold: HoldState::default(),
         was_held: false,
+        recording: Recording::Off,
+        tap: PlayoutTap::default(),
+        peer_recording: false,
     };
     tracing::info!(
         call_id = %call_id,
@@ -784,6 +1022,7 @@ pub(crate) async fn run(
             inner: std::mem::replace(&mut task.p.sink, Box::new(crate::media::NullSink)),
             switch: task.p.switch.clone(),
             processing: processing.clone(),
+            tap: Arc::clone(&task.tap),
         },
         processing,
     )) as Box<dyn AudioSink + Send>;
@@ -859,6 +1098,10 @@ pub(crate) async fn run(
                     Some(ToMedia::Hold(on)) => {
                         task.set_hold(on);
                         task.sync_hold(&mut video);
+                        continue;
+                    }
+                    Some(ToMedia::Record(recorder)) => {
+                        task.set_recording(recorder);
                         continue;
                     }
                     Some(ToMedia::Server(msg)) => msg,
@@ -959,6 +1202,7 @@ pub(crate) async fn run(
                     }
                     // Fail closed: nothing is encoded for the wire until frames may be sent.
                     // On hold the microphone is read (and dropped), nothing is sent.
+                    let mut sent = false;
                     if task.outbound.ready() && held {
                         if let Err(e) = send.skip_frame() {
                             task.fail(e.to_string());
@@ -974,6 +1218,7 @@ pub(crate) async fn run(
                                             task.fail(e.to_string());
                                             break;
                                         }
+                                        sent = true;
                                     }
                                     Ok(None) => {}
                                     Err(e) => {
@@ -989,6 +1234,8 @@ pub(crate) async fn run(
                             }
                         }
                     }
+                    // A recording keeps what was sent (silence on hold) beside what was played.
+                    task.record_tick(sent.then(|| send.last_frame()));
                 }
             }
             _ = stats_tick.tick() => {
@@ -997,6 +1244,11 @@ pub(crate) async fn run(
             }
         }
     }
+    let recording = std::mem::replace(&mut task.recording, Recording::Off);
+    task.end_recording(
+        recording,
+        "the call ended before the other device confirmed",
+    );
     log_summary(&task, &task.stats(&send, &recv, &mut video));
     let _ = recv.finish();
     let _ = task.transport.close().await;

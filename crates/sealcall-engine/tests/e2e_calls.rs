@@ -58,6 +58,10 @@ async fn an_e2ee_call_carries_both_tones_and_both_sides_show_the_same_code() {
             .to_string()
             .contains("isn't available during an end-to-end encrypted call")
     );
+    let file = server.wav("must-not-exist.wav");
+    let refused = ken.start_recording(&file).unwrap_err().to_string();
+    assert!(refused.contains("Recording isn't available"), "{refused}");
+    assert!(!file.exists(), "no file for a refused recording");
 
     // Let audio flow, then read the stats.
     let stats = wait_for(&mut ken_ev, 10, |e| match e {
@@ -121,7 +125,11 @@ async fn a_call_is_standard_with_the_reason_when_the_other_person_has_not_turned
     );
     assert!(!connected(&mut ken_ev).await);
     // Not refused for end-to-end encryption in a standard call; what Sealcall lacks is said.
+    ken.request_feature(Feature::Recording).unwrap();
     for feature in Feature::ALL {
+        if sealcall_engine::STANDARD_CALL_FEATURES.contains(&feature) {
+            continue;
+        }
         let e = ken.request_feature(feature).unwrap_err().to_string();
         assert!(!e.contains("end-to-end"), "{e}");
         assert!(e.contains("is not available in Sealcall"), "{e}");
@@ -481,4 +489,92 @@ async fn hold_pauses_media_both_ways_in_a_standard_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hold_pauses_media_both_ways_in_an_e2ee_call() {
     hold_and_resume(true).await;
+}
+
+/// Recording a standard call: Ana is told (and confirms) before Ken records a frame; the file
+/// holds what Ken sent on the left (his 440 Hz tone) and what he played on the right (Ana's
+/// 880 Hz); stopping completes it and tells Ana; an existing file is never overwritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_holds_both_tones_and_the_other_side_is_told_first() {
+    use sealcall_engine::RecordingState;
+    use sealcall_engine::media::analysis::tone_snr_db;
+    let server = TestServer::start().await;
+    let Pair {
+        ken,
+        mut ken_ev,
+        ana: _ana,
+        mut ana_ev,
+    } = server
+        .pair(
+            ("ken-hears.wav", "ana-hears.wav"),
+            |_, _| {},
+            (false, false),
+        )
+        .await;
+    ken.call(ANA).unwrap();
+    assert!(!connected(&mut ken_ev).await);
+    assert!(!connected(&mut ana_ev).await);
+
+    let taken = server.wav("taken.wav");
+    std::fs::write(&taken, b"keep").unwrap();
+    let e = ken.start_recording(&taken).unwrap_err().to_string();
+    assert!(e.contains("already exists"), "{e}");
+    assert_eq!(std::fs::read(&taken).unwrap(), b"keep");
+
+    let path = server.wav("call-recording.wav");
+    ken.start_recording(&path).unwrap();
+    let recording = |e: &EngineEvent| match e {
+        EngineEvent::Recording { state, .. } => Some(state.clone()),
+        _ => None,
+    };
+    assert_eq!(
+        wait_for(&mut ken_ev, 5, recording).await,
+        RecordingState::Waiting { path: path.clone() }
+    );
+    let peer_recording = |e: &EngineEvent| match e {
+        EngineEvent::PeerRecording { recording, .. } => Some(*recording),
+        _ => None,
+    };
+    assert!(
+        wait_for(&mut ana_ev, 5, peer_recording).await,
+        "Ana is told"
+    );
+    assert_eq!(
+        wait_for(&mut ken_ev, 5, recording).await,
+        RecordingState::Recording { path: path.clone() },
+        "recording begins once Ana's device confirmed"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    ken.stop_recording().unwrap();
+    let RecordingState::Stopped {
+        path: done,
+        duration,
+    } = wait_for(&mut ken_ev, 5, recording).await
+    else {
+        panic!("the recording did not stop cleanly");
+    };
+    assert_eq!(done, path);
+    assert!(
+        (Duration::from_millis(1800)..Duration::from_secs(4)).contains(&duration),
+        "{duration:?}"
+    );
+    assert!(
+        !wait_for(&mut ana_ev, 5, peer_recording).await,
+        "Ana is told it stopped"
+    );
+
+    let mut reader = hound::WavReader::open(&path).unwrap();
+    assert_eq!(reader.spec().channels, 2);
+    let samples: Vec<i16> = reader.samples::<i16>().map(|s| s.unwrap()).collect();
+    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    assert_eq!(left.len() as u128, duration.as_millis() * 48);
+    let sent = tone_snr_db(&left, 48_000, 440.0);
+    let played = tone_snr_db(&right, 48_000, 880.0);
+    eprintln!(
+        "recording: {duration:?}, sent 440 Hz at {sent:.1} dB SNR, played 880 Hz at {played:.1} dB"
+    );
+    assert!(sent >= SNR_DB && played >= SNR_DB, "{sent} / {played}");
+    ken.hangup().unwrap();
+    ended(&mut ken_ev).await;
 }

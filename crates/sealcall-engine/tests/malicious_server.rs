@@ -13,7 +13,8 @@
 //!   the handshake with each of them itself: both devices show "key changed" before any media,
 //!   the verified mark is gone, and the two security codes differ;
 //! * it replays and alters the sealed control messages (hold, resume) it relays: refused with a
-//!   warning, the hold unchanged.
+//!   warning, the hold unchanged;
+//! * it drops the recording notice: nothing is recorded.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
 
 mod common;
@@ -740,4 +741,59 @@ async fn a_server_cannot_forge_replay_or_alter_a_hold() {
     assert_eq!(count.load(Ordering::SeqCst), 4);
     ken.hangup().unwrap();
     ended(&mut ana_ev).await;
+}
+
+/// No recording starts without the notice reaching the other side: a server that drops every
+/// control message to Ana (so she never sees "Ken is recording") leaves Ken's recording
+/// unconfirmed; after the timeout nothing was recorded and the file is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_whose_notice_the_server_drops_records_nothing() {
+    use sealcall_engine::RecordingState;
+    let server = TestServer::start().await;
+    let dropped = Arc::new(AtomicU32::new(0));
+    let d = dropped.clone();
+    let proxy = signaling_proxy(
+        &server.url,
+        rewriting(move |m| match m {
+            // Replaced by a harmless message: the notice never arrives.
+            ServerMessage::Control { .. } => {
+                d.fetch_add(1, Ordering::SeqCst);
+                Some(ServerMessage::Pong { nonce: 0 })
+            }
+            _ => None,
+        }),
+    )
+    .await;
+    let ken_cfg = server.config(KEN, "tone:440", &server.wav("k.wav"));
+    let mut ana_cfg = server.config(ANA, "tone:880", &server.wav("a.wav"));
+    ana_cfg.auto_answer = true;
+    ana_cfg.signaling = Some(proxy);
+    let (ken, mut ken_ev) = engine(ken_cfg).await;
+    let (_ana, mut ana_ev) = engine(ana_cfg).await;
+    wait_for(&mut ana_ev, 10, |e| {
+        matches!(e, EngineEvent::Setting(_)).then_some(())
+    })
+    .await;
+    ken.call(ANA).unwrap();
+    assert!(!connected(&mut ken_ev).await);
+    let path = server.wav("never.wav");
+    ken.start_recording(&path).unwrap();
+    let state = |e: &EngineEvent| match e {
+        EngineEvent::Recording { state, .. } => Some(state.clone()),
+        EngineEvent::PeerRecording { .. } => panic!("the notice was dropped"),
+        _ => None,
+    };
+    assert!(matches!(
+        wait_for(&mut ken_ev, 5, state).await,
+        RecordingState::Waiting { .. }
+    ));
+    let failed = wait_for(&mut ken_ev, 10, state).await;
+    let RecordingState::Failed(why) = failed else {
+        panic!("expected a failed recording, got {failed:?}");
+    };
+    assert!(why.contains("did not confirm"), "{why}");
+    assert!(!path.exists(), "nothing recorded, no file left");
+    assert!(dropped.load(Ordering::SeqCst) >= 1);
+    ken.hangup().unwrap();
+    ended(&mut ken_ev).await;
 }

@@ -1,4 +1,5 @@
-//! Messages from one device of a call to the other ([`PeerMessage`]): the plaintext of the
+//! Messages from one device of a call to the other ([`PeerMessage`]: hold, resume, the
+//! recording notice and its acknowledgement): the plaintext of the
 //! call's end-to-end control channel (`sealcall_e2ee::ControlChannel`). The server only ever
 //! sees them sealed, as [`crate::ControlBytes`] in [`crate::ClientMessage::Control`] and
 //! [`crate::ServerMessage::Control`].
@@ -22,7 +23,13 @@ use crate::SignalingError;
 pub const MAX_PEER_MESSAGE_BYTES: usize = 1024;
 
 /// The `type` of every [`PeerMessage`].
-pub const PEER_TYPES: &[&str] = &["hold", "resume"];
+pub const PEER_TYPES: &[&str] = &[
+    "hold",
+    "resume",
+    "recording_started",
+    "recording_acknowledged",
+    "recording_stopped",
+];
 
 /// A message from one device of a call to the other, sealed end to end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +40,14 @@ pub enum PeerMessage {
     Hold {},
     /// The sender took the call off hold.
     Resume {},
+    /// The sender asks to record the call: it records nothing until the receiver answers
+    /// [`PeerMessage::RecordingAcknowledged`], which it sends once it shows that the call is
+    /// being recorded.
+    RecordingStarted {},
+    /// The receiver of [`PeerMessage::RecordingStarted`] shows the notice: recording may begin.
+    RecordingAcknowledged {},
+    /// The sender stopped recording (or gave up before it began).
+    RecordingStopped {},
 }
 
 /// Parses a peer message (opened from the control channel). Checks the size first.
@@ -60,7 +75,15 @@ mod tests {
 
     #[test]
     fn every_type_round_trips_and_bad_input_gets_a_clear_error() {
-        for msg in [PeerMessage::Hold {}, PeerMessage::Resume {}] {
+        let all = [
+            PeerMessage::Hold {},
+            PeerMessage::Resume {},
+            PeerMessage::RecordingStarted {},
+            PeerMessage::RecordingAcknowledged {},
+            PeerMessage::RecordingStopped {},
+        ];
+        assert_eq!(all.len(), PEER_TYPES.len());
+        for msg in all {
             let text = encode_peer(&msg).unwrap();
             assert_eq!(parse_peer_message(text.as_bytes()).unwrap(), msg);
             let kind = text.split('"').nth(5).unwrap();

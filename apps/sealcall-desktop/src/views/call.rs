@@ -4,7 +4,7 @@
 
 use egui::{Color32, RichText, Ui};
 use sealcall_engine::media::device::DeviceList;
-use sealcall_engine::{STANDARD_CALL_FEATURES, ScreenSpec, VideoSpec};
+use sealcall_engine::{RecordingState, STANDARD_CALL_FEATURES, ScreenSpec, VideoSpec};
 use sealcall_policy::Feature;
 
 use super::stats::Part;
@@ -69,6 +69,7 @@ pub fn show(ui: &mut Ui, s: &mut Session, bridge: &mut Bridge, devices: &DeviceL
     }
     // Answered: shield, controls, video, security, audio, stats.
     controls(ui, c, bridge);
+    recording(ui, c, bridge);
     notes(ui, c);
     let room = ui.available_size();
     if c.video.any_shown() && room.x >= WIDE {
@@ -224,13 +225,103 @@ fn more(ui: &mut Ui, c: &mut CallView, bridge: &Bridge, e2ee: bool, settled: boo
         }
         for &feature in STANDARD_CALL_FEATURES {
             if ui.button(feature.display_name()).clicked() {
-                if let Err(e) = bridge.request_feature(feature) {
-                    c.feature_note = Some(e);
+                match bridge.request_feature(feature) {
+                    Ok(()) if feature == Feature::Recording => {
+                        if c.recording.is_none() {
+                            let dir = bridge
+                                .settings()
+                                .recordings_dir
+                                .clone()
+                                .unwrap_or_else(|| crate::prefs::data_dir().join("recordings"));
+                            c.record_path = Some(default_recording_path(&dir, &c.peer));
+                        }
+                    }
+                    Ok(()) => {}
+                    Err(e) => c.feature_note = Some(e),
                 }
                 ui.close();
             }
         }
     });
+}
+
+/// Where a recording goes unless the user types another file: `dir` (the data folder's
+/// `recordings/` by default), named after the other person and the time.
+fn default_recording_path(dir: &std::path::Path, peer: &str) -> String {
+    let who: String = peer
+        .split('@')
+        .next()
+        .unwrap_or("call")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+        .collect();
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    dir.join(format!("call-with-{who}-{secs}.wav"))
+        .display()
+        .to_string()
+}
+
+/// A white-on-red bar.
+fn red_bar(ui: &mut Ui, text: &str) {
+    egui::Frame::new()
+        .fill(Color32::from_rgb(150, 40, 40))
+        .corner_radius(4.0)
+        .inner_margin(egui::Margin::symmetric(8, 4))
+        .show(ui, |ui| {
+            ui.label(RichText::new(text).color(Color32::WHITE).strong());
+        });
+}
+
+/// The recording panel (choose the file, start), the recording bar (stop), and the bar that
+/// says the other person records.
+fn recording(ui: &mut Ui, c: &mut CallView, bridge: &Bridge) {
+    if c.peer_recording {
+        red_bar(ui, labels::PEER_RECORDING);
+    }
+    if let Some(state) = &c.recording {
+        let on = matches!(state, RecordingState::Recording { .. });
+        ui.horizontal(|ui| {
+            if on {
+                red_bar(ui, labels::RECORDING);
+            } else {
+                ui.label(labels::RECORDING_WAITING);
+            }
+            if ui.button(labels::STOP_RECORDING).clicked()
+                && let Err(e) = bridge.stop_recording()
+            {
+                c.feature_note = Some(e);
+            }
+        });
+        return;
+    }
+    let Some(path) = &mut c.record_path else {
+        return;
+    };
+    let mut start = false;
+    let mut cancel = false;
+    ui.horizontal(|ui| {
+        let label = ui.label(labels::RECORD_TO);
+        ui.add(egui::TextEdit::singleline(path).desired_width(360.0))
+            .labelled_by(label.id);
+        start = ui.button(labels::START_RECORDING).clicked();
+        cancel = ui.button(labels::RECORD_CANCEL).clicked();
+    });
+    ui.label(
+        "A stereo WAV: your side on the left, the other person on the right. They are told, \
+         and recording begins once their device shows it.",
+    );
+    if start {
+        let file = std::path::PathBuf::from(path.trim());
+        match bridge.start_recording(&file) {
+            Ok(()) => c.record_path = None,
+            Err(e) => c.feature_note = Some(e),
+        }
+    } else if cancel {
+        c.record_path = None;
+    }
 }
 
 /// Turns the camera on (the system camera; the engine sends the test pattern, with a notice,

@@ -167,6 +167,7 @@ impl TestServer {
                 output: "device".into(),
             },
             transport: TransportConfig::loopback(),
+            recordings_dir: Some(self.dir().join(format!("recordings-{}", unique()))),
             ..EngineSettings::default()
         };
         let form = if user.is_empty() {

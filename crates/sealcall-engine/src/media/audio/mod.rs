@@ -17,6 +17,7 @@
 //!   on the microphone signal, with the playout as the echo reference ([`AudioProcessor`]).
 //! * [`room`]: a simulated speaker-to-microphone echo path, for tests and benches without a
 //!   sound card.
+//! * [`recorder`]: a local stereo WAV recording of a call ([`CallRecorder`]).
 //! * [`analysis`]: dominant frequency, tone SNR and RMS, used by end-to-end tests.
 //!
 //! Every frame is exactly [`FRAME_SAMPLES`] mono `i16` samples: `[i16; FRAME_SAMPLES]`.
@@ -27,6 +28,7 @@ pub mod device;
 pub mod jitter;
 pub mod pipeline;
 pub mod processing;
+pub mod recorder;
 mod resample;
 pub mod room;
 pub mod sink;
@@ -43,6 +45,7 @@ pub use processing::{
     AudioProcessingSetting, AudioProcessor, ProcessedSource, ProcessingParts, ProcessingStats,
     ReferenceSink, SharedProcessor,
 };
+pub use recorder::{CallRecorder, Recorded};
 pub use room::{EchoPath, Room, RoomMicrophone, RoomSpeaker};
 pub use sink::{AudioSink, MemorySink, NullSink, OutputSpec, WavSink};
 pub use source::{AudioSource, InputSpec, SamplesSource, SilenceSource, ToneSource, WavSource};

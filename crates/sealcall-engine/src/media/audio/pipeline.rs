@@ -145,6 +145,12 @@ impl<S: AudioSource> SendPipeline<S> {
         Ok(true)
     }
 
+    /// The frame most recently read from the source (by [`Self::next_packet`] or
+    /// [`Self::skip_frame`]): what was just sent, for a recording.
+    pub fn last_frame(&self) -> &Frame {
+        &self.frame
+    }
+
     /// Encodes the next frame into `out` (size it [`MAX_PACKET_BYTES`](super::MAX_PACKET_BYTES))
     /// and returns its length, or `None` once the source has ended.
     pub fn next_packet(&mut self, out: &mut [u8]) -> Result<Option<usize>> {
