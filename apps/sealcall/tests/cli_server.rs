@@ -304,7 +304,15 @@ async fn a_second_signal_stops_at_once() {
     .unwrap();
     req.headers_mut()
         .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    let (_ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    // The server has the device once it said welcome: only then does a signal wait for it.
+    let welcome = tokio::time::timeout(
+        Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut ws),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(welcome, Some(Ok(_))), "{welcome:?}");
 
     server.signal("TERM");
     assert!(

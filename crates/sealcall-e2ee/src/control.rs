@@ -23,8 +23,10 @@
 //! # fn main() -> Result<(), Error> {
 //! # let (caller, callee) = sealcall_e2ee::testing::completed_pair(b"doc", Intent::Standard)?;
 //! // `caller` and `callee` are the two sides' `Completed` handshakes (a standard call here).
-//! let (mut to_callee, _) = caller.control_channel()?.split();
-//! let (_, mut from_caller) = callee.control_channel()?.split();
+//! let (mut caller, mut callee) = (caller, callee);
+//! let (mut to_callee, _) = caller.take_control_channel().unwrap().split();
+//! let (_, mut from_caller) = callee.take_control_channel().unwrap().split();
+//! assert!(caller.take_control_channel().is_none(), "one channel per call");
 //! let sealed = to_callee.seal(b"hold")?;
 //! let opened = from_caller.open(&sealed)?;
 //! assert_eq!(opened.plaintext, b"hold");
@@ -239,20 +241,24 @@ mod tests {
     use crate::{Completed, Intent};
 
     fn channels(seed: &[u8], intent: Intent) -> (ControlChannel, ControlChannel) {
-        let (a, b) = completed_pair(seed, intent).unwrap();
-        (a.control_channel().unwrap(), b.control_channel().unwrap())
+        let (mut a, mut b) = completed_pair(seed, intent).unwrap();
+        (
+            a.take_control_channel().unwrap(),
+            b.take_control_channel().unwrap(),
+        )
     }
 
     #[test]
     fn every_call_has_a_channel_both_ways_standard_and_end_to_end() {
         for intent in [Intent::Standard, Intent::EndToEnd] {
-            let (a, b) = completed_pair(b"both", intent).unwrap();
+            let (mut a, mut b) = completed_pair(b"both", intent).unwrap();
             assert_eq!(
                 matches!(a, Completed::Standard(_)),
                 intent == Intent::Standard
             );
-            let (mut a_out, mut a_in) = a.control_channel().unwrap().split();
-            let (mut b_out, mut b_in) = b.control_channel().unwrap().split();
+            let (mut a_out, mut a_in) = a.take_control_channel().unwrap().split();
+            let (mut b_out, mut b_in) = b.take_control_channel().unwrap().split();
+            assert!(a.take_control_channel().is_none() && b.take_control_channel().is_none());
             let m = a_out.seal(b"hold").unwrap();
             assert_eq!(m.len(), CONTROL_HEADER_LEN + 4 + TAG_LEN);
             assert_ne!(&m[CONTROL_HEADER_LEN..CONTROL_HEADER_LEN + 4], b"hold");

@@ -37,7 +37,6 @@ use zeroize::Zeroizing;
 use crate::control::ControlChannel;
 use crate::error::{Error, Result};
 use crate::identity::{DeviceIdentity, IdentityPublicKey};
-use crate::keys::Secret32;
 use crate::message::{
     Commit, Confirm, HandshakeMessage, PROTOCOL_VERSION, Response, Reveal, check_id,
 };
@@ -272,9 +271,7 @@ pub enum Completed {
 /// media keys: media is protected hop by hop). No `Debug` or `Clone`; keys are erased on drop.
 pub struct StandardCall {
     verified: Verified,
-    role: Role,
-    suite: CipherSuite,
-    prk: Secret32,
+    control: Option<ControlChannel>,
 }
 
 impl StandardCall {
@@ -283,9 +280,10 @@ impl StandardCall {
         &self.verified
     }
 
-    /// The call's end-to-end control channel.
-    pub fn control_channel(&self) -> Result<ControlChannel> {
-        ControlChannel::derive(self.prk.as_bytes(), self.suite, self.role)
+    /// The call's end-to-end control channel, once: a second take is `None` (a second sealer
+    /// would reuse the first one's nonces).
+    pub fn take_control_channel(&mut self) -> Option<ControlChannel> {
+        self.control.take()
     }
 }
 
@@ -296,11 +294,10 @@ impl Completed {
         Ok(if verified.both_end_to_end() {
             Completed::EndToEnd(Established::derive(role, suite, shared, verified)?)
         } else {
+            let prk = extract_prk(&verified.transcript_hash, shared);
             Completed::Standard(StandardCall {
-                prk: extract_prk(&verified.transcript_hash, shared),
+                control: Some(ControlChannel::derive(prk.as_bytes(), suite, role)?),
                 verified,
-                role,
-                suite,
             })
         })
     }
@@ -313,11 +310,12 @@ impl Completed {
         }
     }
 
-    /// The call's end-to-end control channel (in every call: see [`crate::ControlChannel`]).
-    pub fn control_channel(&self) -> Result<ControlChannel> {
+    /// The call's end-to-end control channel (in every call: see [`crate::ControlChannel`]),
+    /// once: a second take is `None`.
+    pub fn take_control_channel(&mut self) -> Option<ControlChannel> {
         match self {
-            Completed::EndToEnd(e) => e.control_channel(),
-            Completed::Standard(s) => s.control_channel(),
+            Completed::EndToEnd(e) => e.take_control_channel(),
+            Completed::Standard(s) => s.take_control_channel(),
         }
     }
 

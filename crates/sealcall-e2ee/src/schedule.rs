@@ -142,6 +142,7 @@ pub struct Established {
     prk: Secret32,
     code: SecurityCode,
     verified: Verified,
+    control: Option<ControlChannel>,
 }
 
 impl Established {
@@ -156,12 +157,14 @@ impl Established {
         let mut code_bytes = Zeroizing::new([0u8; 20]);
         hk.expand(SECURITY_CODE_LABEL, &mut code_bytes[..])
             .map_err(|_| Error::Aead)?;
+        let control = ControlChannel::derive(prk.as_bytes(), suite, role)?;
         Ok(Self {
             role,
             suite,
             prk,
             code: SecurityCode::from_bytes(&code_bytes),
             verified,
+            control: Some(control),
         })
     }
 
@@ -200,10 +203,11 @@ impl Established {
         &self.verified.peer_device
     }
 
-    /// The call's end-to-end control channel (see [`crate::ControlChannel`]); take it before
+    /// The call's end-to-end control channel (see [`crate::ControlChannel`]), once: a second
+    /// take is `None` (a second sealer would reuse the first one's nonces). Take it before
     /// [`Established::into_session`].
-    pub fn control_channel(&self) -> Result<ControlChannel> {
-        ControlChannel::derive(self.prk.as_bytes(), self.suite, self.role)
+    pub fn take_control_channel(&mut self) -> Option<ControlChannel> {
+        self.control.take()
     }
 
     fn base_key(&self, direction: Direction, media: MediaKind) -> Result<Secret32> {

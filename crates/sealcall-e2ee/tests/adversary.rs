@@ -408,11 +408,11 @@ impl World {
                         .unprotect(t(0), &[], &mut f)
                         .unwrap();
                 }
-                (Completed::Standard(a), Completed::Standard(b)) => {
+                (Completed::Standard(mut a), Completed::Standard(mut b)) => {
                     assert!(!a.verified().both_end_to_end() && !b.verified().both_end_to_end());
                     // No media keys, but the control channel works both ways.
-                    let (mut a_out, mut a_in) = a.control_channel().unwrap().split();
-                    let (mut b_out, mut b_in) = b.control_channel().unwrap().split();
+                    let (mut a_out, mut a_in) = a.take_control_channel().unwrap().split();
+                    let (mut b_out, mut b_in) = b.take_control_channel().unwrap().split();
                     b_in.open(&a_out.seal(b"hold").unwrap()).unwrap();
                     a_in.open(&b_out.seal(b"resume").unwrap()).unwrap();
                 }

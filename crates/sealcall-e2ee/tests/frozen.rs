@@ -56,7 +56,7 @@ fn compute() -> Vec<(&'static str, String)> {
     let mut rng = TestRng::new(b"Sealcall frozen vector v3");
     let alice = DeviceIdentity::generate(&mut rng);
     let bob = DeviceIdentity::generate(&mut rng);
-    let ([commit, response, reveal, confirm], alice_keys, bob_keys) =
+    let ([commit, response, reveal, confirm], mut alice_keys, mut bob_keys) =
         run(&mut rng, &alice, &bob, PostQuantum::Offered);
     let agreement = format!("{:?}", alice_keys.verified().key_agreement);
     let transcript = hex::encode(alice_keys.transcript_hash());
@@ -64,14 +64,14 @@ fn compute() -> Vec<(&'static str, String)> {
     // The control channel of the same call: the caller's first message, a hold.
     let hold = br#"{"v":1,"type":"hold"}"#;
     let control0 = alice_keys
-        .control_channel()
+        .take_control_channel()
         .unwrap()
         .split()
         .0
         .seal(hold)
         .unwrap();
     let opened = bob_keys
-        .control_channel()
+        .take_control_channel()
         .unwrap()
         .split()
         .1

@@ -1123,6 +1123,9 @@ impl Core {
                         switch: video_switch.clone(),
                         echo,
                     };
+                    if let Ok(mut s) = self.shared.lock() {
+                        s.hold = HoldState::default();
+                    }
                     self.media = Some(ActiveMedia {
                         call_id: start.call_id.clone(),
                         inbox: inbox_tx,
@@ -1308,12 +1311,15 @@ impl Core {
                         }
                         FromMedia::SecurityCode(call_id, code, post_quantum) => self.emit(EngineEvent::SecurityCode { call_id, code, post_quantum }),
                         FromMedia::Warning(call_id, message) => self.emit(EngineEvent::SecurityWarning { call_id, message }),
-                        FromMedia::Hold(call_id, hold) => {
+                        // A media task that is stopping may still report: only the current call's
+                        // hold counts.
+                        FromMedia::Hold(call_id, hold) if self.media.as_ref().is_some_and(|m| m.call_id == call_id) => {
                             if let Ok(mut s) = self.shared.lock() {
                                 s.hold = hold;
                             }
                             self.emit(EngineEvent::Hold { call_id, hold });
                         }
+                        FromMedia::Hold(..) => {}
                         FromMedia::Notice(n) => self.emit(EngineEvent::Notice(n)),
                         FromMedia::Recording(call_id, state) => self.emit(EngineEvent::Recording { call_id, state }),
                         FromMedia::PeerRecording(call_id, recording) => self.emit(EngineEvent::PeerRecording { call_id, recording }),

@@ -130,6 +130,11 @@ enum Recording {
     On(CallRecorder),
 }
 
+/// The first repeat of a changed hold state.
+const HOLD_RESEND_FIRST: Duration = Duration::from_secs(2);
+/// The repeat of a hold that lasts.
+const HOLD_RESEND_HELD: Duration = Duration::from_secs(10);
+
 /// Frames played, copied for a recording while one runs (`None` otherwise).
 type PlayoutTap = Arc<Mutex<Option<Vec<Box<Frame>>>>>;
 
@@ -257,6 +262,12 @@ struct Task {
     hold: HoldState,
     /// Whether the video streams were last told the call is held.
     was_held: bool,
+    /// When to send this device's hold state again, and how often it was sent again since it
+    /// changed (a dropped message, or one sent while signaling was down, must not leave the
+    /// other side held).
+    hold_resend: Option<(Instant, u32)>,
+    /// Whether the user was warned about a control message that failed its check.
+    control_warned: bool,
     recording: Recording,
     /// Playout copied for the recording.
     tap: PlayoutTap,
@@ -323,7 +334,7 @@ impl Task {
         if self.settled || !self.connected || self.completed.is_none() {
             return Ok(());
         }
-        let Some(completed) = self.completed.take() else {
+        let Some(mut completed) = self.completed.take() else {
             return Ok(());
         };
         let seen = self.transport.remote_fingerprint().await.ok_or(
@@ -367,13 +378,9 @@ impl Task {
             ));
         }
         let control = completed
-            .control_channel()
-            .map_err(|e| format!("the call's control channel: {e}"))?;
-        self.control = Some(control.split());
+            .take_control_channel()
+            .ok_or("the call's control channel was already taken")?;
         self.settled = true;
-        for data in std::mem::take(&mut self.pending_control) {
-            self.on_control(&data);
-        }
         match (settlement, completed) {
             (Settlement::EndToEnd { grant, .. }, Completed::EndToEnd(est)) => {
                 self.keys_ready(&grant, est)?;
@@ -385,6 +392,11 @@ impl Task {
             (Settlement::End { reason, .. }, _) => return Err(reason.user_message().into()),
             // The handshake and the settlement read the same two signed intents.
             _ => return Err("the call's signed intents disagree with themselves".into()),
+        }
+        // Only a call that settled gets its control channel, and then what waited for it.
+        self.control = Some(control.split());
+        for data in std::mem::take(&mut self.pending_control) {
+            self.on_control(&data);
         }
         self.maybe_ready();
         Ok(())
@@ -410,7 +422,31 @@ impl Task {
             PeerMessage::Resume {}
         });
         self.hold.by_me = on;
+        self.hold_resend = Some((Instant::now() + HOLD_RESEND_FIRST, 0));
         self.report_hold();
+    }
+
+    /// Sends this device's hold state again when it is due: at 2, 4 and 8 s after a change,
+    /// then every 10 s while this device holds the call. The other side applies a repeat as a
+    /// no-op.
+    fn resend_hold(&mut self) {
+        let Some((at, sent)) = self.hold_resend else {
+            return;
+        };
+        if Instant::now() < at {
+            return;
+        }
+        self.send_peer(if self.hold.by_me {
+            PeerMessage::Hold {}
+        } else {
+            PeerMessage::Resume {}
+        });
+        let sent = sent + 1;
+        self.hold_resend = match (self.hold.by_me, sent) {
+            (false, 3..) => None,
+            (_, 0..=2) => Some((Instant::now() + HOLD_RESEND_FIRST * (1 << sent), sent)),
+            (true, _) => Some((Instant::now() + HOLD_RESEND_HELD, sent)),
+        };
     }
 
     /// Seals a message for the other device and sends it; `false` (with a notice) when it
@@ -574,6 +610,8 @@ impl Task {
         let Some((_, opener)) = self.control.as_mut() else {
             if self.pending_control.len() < MAX_PENDING_CONTROL {
                 self.pending_control.push(data.clone());
+            } else {
+                tracing::warn!(call_id = %self.p.start.call_id, "too many control messages before the call settled; one dropped");
             }
             return;
         };
@@ -581,6 +619,10 @@ impl Task {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(call_id = %self.p.start.call_id, error = %e, "control message refused");
+                // Once per call: a service that keeps altering messages cannot flood the UI.
+                if std::mem::replace(&mut self.control_warned, true) {
+                    return;
+                }
                 let _ = self.out.send(FromMedia::Warning(
                     self.p.start.call_id.clone(),
                     "A message from the other device failed its end-to-end check: the service \
@@ -630,12 +672,21 @@ impl Task {
         }
     }
 
-    /// Tells the video streams when the call goes on or off hold.
-    fn sync_hold(&mut self, video: &mut CallVideo) {
+    /// Tells the media when the call goes on or off hold. On resume the audio jitter buffer
+    /// starts over (the pause is not jitter, and the next packets are not late), and the other
+    /// device is asked for a keyframe on each stream (its resume keyframe may have arrived
+    /// here while this side still held).
+    async fn sync_hold(&mut self, video: &mut CallVideo, recv: &mut ReceivePipeline) {
         let held = self.hold.is_held();
         if held != self.was_held {
             self.was_held = held;
             video.set_held(held);
+            if !held {
+                recv.restart();
+                for stream in crate::media::video::VideoStream::ALL {
+                    let _ = self.transport.request_keyframe(stream).await;
+                }
+            }
         }
     }
 
@@ -990,6 +1041,8 @@ pub(crate) async fn run(
         pending_control: Vec::new(),
         hold: HoldState::default(),
         was_held: false,
+        hold_resend: None,
+        control_warned: false,
         recording: Recording::Off,
         tap: PlayoutTap::default(),
         peer_recording: false,
@@ -1097,7 +1150,7 @@ pub(crate) async fn run(
                     None => break,
                     Some(ToMedia::Hold(on)) => {
                         task.set_hold(on);
-                        task.sync_hold(&mut video);
+                        task.sync_hold(&mut video, &mut recv).await;
                         continue;
                     }
                     Some(ToMedia::Record(recorder)) => {
@@ -1114,7 +1167,7 @@ pub(crate) async fn run(
                     task.fail(e);
                     break;
                 }
-                task.sync_hold(&mut video);
+                task.sync_hold(&mut video, &mut recv).await;
                 task.maybe_ready();
                 if task.reported_ready && !video_started {
                     video_started = true;
@@ -1148,7 +1201,7 @@ pub(crate) async fn run(
                             task.fail(e);
                             break;
                         }
-                        task.sync_hold(&mut video);
+                        task.sync_hold(&mut video, &mut recv).await;
                         task.maybe_ready();
                         if task.reported_ready && !video_started {
                             video_started = true;
@@ -1236,6 +1289,7 @@ pub(crate) async fn run(
                     }
                     // A recording keeps what was sent (silence on hold) beside what was played.
                     task.record_tick(sent.then(|| send.last_frame()));
+                    task.resend_hold();
                 }
             }
             _ = stats_tick.tick() => {

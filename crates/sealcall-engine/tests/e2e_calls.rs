@@ -477,8 +477,20 @@ async fn hold_and_resume(e2ee: bool) {
         "the camera restarted from a keyframe"
     );
     assert_eq!(a2.inbound.auth_failures, 0);
+    // The pause was not taken for jitter: the jitter buffer's target did not grow.
+    eprintln!(
+        "jitter target before the hold {:?}, after the resume {:?}",
+        a0.media.jitter_target_delay, a2.media.jitter_target_delay
+    );
+    assert!(
+        a2.media.jitter_target_delay <= a0.media.jitter_target_delay + Duration::from_millis(40),
+        "{:?} -> {:?}",
+        a0.media.jitter_target_delay,
+        a2.media.jitter_target_delay
+    );
     ken.hangup().unwrap();
     ended(&mut ken_ev).await;
+    assert_eq!(ken.hold_state(), sealcall_engine::HoldState::default());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

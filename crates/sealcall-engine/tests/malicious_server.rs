@@ -670,7 +670,9 @@ async fn a_handshake_signed_for_another_device_than_the_one_named_is_refused() {
 /// The server replays, alters and drops the sealed control messages of a standard call (hold,
 /// resume): it cannot make them count. Ken holds (delivered); his resume is replaced by a replay
 /// of the hold; his next hold is delivered with one byte altered; his last resume is
-/// delivered. Ana warns twice, stays held through both attacks, and resumes with the last one.
+/// delivered. Ana warns (once for the call), stays held through both attacks, and resumes
+/// with the last one. The proxy tells the messages apart by their sequence number (the only
+/// thing it can read).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_cannot_forge_replay_or_alter_a_hold() {
     use sealcall_signaling::ControlBytes;
@@ -684,7 +686,9 @@ async fn a_server_cannot_forge_replay_or_alter_a_hold() {
             let ServerMessage::Control { call_id, data } = m else {
                 return None;
             };
-            let data = match n.fetch_add(1, Ordering::SeqCst) {
+            n.fetch_add(1, Ordering::SeqCst);
+            let seq = u64::from_be_bytes(data.as_bytes()[1..9].try_into().unwrap());
+            let data = match seq {
                 0 => {
                     *f.lock().unwrap() = Some(data);
                     return None;
@@ -720,25 +724,30 @@ async fn a_server_cannot_forge_replay_or_alter_a_hold() {
         EngineEvent::Hold { hold, .. } => Some(hold.by_peer),
         _ => None,
     };
-    let warned = |e: &EngineEvent| match e {
-        EngineEvent::SecurityWarning { message, .. } => Some(message.clone()),
-        EngineEvent::Hold { hold, .. } => panic!("the attack changed the hold: {hold:?}"),
-        _ => None,
-    };
     ken.hold().unwrap();
     assert!(wait_for(&mut ana_ev, 5, held_by_peer).await);
-    // Ken's resume, replaced by the replayed hold.
+    // Ken's resume, replaced by the replayed hold: refused with a warning, nothing changes.
     ken.resume().unwrap();
-    let w = wait_for(&mut ana_ev, 5, warned).await;
+    let w = wait_for(&mut ana_ev, 5, |e| match e {
+        EngineEvent::SecurityWarning { message, .. } => Some(message.clone()),
+        EngineEvent::Hold { hold, .. } => panic!("the replay changed the hold: {hold:?}"),
+        _ => None,
+    })
+    .await;
     assert!(w.contains("failed its end-to-end check"), "{w}");
-    // Ken's next hold, altered on the way.
+    // Ken's next hold, altered on the way (refused; the warning is not repeated), then his
+    // resume, which gets through: the first hold event Ana sees is the resume.
     ken.hold().unwrap();
-    let w = wait_for(&mut ana_ev, 5, warned).await;
-    assert!(w.contains("failed its end-to-end check"), "{w}");
-    // Still held, as Ken is again; his resume gets through and counts.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     ken.resume().unwrap();
-    assert!(!wait_for(&mut ana_ev, 5, held_by_peer).await);
-    assert_eq!(count.load(Ordering::SeqCst), 4);
+    assert!(
+        !wait_for(&mut ana_ev, 5, |e| match e {
+            EngineEvent::SecurityWarning { .. } => panic!("warned twice"),
+            other => held_by_peer(other),
+        })
+        .await
+    );
+    assert!(count.load(Ordering::SeqCst) >= 4);
     ken.hangup().unwrap();
     ended(&mut ana_ev).await;
 }

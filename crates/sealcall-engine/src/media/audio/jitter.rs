@@ -302,6 +302,13 @@ impl JitterBuffer {
         }
     }
 
+    /// Forgets the stream (the next packet starts it again), keeping the counters and the
+    /// jitter estimate: for a stream that paused on purpose (a call on hold), whose next
+    /// packets would otherwise look late.
+    pub fn restart(&mut self) {
+        self.clear();
+    }
+
     fn clear(&mut self) {
         for slot in &mut self.slots {
             slot.state = SlotState::Free;

@@ -319,6 +319,12 @@ impl<K: AudioSink> ReceivePipeline<K> {
         self.sink
     }
 
+    /// Starts the jitter buffer over at the next packet (after a hold: see
+    /// [`JitterBuffer::restart`]).
+    pub fn restart(&mut self) {
+        self.jitter.restart();
+    }
+
     /// The jitter buffer (for its detailed counters).
     pub fn jitter(&self) -> &JitterBuffer {
         &self.jitter
