@@ -1,6 +1,7 @@
 //! Key continuity and new devices, with a real server and real engines: a device registered on
 //! an account is told to the account's other devices at once (and on connect to a device that
-//! was offline), and a peer's new device shows up as a new device under key continuity.
+//! was offline), and a peer's new device shows up as a new device under key continuity — even
+//! when a malicious server hides the new device from the account's other devices.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
 
 mod common;
@@ -21,9 +22,21 @@ async fn device(
     dir: &Path,
     answer: bool,
 ) -> (Engine, EngineEvents) {
+    device_via(server, user, dir, answer, None).await
+}
+
+/// [`device`], its signaling through `proxy` when given.
+async fn device_via(
+    server: &TestServer,
+    user: &str,
+    dir: &Path,
+    answer: bool,
+    proxy: Option<&str>,
+) -> (Engine, EngineEvents) {
     let mut c: EngineConfig = server.config(user, "tone:440", &server.wav("out.wav"));
     c.identity = IdentityStore::in_dir(dir, &c.server, user);
     c.auto_answer = answer;
+    c.signaling = proxy.map(str::to_owned);
     let (engine, mut events) = engine(c).await;
     // Signed in on signaling (the Welcome brings the setting).
     wait_for(&mut events, 10, |e| {
@@ -187,4 +200,62 @@ async fn the_synced_policy_is_cached_and_a_dropped_requirement_is_told() {
     })
     .await;
     assert!(told.contains("ask your administrator"), "{told}");
+}
+
+/// A malicious server adds a device to Ana's account and hides it from her other device (a
+/// proxy drops the `device_added` it sends there). It can do that; it cannot hide the device
+/// from Ana's contacts: Ken's next call that reaches it shows a new device of a known contact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_the_server_hides_from_the_account_is_still_new_to_its_contacts() {
+    use common::signaling_proxy::{rewriting, signaling_proxy};
+    use sealcall_signaling::ServerMessage;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let server = TestServer::start().await;
+    server.cmdlet(ALLOW_E2EE).await;
+    let hidden = Arc::new(AtomicU32::new(0));
+    let h = hidden.clone();
+    let proxy = signaling_proxy(
+        &server.url,
+        rewriting(move |m| match m {
+            ServerMessage::DeviceAdded { .. } => {
+                h.fetch_add(1, Ordering::SeqCst);
+                Some(ServerMessage::Pong { nonce: 0 })
+            }
+            _ => None,
+        }),
+    )
+    .await;
+    let dir = server.dir().to_owned();
+    let (ken, mut ken_ev) = device(&server, KEN, &dir.join("ken"), false).await;
+    ken.set_e2ee(true).await.unwrap();
+    let (ana1, mut ana1_ev) = device_via(&server, ANA, &dir.join("ana1"), true, Some(&proxy)).await;
+    ana1.set_e2ee(true).await.unwrap();
+    assert_eq!(
+        call_ana(&ken, &mut ken_ev).await,
+        PeerKeyStatus::FirstContact
+    );
+
+    let (ana2, _ana2_ev) = device_via(&server, ANA, &dir.join("ana2"), true, Some(&proxy)).await;
+    // Ana's first device was not told: the server hid it.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(800), device_added(&mut ana1_ev, 2))
+            .await
+            .is_err()
+    );
+    assert!(
+        hidden.load(Ordering::SeqCst) >= 1,
+        "the notice was suppressed"
+    );
+
+    // Ken's next call reaches the hidden device: a new device of a known contact, unverified.
+    drop((ana1, ana1_ev));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        call_ana(&ken, &mut ken_ev).await,
+        PeerKeyStatus::NewDevice {
+            verified_devices: 0
+        }
+    );
+    drop(ana2);
 }
