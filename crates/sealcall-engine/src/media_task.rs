@@ -136,7 +136,7 @@ const HOLD_RESEND_FIRST: Duration = Duration::from_secs(2);
 const HOLD_RESEND_HELD: Duration = Duration::from_secs(10);
 
 /// Frames played, copied for a recording while one runs (`None` otherwise).
-type PlayoutTap = Arc<Mutex<Option<Vec<Box<Frame>>>>>;
+type PlayoutTap = Arc<Mutex<Option<Vec<Frame>>>>;
 
 /// What the engine asks of a call's media task.
 // One message per signaling message or user action: boxing the large variant would only add
@@ -406,16 +406,15 @@ impl Task {
     /// message. The hold is enforced here whatever the other device does: nothing is sent or
     /// played while it lasts.
     fn set_hold(&mut self, on: bool) {
-        let Some((sealer, _)) = self.control.as_mut() else {
+        if self.control.is_none() {
             let _ = self.out.send(FromMedia::Notice(
                 "hold is available once the call is connected".into(),
             ));
             return;
-        };
+        }
         if self.hold.by_me == on {
             return;
         }
-        let _ = sealer;
         self.send_peer(if on {
             PeerMessage::Hold {}
         } else {
@@ -571,16 +570,15 @@ impl Task {
         let Recording::On(recorder) = &mut self.recording else {
             return;
         };
-        let played = self
-            .tap
-            .lock()
-            .ok()
-            .and_then(|mut t| t.as_mut().map(std::mem::take))
-            .unwrap_or_default();
         const SILENCE: Frame = [0; FRAME_SAMPLES];
         let mut result = recorder.local(sent.unwrap_or(&SILENCE));
-        for frame in &played {
-            result = result.and_then(|()| recorder.remote(frame));
+        // Drained in place: the tap keeps its capacity, so a tick allocates nothing.
+        if let Ok(mut tap) = self.tap.lock()
+            && let Some(played) = tap.as_mut()
+        {
+            for frame in played.drain(..) {
+                result = result.and_then(|()| recorder.remote(&frame));
+            }
         }
         if let Err(e) = result {
             let on = std::mem::replace(&mut self.recording, Recording::Off);
@@ -975,7 +973,7 @@ impl AudioSink for Switchable {
             && let Some(frames) = tap.as_mut()
             && frames.len() < 50
         {
-            frames.push(Box::new(*pcm));
+            frames.push(*pcm);
         }
         self.inner.write_frame(pcm)
     }

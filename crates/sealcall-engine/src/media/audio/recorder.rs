@@ -37,8 +37,8 @@ pub const MAX_SKEW_FRAMES: usize = 25;
 pub struct CallRecorder {
     writer: Option<hound::WavWriter<BufWriter<File>>>,
     path: PathBuf,
-    local: VecDeque<Box<Frame>>,
-    remote: VecDeque<Box<Frame>>,
+    local: VecDeque<Frame>,
+    remote: VecDeque<Frame>,
     frames: u64,
 }
 
@@ -114,13 +114,13 @@ impl CallRecorder {
 
     /// One frame this device sent.
     pub fn local(&mut self, frame: &Frame) -> Result<()> {
-        self.local.push_back(Box::new(*frame));
+        self.local.push_back(*frame);
         self.drain()
     }
 
     /// One frame this device played.
     pub fn remote(&mut self, frame: &Frame) -> Result<()> {
-        self.remote.push_back(Box::new(*frame));
+        self.remote.push_back(*frame);
         self.drain()
     }
 
@@ -135,9 +135,7 @@ impl CallRecorder {
                 (None, Some(_)) if skewed => (None, self.remote.pop_front()),
                 _ => return Ok(()),
             };
-            let l = l.as_deref().unwrap_or(&SILENCE);
-            let r = r.as_deref().unwrap_or(&SILENCE);
-            self.write_pair(l, r)?;
+            self.write_pair(&l.unwrap_or(SILENCE), &r.unwrap_or(SILENCE))?;
         }
     }
 
@@ -174,10 +172,7 @@ impl CallRecorder {
         while !self.local.is_empty() || !self.remote.is_empty() {
             let l = self.local.pop_front();
             let r = self.remote.pop_front();
-            self.write_pair(
-                l.as_deref().unwrap_or(&SILENCE),
-                r.as_deref().unwrap_or(&SILENCE),
-            )?;
+            self.write_pair(&l.unwrap_or(SILENCE), &r.unwrap_or(SILENCE))?;
         }
         match self.writer.take() {
             Some(w) => w
